@@ -1,0 +1,171 @@
+"""Scenes and what they are made of: vehicles, drives, signals, disengagements, jobs."""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models import F, Q
+
+
+class Vehicle(models.Model):
+    vehicle_id = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.vehicle_id
+
+
+class Drive(models.Model):
+    drive_id = models.CharField(max_length=128, unique=True)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="drives")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.drive_id
+
+
+class Scene(models.Model):
+    """One 20-second scene. Derived attributes are columns so filters can use indexes."""
+
+    scene_id = models.CharField(max_length=200, unique=True)
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="scenes")
+    drive = models.ForeignKey(
+        Drive, on_delete=models.PROTECT, related_name="scenes", null=True, blank=True
+    )
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    duration_s = models.FloatField()
+    local_hour = models.SmallIntegerField()
+    cameras = models.JSONField(default=dict)  # camera name -> absolute video URI
+    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    extra = models.JSONField(default=dict, blank=True)
+    manifest_uri = models.TextField(blank=True, default="")
+    # sha256 of the normalised manifest record: re-ingesting an unchanged scene is a no-op.
+    content_sha256 = models.CharField(max_length=64)
+
+    max_speed_mps = models.FloatField(null=True)
+    mean_speed_mps = models.FloatField(null=True)
+    max_decel_mps2 = models.FloatField(null=True)  # largest deceleration, positive
+    gnss_fix_rate = models.FloatField(null=True)  # share of samples with a GNSS fix
+    disengagement_count = models.IntegerField(default=0)
+    start_lat = models.FloatField(null=True)
+    start_lon = models.FloatField(null=True)
+    end_lat = models.FloatField(null=True)
+    end_lon = models.FloatField(null=True)
+    # Bounding box of the GNSS track (GiST-indexed as a `box` for near/bbox filters)
+    # and the track itself at 1 Hz for the exact distance test and the map.
+    min_lat = models.FloatField(null=True)
+    max_lat = models.FloatField(null=True)
+    min_lon = models.FloatField(null=True)
+    max_lon = models.FloatField(null=True)
+    track_lat = ArrayField(models.FloatField(), default=list, blank=True)
+    track_lon = ArrayField(models.FloatField(), default=list, blank=True)
+
+    ingested_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(F("start_time").desc(), name="scene_start_desc"),
+            models.Index(fields=["vehicle", "start_time"], name="scene_vehicle_start"),
+            models.Index(fields=["drive"], name="scene_drive"),
+            models.Index(fields=["max_speed_mps"], name="scene_max_speed"),
+            models.Index(fields=["mean_speed_mps"], name="scene_mean_speed"),
+            models.Index(fields=["gnss_fix_rate"], name="scene_gnss_fix_rate"),
+            models.Index(fields=["local_hour"], name="scene_local_hour"),
+            models.Index(
+                fields=["start_time"],
+                name="scene_with_diseng",
+                condition=Q(disengagement_count__gt=0),
+            ),
+            GinIndex(fields=["tags"], name="scene_tags_gin"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(duration_s__gt=0), name="scene_duration_positive"),
+            models.CheckConstraint(
+                condition=Q(local_hour__gte=0, local_hour__lte=23), name="scene_local_hour_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(end_time__gte=F("start_time")), name="scene_end_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(gnss_fix_rate__isnull=True)
+                | Q(gnss_fix_rate__gte=0, gnss_fix_rate__lte=1),
+                name="scene_gnss_fix_rate_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(disengagement_count__gte=0), name="scene_disengagements_nonneg"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.scene_id
+
+
+class SceneSignals(models.Model):
+    """All 10 Hz channels of a scene in one row, so a plot loads in one query.
+
+    `data` is little-endian float32, channel-major (`len(channels) * samples` values);
+    missing samples are NaN. Compact to write in bulk and cheap to decode with numpy.
+    """
+
+    scene = models.OneToOneField(
+        Scene, on_delete=models.CASCADE, primary_key=True, related_name="signals"
+    )
+    hz = models.FloatField()
+    samples = models.IntegerField()
+    channels = ArrayField(models.CharField(max_length=32))
+    data = models.BinaryField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(hz__gt=0), name="signals_hz_positive"),
+            models.CheckConstraint(condition=Q(samples__gte=0), name="signals_samples_nonneg"),
+        ]
+
+
+class Disengagement(models.Model):
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="disengagements")
+    t_s = models.FloatField()
+    kind = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["scene", "t_s"]
+        indexes = [models.Index(fields=["kind"], name="diseng_kind")]
+        constraints = [
+            models.CheckConstraint(condition=Q(t_s__gte=0), name="diseng_t_nonneg"),
+        ]
+
+
+class Job(models.Model):
+    """A long-running piece of work (ingest, embedding, export) whose progress users poll."""
+
+    class Kind(models.TextChoices):
+        INGEST = "ingest"
+        EMBED = "embed"
+        EXPORT = "export"
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    done = models.IntegerField(default=0)
+    total = models.IntegerField(null=True)
+    error = models.TextField(blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "state"], name="job_kind_state")]
+        constraints = [
+            models.CheckConstraint(condition=Q(done__gte=0), name="job_done_nonneg"),
+        ]

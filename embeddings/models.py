@@ -1,0 +1,100 @@
+"""Sampled frames and their CLIP vectors, one per (frame, model).
+
+Vectors are stored as `halfvec` without a fixed dimension so models of different widths
+can share the table; each model gets its own partial HNSW index over
+`embedding::halfvec(dim)` (created when the model is registered), so adding a second
+model never touches the first model's vectors or index.
+"""
+
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HalfVectorField
+
+from catalog.models import Scene
+
+
+class EmbeddingModel(models.Model):
+    """An open_clip model + weights tag: the identity stored with every vector."""
+
+    name = models.CharField(max_length=200, unique=True)  # "<architecture>/<pretrained>"
+    architecture = models.CharField(max_length=100)
+    pretrained = models.CharField(max_length=200, blank=True, default="")
+    dim = models.IntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(dim__gt=0), name="model_dim_positive")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Frame(models.Model):
+    """A sampled moment of one camera of one scene, with its thumbnail."""
+
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="frames")
+    camera = models.CharField(max_length=64)
+    t_s = models.FloatField()
+    thumbnail_uri = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["scene", "camera", "t_s"]
+        constraints = [
+            models.UniqueConstraint(fields=["scene", "camera", "t_s"], name="frame_unique_moment"),
+            models.CheckConstraint(condition=Q(t_s__gte=0), name="frame_t_nonneg"),
+        ]
+
+
+class FrameEmbedding(models.Model):
+    """One vector per (frame, model). `scene` and `camera` are copied from the frame so
+    filtered vector search joins scenes without going through frames."""
+
+    frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="embeddings")
+    model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="+")
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="+")
+    camera = models.CharField(max_length=64)
+    embedding = HalfVectorField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["frame", "model"], name="frame_embedding_unique"),
+        ]
+        indexes = [models.Index(fields=["model", "scene"], name="frame_emb_model_scene")]
+
+
+class SceneEmbedding(models.Model):
+    """Mean of a scene's normalised frame vectors, for scene-to-scene similarity."""
+
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="scene_embeddings")
+    model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="+")
+    embedding = HalfVectorField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scene", "model"], name="scene_embedding_unique"),
+        ]
+
+
+class SceneEmbeddingState(models.Model):
+    """Where a scene stands with a model: pending, done, or failed with the reason."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="embedding_states")
+    model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="+")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True, default="")
+    # The scene content the vectors were computed from; a changed scene is re-embedded.
+    content_sha256 = models.CharField(max_length=64, blank=True, default="")
+    attempts = models.IntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scene", "model"], name="scene_embed_state_unique"),
+        ]
+        indexes = [models.Index(fields=["model", "state"], name="embed_state_model_state")]
