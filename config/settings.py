@@ -37,7 +37,9 @@ def _embedded_secret_key() -> str:
 
 if EMBEDDED:
     SECRET_KEY = env_optional("DJANGO_SECRET_KEY") or _embedded_secret_key()
-    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+    ALLOWED_HOSTS = env_list(
+        "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
+    )
 else:
     SECRET_KEY = env_str("DJANGO_SECRET_KEY")
     ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
@@ -144,7 +146,9 @@ CATALOG_TIMEZONE = env_str("CATALOG_TIMEZONE", "Asia/Tokyo")
 try:
     CATALOG_TZ = ZoneInfo(CATALOG_TIMEZONE)
 except (ZoneInfoNotFoundError, ValueError) as exc:
-    raise ImproperlyConfigured(f"CATALOG_TIMEZONE={CATALOG_TIMEZONE!r} is not a known zone") from exc
+    raise ImproperlyConfigured(
+        f"CATALOG_TIMEZONE={CATALOG_TIMEZONE!r} is not a known zone"
+    ) from exc
 CATALOG_INGEST_BATCH_SIZE = env_int("CATALOG_INGEST_BATCH_SIZE", 2000)
 # Lifetime of signed media URLs (local media view and S3 presigned URLs).
 CATALOG_MEDIA_URL_TTL_S = env_int("CATALOG_MEDIA_URL_TTL_S", 3600)
