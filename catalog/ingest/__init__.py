@@ -1,0 +1,1 @@
+"""Manifest ingestion: read (reader) -> validate and derive (records) -> upsert (writer)."""

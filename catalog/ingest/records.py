@@ -1,0 +1,315 @@
+"""Validation of one manifest record (DESIGN §3) and the attributes derived from it.
+
+`parse_record` either returns a `SceneRecord` ready to write or raises `RecordError` with
+a reason a person can act on. It never touches the database.
+"""
+
+import hashlib
+import math
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import orjson
+
+from catalog import storage
+
+SIGNAL_CHANNELS = (
+    "speed_mps",
+    "accel_mps2",
+    "steering_angle_deg",
+    "brake",
+    "throttle",
+    "lat",
+    "lon",
+    "gnss_fix",
+)
+KNOWN_FIELDS = {
+    "scene_id", "vehicle_id", "drive_id", "start_time", "duration_s", "cameras",
+    "signals", "disengagements", "tags", "extra",
+}  # fmt: skip
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
+CAMERA_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+MAX_DURATION_S = 3600.0
+MAX_CAMERAS = 32
+MAX_TAGS = 64
+MAX_DISENGAGEMENTS = 1000
+MAX_SIGNAL_SAMPLES = 100_000
+
+
+class RecordError(ValueError):
+    """A manifest record is invalid; the message says which field and why."""
+
+
+@dataclass(slots=True)
+class SceneRecord:
+    scene_id: str
+    vehicle_id: str
+    drive_id: str | None
+    start_time: datetime
+    end_time: datetime
+    duration_s: float
+    local_hour: int
+    cameras: dict[str, str]
+    tags: list[str]
+    extra: dict
+    content_sha256: str
+    max_speed_mps: float | None = None
+    mean_speed_mps: float | None = None
+    max_decel_mps2: float | None = None
+    gnss_fix_rate: float | None = None
+    start_lat: float | None = None
+    start_lon: float | None = None
+    end_lat: float | None = None
+    end_lon: float | None = None
+    min_lat: float | None = None
+    max_lat: float | None = None
+    min_lon: float | None = None
+    max_lon: float | None = None
+    track_lat: list[float] | None = None
+    track_lon: list[float] | None = None
+    signals_hz: float | None = None
+    signals_samples: int | None = None
+    signals_channels: list[str] | None = None
+    signals_data: bytes | None = None
+    disengagements: list[dict] | None = None
+
+
+def _identifier(record: dict, name: str, max_len: int, *, required: bool) -> str | None:
+    value = record.get(name)
+    if value is None:
+        if required:
+            raise RecordError(f"{name}: required")
+        return None
+    if not isinstance(value, str) or not value:
+        raise RecordError(f"{name}: expected a non-empty string")
+    if len(value) > max_len:
+        raise RecordError(f"{name}: longer than {max_len} characters")
+    if not ID_PATTERN.match(value):
+        raise RecordError(f"{name}: {value!r} has characters outside A-Z a-z 0-9 . _ : @ + -")
+    return value
+
+
+def _start_time(record: dict) -> datetime:
+    value = record.get("start_time")
+    if value is None:
+        raise RecordError("start_time: required")
+    if not isinstance(value, str):
+        raise RecordError("start_time: expected an RFC 3339 string")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise RecordError(f"start_time: {value!r} is not RFC 3339") from None
+    if parsed.tzinfo is None:
+        raise RecordError(f"start_time: {value!r} has no UTC offset")
+    return parsed
+
+
+def _duration(record: dict) -> float:
+    value = record.get("duration_s")
+    if value is None:
+        raise RecordError("duration_s: required")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise RecordError("duration_s: expected a number")
+    if not 0 < value <= MAX_DURATION_S:
+        raise RecordError(f"duration_s: must be > 0 and <= {MAX_DURATION_S:.0f}")
+    return float(value)
+
+
+def _cameras(record: dict, manifest_uri: str) -> dict[str, str]:
+    value = record.get("cameras")
+    if value is None:
+        raise RecordError("cameras: required (camera name -> video URI)")
+    if not isinstance(value, dict) or not value:
+        raise RecordError("cameras: expected a non-empty object of camera name -> video URI")
+    if len(value) > MAX_CAMERAS:
+        raise RecordError(f"cameras: more than {MAX_CAMERAS}")
+    cameras = {}
+    for name, uri in sorted(value.items()):
+        if not isinstance(name, str) or not CAMERA_PATTERN.match(name) or len(name) > 64:
+            raise RecordError(f"cameras: bad camera name {name!r} (use a-z, 0-9, _)")
+        if not isinstance(uri, str) or not uri.strip():
+            raise RecordError(f"cameras.{name}: expected a video URI")
+        cameras[name] = storage.resolve_uri(manifest_uri, uri.strip())
+    return cameras
+
+
+def _tags(record: dict) -> list[str]:
+    value = record.get("tags")
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_TAGS:
+        raise RecordError(f"tags: expected a list of at most {MAX_TAGS} strings")
+    tags = []
+    for tag in value:
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > 64:
+            raise RecordError(f"tags: {tag!r} is not a non-empty string of <= 64 characters")
+        tags.append(tag.strip())
+    return list(dict.fromkeys(tags))
+
+
+def _extra(record: dict) -> dict:
+    value = record.get("extra")
+    if value is None:
+        return {}
+    if isinstance(value, str):  # Parquet writers often carry free-form JSON as text
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            raise RecordError("extra: not valid JSON") from None
+    if not isinstance(value, dict):
+        raise RecordError("extra: expected an object")
+    return value
+
+
+def _disengagements(record: dict, duration_s: float) -> list[dict]:
+    value = record.get("disengagements")
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_DISENGAGEMENTS:
+        raise RecordError("disengagements: expected a list of {t_s, kind}")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise RecordError(f"disengagements[{i}]: expected an object with t_s and kind")
+        t_s, kind = item.get("t_s"), item.get("kind")
+        if isinstance(t_s, bool) or not isinstance(t_s, int | float) or not math.isfinite(t_s):
+            raise RecordError(f"disengagements[{i}].t_s: expected a number")
+        if not 0 <= t_s <= duration_s:
+            raise RecordError(f"disengagements[{i}].t_s: {t_s} is outside 0..{duration_s}")
+        if not isinstance(kind, str) or not kind or len(kind) > 64:
+            raise RecordError(f"disengagements[{i}].kind: expected a non-empty string")
+        out.append({"t_s": float(t_s), "kind": kind})
+    out.sort(key=lambda d: d["t_s"])
+    return out
+
+
+def _signals(record: dict, duration_s: float) -> tuple[float, dict[str, np.ndarray]] | None:
+    value = record.get("signals")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise RecordError("signals: expected an object")
+    hz = value.get("hz")
+    if isinstance(hz, bool) or not isinstance(hz, int | float) or not 0 < hz <= 1000:
+        raise RecordError("signals.hz: expected a number in (0, 1000]")
+    unknown = sorted(set(value) - {"hz", *SIGNAL_CHANNELS})
+    if unknown:
+        raise RecordError(f"signals: unknown channel(s) {', '.join(unknown)}")
+    channels: dict[str, np.ndarray] = {}
+    length = None
+    for name in SIGNAL_CHANNELS:
+        raw = value.get(name)
+        if raw is None:
+            continue
+        if not isinstance(raw, list) or len(raw) > MAX_SIGNAL_SAMPLES:
+            raise RecordError(f"signals.{name}: expected a list of numbers")
+        try:
+            # None (a missing sample) becomes NaN.
+            array = np.array(raw, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise RecordError(f"signals.{name}: expected numbers or null") from None
+        if array.ndim != 1:
+            raise RecordError(f"signals.{name}: expected a flat list")
+        if length is not None and len(array) != length:
+            raise RecordError(
+                f"signals.{name}: {len(array)} samples, but other channels have {length}"
+            )
+        length = len(array)
+        channels[name] = array
+    if not channels:
+        return None
+    expected = duration_s * hz
+    if abs(length - expected) > max(2.0, 0.1 * expected):
+        raise RecordError(
+            f"signals: {length} samples at {hz:g} Hz do not cover duration_s {duration_s:g} "
+            f"(expected about {expected:.0f})"
+        )
+    return float(hz), channels
+
+
+def _derive_signals(rec: SceneRecord, hz: float, channels: dict[str, np.ndarray]) -> None:
+    with np.errstate(all="ignore"):
+        speed = channels.get("speed_mps")
+        if speed is not None and np.isfinite(speed).any():
+            rec.max_speed_mps = float(np.nanmax(speed))
+            rec.mean_speed_mps = float(np.nanmean(speed))
+        accel = channels.get("accel_mps2")
+        if accel is None and speed is not None and len(speed) > 1:
+            accel = np.diff(speed) * hz
+        if accel is not None and np.isfinite(accel).any():
+            rec.max_decel_mps2 = float(max(0.0, -np.nanmin(accel)))
+        fix = channels.get("gnss_fix")
+        lat, lon = channels.get("lat"), channels.get("lon")
+        if fix is not None and len(fix):
+            rec.gnss_fix_rate = float(np.mean(np.nan_to_num(fix, nan=0.0) > 0))
+        if lat is not None and lon is not None:
+            valid = np.isfinite(lat) & np.isfinite(lon)
+            valid &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+            if fix is not None:
+                valid &= np.nan_to_num(fix, nan=0.0) > 0
+            if rec.gnss_fix_rate is None and len(lat):
+                rec.gnss_fix_rate = float(valid.mean())
+            idx = np.flatnonzero(valid)
+            if len(idx):
+                rec.start_lat, rec.start_lon = float(lat[idx[0]]), float(lon[idx[0]])
+                rec.end_lat, rec.end_lon = float(lat[idx[-1]]), float(lon[idx[-1]])
+                step = max(1, round(hz))  # the track keeps ~1 point per second
+                keep = np.unique(np.concatenate([idx[::step], idx[-1:]]))
+                rec.track_lat = np.round(lat[keep], 7).tolist()
+                rec.track_lon = np.round(lon[keep], 7).tolist()
+                rec.min_lat, rec.max_lat = float(lat[idx].min()), float(lat[idx].max())
+                rec.min_lon, rec.max_lon = float(lon[idx].min()), float(lon[idx].max())
+    names = list(channels)
+    rec.signals_hz = hz
+    rec.signals_samples = len(channels[names[0]])
+    rec.signals_channels = names
+    rec.signals_data = np.stack([channels[n] for n in names]).astype("<f4").tobytes()
+
+
+def parse_record(record: Any, *, manifest_uri: str, tz: ZoneInfo) -> SceneRecord:
+    if not isinstance(record, dict):
+        raise RecordError("expected a JSON object")
+    unknown = sorted(k for k in set(record) - KNOWN_FIELDS if record[k] is not None)
+    if unknown:
+        raise RecordError(f"unknown field(s): {', '.join(unknown)}")
+    scene_id = _identifier(record, "scene_id", 200, required=True)
+    vehicle_id = _identifier(record, "vehicle_id", 64, required=True)
+    drive_id = _identifier(record, "drive_id", 128, required=False)
+    start_time = _start_time(record)
+    duration_s = _duration(record)
+    cameras = _cameras(record, manifest_uri)
+    tags = _tags(record)
+    extra = _extra(record)
+    disengagements = _disengagements(record, duration_s)
+    signals = _signals(record, duration_s)
+
+    normalised = {
+        "scene_id": scene_id, "vehicle_id": vehicle_id, "drive_id": drive_id,
+        "start_time": start_time.isoformat(), "duration_s": duration_s, "cameras": cameras,
+        "signals": record.get("signals"), "disengagements": disengagements, "tags": tags,
+        "extra": extra,
+    }  # fmt: skip
+    digest = hashlib.sha256(
+        orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+    ).hexdigest()
+    rec = SceneRecord(
+        scene_id=scene_id,
+        vehicle_id=vehicle_id,
+        drive_id=drive_id,
+        start_time=start_time,
+        end_time=start_time + timedelta(seconds=duration_s),
+        duration_s=duration_s,
+        local_hour=start_time.astimezone(tz).hour,
+        cameras=cameras,
+        tags=tags,
+        extra=extra,
+        content_sha256=digest,
+        disengagements=disengagements,
+    )
+    if signals is not None:
+        _derive_signals(rec, *signals)
+    return rec

@@ -1,0 +1,120 @@
+"""Ingest one manifest: stream, validate line by line, upsert in batches, report."""
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+
+from catalog import hooks, storage
+from catalog.ingest.reader import iter_records, open_manifest
+from catalog.ingest.records import RecordError, SceneRecord, parse_record
+from catalog.ingest.writer import write_batch
+
+# Progress callback: (lines read so far, estimated total lines or None).
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class Rejection:
+    line: int
+    scene_id: str | None
+    reason: str
+
+
+@dataclass
+class IngestReport:
+    manifest_uri: str
+    lines: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[Rejection] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejected
+
+    def as_dict(self, max_rejections: int = 1000) -> dict:
+        data = asdict(self)
+        data["rejected_count"] = len(self.rejected)
+        data["rejected"] = data["rejected"][:max_rejections]
+        return data
+
+
+def manifest_ingest(
+    *, manifest_uri: str, progress: Progress | None = None, batch_size: int | None = None
+) -> IngestReport:
+    """Ingest every valid line of the manifest at `manifest_uri` (path or URI).
+
+    Each batch commits on its own: a crash loses at most the batch in flight, never half a
+    scene, and running the same manifest again finishes the job without changing what
+    already landed. Raises StorageError if the manifest itself cannot be read.
+    """
+    uri = storage.to_uri(manifest_uri)
+    manifest = open_manifest(uri)
+    report = IngestReport(manifest_uri=uri)
+    batch_size = batch_size or settings.CATALOG_INGEST_BATCH_SIZE
+    started = time.monotonic()
+    bytes_read = 0
+
+    def count_bytes(n: int) -> None:
+        nonlocal bytes_read
+        bytes_read += n
+
+    seen: dict[str, int] = {}
+    batch: list[tuple[int, SceneRecord]] = []
+    for line_no, raw in iter_records(manifest, on_bytes=count_bytes):
+        report.lines += 1
+        record = _validate(line_no, raw, uri, seen, report)
+        if record is not None:
+            batch.append((line_no, record))
+        if len(batch) >= batch_size:
+            _flush(batch, uri, report)
+            batch = []
+            if progress:
+                progress(report.lines, _estimate_total(report.lines, bytes_read, manifest))
+    if batch:
+        _flush(batch, uri, report)
+    report.rejected.sort(key=lambda r: r.line)
+    report.seconds = round(time.monotonic() - started, 3)
+    if progress:
+        progress(report.lines, report.lines)
+    return report
+
+
+def _validate(line_no, raw, uri, seen, report) -> SceneRecord | None:
+    scene_id = raw.get("scene_id") if isinstance(raw, dict) else None
+    scene_id = scene_id if isinstance(scene_id, str) else None
+    try:
+        if isinstance(raw, RecordError):
+            raise raw
+        record = parse_record(raw, manifest_uri=uri, tz=settings.CATALOG_TZ)
+    except RecordError as exc:
+        report.rejected.append(Rejection(line_no, scene_id, str(exc)))
+        return None
+    first = seen.setdefault(record.scene_id, line_no)
+    if first != line_no:
+        report.rejected.append(
+            Rejection(line_no, record.scene_id, f"scene_id: duplicate of line {first}")
+        )
+        return None
+    return record
+
+
+def _flush(batch: list[tuple[int, SceneRecord]], uri: str, report: IngestReport) -> None:
+    with transaction.atomic():
+        result = write_batch(batch, uri)
+        hooks.notify_scenes_changed(result.inserted + result.updated)
+    report.inserted += len(result.inserted)
+    report.updated += len(result.updated)
+    report.unchanged += result.unchanged
+    report.rejected.extend(Rejection(*r) for r in result.rejected)
+
+
+def _estimate_total(lines: int, bytes_read: int, manifest) -> int | None:
+    if manifest.format != "jsonl" or not manifest.size_bytes or not bytes_read:
+        return None
+    return max(lines, round(lines * manifest.size_bytes / bytes_read))

@@ -1,0 +1,50 @@
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from catalog import storage
+from catalog.services import manifest_ingest
+
+MAX_PRINTED_REJECTIONS = 200
+
+
+class Command(BaseCommand):
+    help = "Ingest a scene manifest (JSONL or Parquet; path, file:// or s3:// URI)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("manifest", help="path, file:// or s3:// URI of the manifest")
+        parser.add_argument("--batch-size", type=int, default=None)
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, manifest, batch_size, no_progress, **options):
+        bar = tqdm(unit=" lines", file=sys.stderr, disable=no_progress or None, dynamic_ncols=True)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        try:
+            report = manifest_ingest(
+                manifest_uri=manifest, progress=progress, batch_size=batch_size
+            )
+        except storage.StorageError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        finally:
+            bar.close()
+        out = self.stdout
+        out.write(f"manifest:  {report.manifest_uri}")
+        out.write(f"lines:     {report.lines}")
+        out.write(f"inserted:  {report.inserted}")
+        out.write(f"updated:   {report.updated}")
+        out.write(f"unchanged: {report.unchanged}")
+        out.write(f"rejected:  {len(report.rejected)}")
+        rate = report.lines / report.seconds if report.seconds else 0
+        out.write(f"seconds:   {report.seconds:.2f} ({rate:,.0f} lines/s)")
+        for rejection in report.rejected[:MAX_PRINTED_REJECTIONS]:
+            scene = f" [{rejection.scene_id}]" if rejection.scene_id else ""
+            out.write(f"  line {rejection.line}{scene}: {rejection.reason}")
+        if len(report.rejected) > MAX_PRINTED_REJECTIONS:
+            out.write(f"  ... and {len(report.rejected) - MAX_PRINTED_REJECTIONS} more")
+        if report.rejected:
+            sys.exit(1)
