@@ -1,0 +1,127 @@
+"""`scenes/` list with filters and `scenes/<scene_id>/` detail."""
+
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog.filters import parse_query_params
+from catalog.media import media_url
+from catalog.selectors import scene_get, scene_list
+from catalog.signals_data import signals_as_columns
+
+
+def scene_page_url(scene_id: str) -> str:
+    return f"/scenes/{scene_id}"
+
+
+class SceneSummarySerializer(serializers.Serializer):
+    scene_id = serializers.CharField()
+    vehicle = serializers.CharField(source="vehicle.vehicle_id")
+    drive = serializers.CharField(source="drive.drive_id", allow_null=True, default=None)
+    start_time = serializers.DateTimeField()
+    end_time = serializers.DateTimeField()
+    duration_s = serializers.FloatField()
+    local_hour = serializers.IntegerField()
+    tags = serializers.ListField(child=serializers.CharField())
+    max_speed_mps = serializers.FloatField(allow_null=True)
+    mean_speed_mps = serializers.FloatField(allow_null=True)
+    max_decel_mps2 = serializers.FloatField(allow_null=True)
+    gnss_fix_rate = serializers.FloatField(allow_null=True)
+    disengagement_count = serializers.IntegerField()
+    start_lat = serializers.FloatField(allow_null=True)
+    start_lon = serializers.FloatField(allow_null=True)
+    end_lat = serializers.FloatField(allow_null=True)
+    end_lon = serializers.FloatField(allow_null=True)
+    camera_names = serializers.SerializerMethodField()
+    url = serializers.SerializerMethodField()
+
+    def get_camera_names(self, scene) -> list[str]:
+        return sorted(scene.cameras)
+
+    def get_url(self, scene) -> str:
+        return scene_page_url(scene.scene_id)
+
+
+class SceneDetailSerializer(SceneSummarySerializer):
+    cameras = serializers.SerializerMethodField()
+    camera_uris = serializers.DictField(source="cameras", child=serializers.CharField())
+    extra = serializers.JSONField()
+    track = serializers.SerializerMethodField()
+    signals = serializers.SerializerMethodField()
+    disengagements = serializers.SerializerMethodField()
+    frames = serializers.SerializerMethodField()
+    embedding = serializers.SerializerMethodField()
+    manifest_uri = serializers.CharField()
+    updated_at = serializers.DateTimeField()
+
+    def get_cameras(self, scene) -> dict[str, str]:
+        """Camera name -> URL a browser can play (presigned or signed local link)."""
+        return {name: media_url(uri) for name, uri in sorted(scene.cameras.items())}
+
+    def get_track(self, scene) -> list[list[float]]:
+        return [[lat, lon] for lat, lon in zip(scene.track_lat, scene.track_lon, strict=False)]
+
+    def get_signals(self, scene) -> dict | None:
+        signals = getattr(scene, "signals", None)
+        return signals_as_columns(signals) if signals else None
+
+    def get_disengagements(self, scene) -> list[dict]:
+        return [{"t_s": d.t_s, "kind": d.kind} for d in scene.disengagements.all()]
+
+    def get_frames(self, scene) -> list[dict]:
+        from embeddings.selectors import scene_frames
+
+        return [
+            {
+                "camera": f["camera"],
+                "t_s": f["t_s"],
+                "thumbnail_url": media_url(f["thumbnail_uri"]) if f["thumbnail_uri"] else None,
+            }
+            for f in scene_frames(scene)
+        ]
+
+    def get_embedding(self, scene) -> dict:
+        from embeddings.selectors import scene_embedding_state
+
+        return scene_embedding_state(scene)
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("vehicle", str, many=True, description="vehicle id (repeatable)"),
+    OpenApiParameter("drive", str),
+    OpenApiParameter("tag", str, many=True, description="tag (repeatable; all must match)"),
+    OpenApiParameter("start_after", OpenApiTypes.DATETIME, description="RFC 3339"),
+    OpenApiParameter("start_before", OpenApiTypes.DATETIME, description="RFC 3339"),
+    OpenApiParameter("max_speed_gte", float, description="m/s"),
+    OpenApiParameter("max_speed_lte", float, description="m/s"),
+    OpenApiParameter("mean_speed_gte", float, description="m/s"),
+    OpenApiParameter("mean_speed_lte", float, description="m/s"),
+    OpenApiParameter("has_disengagement", bool),
+    OpenApiParameter("gnss_fix_rate_gte", float, description="0..1"),
+    OpenApiParameter("gnss_fix_rate_lte", float, description="0..1"),
+    OpenApiParameter("near", str, description="lat,lon,radius_m"),
+    OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
+    OpenApiParameter("hour_gte", int, description="local hour 0..23"),
+    OpenApiParameter("hour_lte", int, description="local hour 0..23"),
+]
+
+
+@extend_schema(parameters=FILTER_PARAMETERS)
+class SceneListView(ListAPIView):
+    serializer_class = SceneSummarySerializer
+
+    def get_queryset(self):
+        return scene_list(filters=parse_query_params(self.request.query_params))
+
+
+class SceneDetailView(APIView):
+    @extend_schema(responses=SceneDetailSerializer)
+    def get(self, request, scene_id: str):
+        scene = scene_get(scene_id=scene_id)
+        if scene is None:
+            raise Http404(f"no scene {scene_id!r}")
+        return Response(SceneDetailSerializer(scene).data)
