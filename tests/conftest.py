@@ -1,22 +1,14 @@
 """Fixtures shared by the whole suite: real PostgreSQL + pgvector and Redis (embedded),
 S3 through boto3 against moto's server, users and authenticated API clients."""
 
-import os
 import socket
 
-# Before Django loads settings: the tiny untrained model, no network, tasks run inline
-# unless a test starts a real worker.
-os.environ.setdefault("CATALOG_CLIP_MODEL", "test-tiny")
-os.environ.setdefault("CATALOG_CLIP_PRETRAINED", "")
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("CATALOG_CELERY_EAGER", "1")
+import boto3
+import pytest
+from rest_framework.test import APIClient
 
-import boto3  # noqa: E402
-import pytest  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
-
-from catalog import storage  # noqa: E402
-from tests.factories import UserFactory  # noqa: E402
+from catalog import storage
+from tests.factories import UserFactory
 
 
 def _free_port() -> int:

@@ -1,0 +1,59 @@
+"""`scenes/` and `scenes/<id>/` over HTTP: auth, filters, pagination, detail payload."""
+
+import pytest
+
+from catalog.services import manifest_ingest
+from tests.factories import SceneFactory
+from tests.manifests import scene_record, write_manifest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_scene_list_requires_authentication(anon_api):
+    assert anon_api.get("/api/v1/scenes/").status_code == 401
+
+
+def test_scene_list_is_paginated(api):
+    SceneFactory.create_batch(3)
+    body = api.get("/api/v1/scenes/?page_size=2").json()
+    assert body["count"] == 3
+    assert len(body["results"]) == 2
+    assert body["next"] and body["previous"] is None
+
+
+def test_scene_list_filters(api):
+    SceneFactory(max_speed_mps=5)
+    fast = SceneFactory(max_speed_mps=30)
+    body = api.get("/api/v1/scenes/?max_speed_gte=20").json()
+    assert [s["scene_id"] for s in body["results"]] == [fast.scene_id]
+
+
+def test_malformed_filter_gets_400_naming_it(api):
+    response = api.get("/api/v1/scenes/?near=1,2&hour_gte=x")
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"near", "hour_gte"}
+
+
+def test_scene_detail_has_cameras_signals_disengagements(api, tmp_path):
+    record = scene_record(disengagements=[{"t_s": 4.5, "kind": "driver_override"}])
+    manifest_ingest(manifest_uri=str(write_manifest(tmp_path / "m.jsonl", [record])))
+    body = api.get(f"/api/v1/scenes/{record['scene_id']}/").json()
+    assert set(body["cameras"]) == {"front_wide", "rear"}
+    assert body["cameras"]["rear"].startswith("/api/v1/media/")
+    assert body["camera_uris"]["rear"] == (tmp_path / "videos/0/rear.mp4").as_uri()
+    assert body["signals"]["hz"] == 10
+    assert len(body["signals"]["channels"]["speed_mps"]) == 200
+    assert body["signals"]["t_s"][:3] == [0.0, 0.1, 0.2]
+    assert body["disengagements"] == [{"t_s": 4.5, "kind": "driver_override"}]
+    assert body["frames"] == []
+    assert len(body["track"]) == 20
+
+
+def test_unknown_scene_is_404(api):
+    assert api.get("/api/v1/scenes/nope/").status_code == 404
+
+
+def test_schema_is_served(anon_api):
+    response = anon_api.get("/api/schema/")
+    assert response.status_code == 200
+    assert b"/api/v1/scenes/" in response.content

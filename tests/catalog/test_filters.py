@@ -1,0 +1,138 @@
+"""Each scene filter against known answers, alone and combined, and its validation."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.http import QueryDict
+
+from catalog.errors import InvalidInput
+from catalog.filters import parse_json_filters, parse_query_params
+from catalog.selectors import scene_list
+from tests.factories import SceneFactory, VehicleFactory
+
+pytestmark = pytest.mark.django_db
+
+ODAIBA = (35.6268, 139.7750)
+
+
+@pytest.fixture
+def fleet():
+    veh1, veh2 = VehicleFactory(vehicle_id="veh-01"), VehicleFactory(vehicle_id="veh-02")
+    return {
+        "slow_day": SceneFactory(
+            vehicle=veh1, max_speed_mps=5, mean_speed_mps=3, local_hour=10, tags=["urban"],
+            start_time=datetime(2026, 11, 1, 1, tzinfo=UTC),
+        ),
+        "fast_night": SceneFactory(
+            vehicle=veh1, max_speed_mps=25, mean_speed_mps=20, local_hour=22,
+            tags=["highway", "night"], disengagement_count=2,
+            start_time=datetime(2026, 11, 2, 13, tzinfo=UTC),
+        ),
+        "odaiba": SceneFactory(
+            vehicle=veh2, max_speed_mps=12, mean_speed_mps=9, local_hour=15, gnss_fix_rate=0.6,
+            tags=["urban", "rain"], start_lat=ODAIBA[0], start_lon=ODAIBA[1],
+            min_lat=ODAIBA[0], max_lat=ODAIBA[0] + 0.001, min_lon=ODAIBA[1],
+            max_lon=ODAIBA[1] + 0.001, track_lat=[ODAIBA[0], ODAIBA[0] + 0.001],
+            track_lon=[ODAIBA[1], ODAIBA[1] + 0.001],
+            start_time=datetime(2026, 11, 3, 6, tzinfo=UTC),
+        ),
+    }  # fmt: skip
+
+
+def names(fleet, query: str) -> set[str]:
+    by_pk = {scene.pk: name for name, scene in fleet.items()}
+    filters = parse_query_params(QueryDict(query))
+    return {by_pk[s.pk] for s in scene_list(filters=filters)}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("", {"slow_day", "fast_night", "odaiba"}),
+        ("vehicle=veh-02", {"odaiba"}),
+        ("vehicle=veh-01&vehicle=veh-02", {"slow_day", "fast_night", "odaiba"}),
+        ("tag=urban", {"slow_day", "odaiba"}),
+        ("tag=urban&tag=rain", {"odaiba"}),
+        ("start_after=2026-11-02T00:00:00Z", {"fast_night", "odaiba"}),
+        ("start_before=2026-11-02T00:00:00%2B09:00", {"slow_day"}),
+        ("max_speed_gte=12", {"fast_night", "odaiba"}),
+        ("max_speed_lte=12", {"slow_day", "odaiba"}),
+        ("mean_speed_gte=9&mean_speed_lte=10", {"odaiba"}),
+        ("has_disengagement=true", {"fast_night"}),
+        ("has_disengagement=false", {"slow_day", "odaiba"}),
+        ("gnss_fix_rate_lte=0.9", {"odaiba"}),
+        ("gnss_fix_rate_gte=0.9", {"slow_day", "fast_night"}),
+        ("near=35.6268,139.7750,300", {"odaiba"}),
+        ("near=35.58,139.74,300", {"slow_day", "fast_night"}),
+        ("near=35.60,139.76,300", set()),
+        ("bbox=139.77,35.62,139.78,35.63", {"odaiba"}),
+        ("hour_gte=12", {"fast_night", "odaiba"}),
+        ("hour_gte=12&hour_lte=16", {"odaiba"}),
+        ("vehicle=veh-01&max_speed_gte=20&has_disengagement=true&hour_gte=20", {"fast_night"}),
+    ],
+)
+def test_filter_known_answers(fleet, query, expected):
+    assert names(fleet, query) == expected
+
+
+def test_drive_filter(fleet):
+    drive = fleet["odaiba"].drive.drive_id
+    assert names(fleet, f"drive={drive}") == {"odaiba"}
+
+
+def test_list_is_newest_first(fleet):
+    assert [s.pk for s in scene_list(filters=parse_query_params(QueryDict("")))] == [
+        fleet["odaiba"].pk, fleet["fast_night"].pk, fleet["slow_day"].pk,
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("max_speed_gte=fast", "max_speed_gte"),
+        ("has_disengagement=maybe", "has_disengagement"),
+        ("near=35.6,139.7", "near"),
+        ("near=35.6,139.7,-5", "near"),
+        ("bbox=1,2,3", "bbox"),
+        ("bbox=10,0,5,1", "bbox"),
+        ("hour_gte=24", "hour_gte"),
+        ("hour_lte=3.5", "hour_lte"),
+        ("gnss_fix_rate_gte=1.5", "gnss_fix_rate_gte"),
+        ("start_after=2026-11-01T00:00:00", "start_after"),
+        ("start_after=tomorrow", "start_after"),
+        ("max_speed_gte=10&max_speed_lte=5", "max_speed_gte"),
+        ("drive=a&drive=b", "drive"),
+    ],
+)
+def test_malformed_filter_names_the_parameter(query, field):
+    with pytest.raises(InvalidInput) as info:
+        parse_query_params(QueryDict(query))
+    assert field in info.value.errors
+
+
+def test_json_filters_take_lists_and_scalars():
+    filters = parse_json_filters(
+        {"vehicle": ["veh-07"], "near": "35.58,139.74,500", "has_disengagement": True,
+         "max_speed_gte": 8.3}
+    )  # fmt: skip
+    assert filters.vehicle == ("veh-07",)
+    assert filters.near == (35.58, 139.74, 500.0)
+    assert filters.has_disengagement is True
+
+
+def test_json_filters_reject_unknown_names():
+    with pytest.raises(InvalidInput) as info:
+        parse_json_filters({"speed": 3})
+    assert "filters.speed" in info.value.errors
+
+
+def test_json_filters_name_the_bad_field():
+    with pytest.raises(InvalidInput) as info:
+        parse_json_filters({"max_speed_gte": "x"})
+    assert "filters.max_speed_gte" in info.value.errors
+
+
+def test_filters_round_trip_through_query_params():
+    original = parse_query_params(QueryDict("vehicle=a&tag=x&tag=y&near=35.5,139.7,200&hour_gte=3"))
+    again = parse_query_params(original.as_query_params())
+    assert again == original
