@@ -152,6 +152,8 @@ except (ZoneInfoNotFoundError, ValueError) as exc:
 CATALOG_INGEST_BATCH_SIZE = env_int("CATALOG_INGEST_BATCH_SIZE", 2000)
 # Lifetime of signed media URLs (local media view and S3 presigned URLs).
 CATALOG_MEDIA_URL_TTL_S = env_int("CATALOG_MEDIA_URL_TTL_S", 3600)
+# Freezing or exporting a scene set version larger than this needs `confirm=true`.
+CATALOG_MAX_UNCONFIRMED_SCENES = env_int("CATALOG_MAX_UNCONFIRMED_SCENES", 50000)
 if CATALOG_EMBED_HZ <= 0:
     raise ImproperlyConfigured("CATALOG_EMBED_HZ must be > 0")
 

@@ -1,0 +1,27 @@
+"""Documented limits of curation requests.
+
+- `MAX_SCENE_IDS_PER_REQUEST`: scene ids one add/remove request may name (10,000).
+- `MAX_SEARCH_RESULTS`: scenes one `{"search": ...}` add may bring in: the search's own
+  `limit` (default 50, at most 500, as for `POST search/`).
+- `settings.CATALOG_MAX_UNCONFIRMED_SCENES` (default 50,000): freezing or exporting a version
+  with more scenes needs `confirm=true`, so a mis-click does not start a huge job.
+"""
+
+from django.conf import settings
+
+from catalog.errors import InvalidInput
+
+MAX_SCENE_IDS_PER_REQUEST = 10_000
+MAX_SEARCH_RESULTS = 500
+
+
+def require_confirmation(*, action: str, count: int, confirm: bool) -> None:
+    """Raise InvalidInput (400, field `confirm`) for an unconfirmed action over the limit."""
+    limit = settings.CATALOG_MAX_UNCONFIRMED_SCENES
+    if count > limit and not confirm:
+        raise InvalidInput(
+            {
+                "confirm": f"{action} {count} scenes is more than CATALOG_MAX_UNCONFIRMED_SCENES "
+                f"({limit}); repeat the request with confirm=true to go ahead"
+            }
+        )

@@ -1,0 +1,248 @@
+"""The manifest of a frozen version: one row per scene, in jsonl, csv or parquet.
+
+All three formats carry the same columns (`COLUMNS`), in the same order, and are
+produced as a stream of byte chunks read through a server-side cursor, so a 100,000-scene
+version never sits whole in memory. The jsonl bytes are canonical: `scene_set_freeze`
+hashes exactly what `iter_manifest(version, "jsonl")` yields, so a download always
+hashes to the version's sha256.
+
+- jsonl: one compact JSON object per line (UTF-8, keys in `COLUMNS` order, `cameras` keys
+  sorted, times RFC 3339 UTC with `Z`, NaN written as null).
+- csv: a header row, then the same values; `cameras` and `tags` are JSON text cells and
+  null is an empty cell.
+- parquet: typed columns (`cameras` map<string, string>, `tags` list<string>, times
+  timestamp[us, UTC]), one row group per `ROW_GROUP_ROWS` rows.
+
+`presign_s` adds one column at the end, `camera_urls` (camera name -> HTTPS URL valid for
+that many seconds, for `s3://` cameras only). It is not part of the canonical manifest:
+a presigned download has different bytes every time and does not hash to sha256.
+"""
+
+import csv
+import io
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from catalog import storage
+from curation.models import SceneSetVersion, SceneSetVersionItem
+
+FORMATS = ("jsonl", "csv", "parquet")
+CONTENT_TYPES = {
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "parquet": "application/vnd.apache.parquet",
+}
+# Presigned S3 URLs (SigV4) live at most 7 days.
+MAX_PRESIGN_S = 7 * 24 * 3600
+
+CHUNK_ROWS = 2000  # rows fetched per round trip of the server-side cursor
+ROW_GROUP_ROWS = 10_000
+_FLUSH_BYTES = 256 * 1024
+
+_STRING = pa.string()
+_FLOAT = pa.float64()
+_MAP = pa.map_(pa.string(), pa.string())
+_TIME = pa.timestamp("us", tz="UTC")
+
+# Manifest schema 1: (column, parquet type). Version item fields carry the same names.
+COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("scene_id", _STRING),
+    ("vehicle_id", _STRING),
+    ("drive_id", _STRING),
+    ("start_time", _TIME),
+    ("end_time", _TIME),
+    ("duration_s", _FLOAT),
+    ("t_start_s", _FLOAT),
+    ("t_end_s", _FLOAT),
+    ("note", _STRING),
+    ("cameras", _MAP),
+    ("tags", pa.list_(pa.string())),
+    ("local_hour", pa.int16()),
+    ("max_speed_mps", _FLOAT),
+    ("mean_speed_mps", _FLOAT),
+    ("max_decel_mps2", _FLOAT),
+    ("gnss_fix_rate", _FLOAT),
+    ("disengagement_count", pa.int32()),
+    ("start_lat", _FLOAT),
+    ("start_lon", _FLOAT),
+    ("end_lat", _FLOAT),
+    ("end_lon", _FLOAT),
+)
+COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+PRESIGN_COLUMN = ("camera_urls", _MAP)
+_FLOAT_COLUMNS = frozenset(name for name, kind in COLUMNS if kind == _FLOAT)
+_TIME_COLUMNS = frozenset(name for name, kind in COLUMNS if kind == _TIME)
+
+_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+Row = dict  # column name -> Python value (datetime, float, dict, list, ...)
+
+
+def iter_rows(version: SceneSetVersion, *, presign_s: int | None = None) -> Iterator[Row]:
+    """The version's rows in manifest order, fetched `CHUNK_ROWS` at a time."""
+    values = (
+        SceneSetVersionItem.objects.filter(version=version)
+        .order_by("position")
+        .values_list(*COLUMN_NAMES)
+        .iterator(chunk_size=CHUNK_ROWS)
+    )
+    for item in values:
+        row = dict(zip(COLUMN_NAMES, item, strict=True))
+        for name in _FLOAT_COLUMNS:
+            value = row[name]
+            if value is not None and not math.isfinite(value):
+                row[name] = None  # JSON has no NaN; every format says "unknown" the same way
+        row["cameras"] = dict(sorted(row["cameras"].items()))
+        if presign_s is not None:
+            row["camera_urls"] = camera_urls(row["cameras"], presign_s)
+        yield row
+
+
+def camera_urls(cameras: dict[str, str], expires_s: int) -> dict[str, str]:
+    return {
+        name: storage.presign(uri, expires_s) for name, uri in cameras.items() if storage.is_s3(uri)
+    }
+
+
+def _time_text(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def jsonl_line(row: Row) -> str:
+    """One canonical manifest line (the single definition the sha256 depends on)."""
+    return _json.encode({k: _time_text(v) if k in _TIME_COLUMNS else v for k, v in row.items()})
+
+
+def iter_jsonl(rows: Iterable[Row]) -> Iterator[bytes]:
+    return _buffered(f"{jsonl_line(row)}\n" for row in rows)
+
+
+def iter_csv(rows: Iterable[Row], *, presign: bool = False) -> Iterator[bytes]:
+    names = [*COLUMN_NAMES, PRESIGN_COLUMN[0]] if presign else list(COLUMN_NAMES)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+
+    def lines() -> Iterator[str]:
+        writer.writerow(names)
+        yield _take(buffer)
+        for row in rows:
+            writer.writerow([_csv_cell(name, row[name]) for name in names])
+            yield _take(buffer)
+
+    return _buffered(lines())
+
+
+def _csv_cell(name: str, value: object) -> object:
+    if value is None:
+        return ""
+    if name in _TIME_COLUMNS:
+        return _time_text(value)
+    if isinstance(value, dict | list):
+        return _json.encode(value)
+    return value
+
+
+def _take(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+def _buffered(pieces: Iterable[str]) -> Iterator[bytes]:
+    """Join small strings into chunks of about `_FLUSH_BYTES` (fewer, larger writes)."""
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= _FLUSH_BYTES:
+            yield "".join(batch).encode()
+            batch, size = [], 0
+    if batch:
+        yield "".join(batch).encode()
+
+
+class _ChunkSink:
+    """A write-only file for pyarrow that hands back what was written since last taken,
+    so parquet goes out row group by row group instead of through a whole-file buffer."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes] = []
+        self._position = 0
+
+    def write(self, data) -> int:
+        data = bytes(data)
+        self._chunks.append(data)
+        self._position += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self._position
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def take(self) -> bytes:
+        data = b"".join(self._chunks)
+        self._chunks = []
+        return data
+
+
+def iter_parquet(rows: Iterable[Row], *, presign: bool = False) -> Iterator[bytes]:
+    columns = [*COLUMNS, PRESIGN_COLUMN] if presign else list(COLUMNS)
+    schema = pa.schema([pa.field(name, kind) for name, kind in columns])
+    sink = _ChunkSink()
+    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    batch: list[Row] = []
+    try:
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= ROW_GROUP_ROWS:
+                writer.write_table(_table(batch, schema))
+                batch = []
+                yield sink.take()
+        if batch:
+            writer.write_table(_table(batch, schema))
+    finally:
+        writer.close()
+    yield sink.take()
+
+
+def _table(batch: list[Row], schema: pa.Schema) -> pa.Table:
+    return pa.table({name: [row[name] for row in batch] for name in schema.names}, schema=schema)
+
+
+_WRITERS: dict[str, Callable[..., Iterator[bytes]]] = {
+    "jsonl": lambda rows, presign: iter_jsonl(rows),
+    "csv": lambda rows, presign: iter_csv(rows, presign=presign),
+    "parquet": lambda rows, presign: iter_parquet(rows, presign=presign),
+}
+
+
+def iter_manifest(
+    version: SceneSetVersion, fmt: str, *, presign_s: int | None = None
+) -> Iterator[bytes]:
+    """The manifest as byte chunks; `fmt` is one of `FORMATS` (checked by the caller)."""
+    rows = iter_rows(version, presign_s=presign_s)
+    return _WRITERS[fmt](rows, presign_s is not None)
+
+
+def filename(version: SceneSetVersion, fmt: str) -> str:
+    return f"sceneset-{version.scene_set_id}-v{version.number}.{fmt}"

@@ -1,0 +1,172 @@
+"""Scene sets (live, editable), their frozen versions (immutable) and saved searches.
+
+A set's items point at live scenes. A version copies, at freeze time, every value its
+manifest needs into `SceneSetVersionItem` rows, so re-ingesting a scene or deleting the
+set never changes a frozen manifest. The database refuses UPDATE/DELETE of sealed
+versions and of version items (triggers in migration 0002), whatever code runs.
+"""
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+from django.db.models import F, Q
+
+from catalog.models import Scene
+
+
+class SceneSet(models.Model):
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scene_sets"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    # Soft delete: the set disappears from lists and detail, but its versions stay
+    # downloadable because training runs refer to them by URL.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(F("updated_at").desc(), name="sceneset_updated_desc")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"],
+                condition=Q(deleted_at__isnull=True),
+                name="sceneset_unique_live_name_per_owner",
+            ),
+            models.CheckConstraint(condition=~Q(name=""), name="sceneset_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SceneSetItem(models.Model):
+    """A scene in a set, with who added it, when, from which search, and an annotation."""
+
+    scene_set = models.ForeignKey(SceneSet, on_delete=models.CASCADE, related_name="items")
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    added_at = models.DateTimeField(auto_now_add=True)
+    # The search body that found the scene (null when added by id) and the embedding
+    # model that ran it: recorded so a version can say how its scenes were chosen.
+    query = models.JSONField(null=True, blank=True)
+    query_model = models.CharField(max_length=200, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    t_start_s = models.FloatField(null=True, blank=True)
+    t_end_s = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scene_set", "scene"], name="setitem_unique_scene"),
+            models.CheckConstraint(
+                condition=Q(t_start_s__isnull=True) | Q(t_start_s__gte=0),
+                name="setitem_t_start_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=Q(t_start_s__isnull=True)
+                | Q(t_end_s__isnull=True)
+                | Q(t_end_s__gt=F("t_start_s")),
+                name="setitem_window_ordered",
+            ),
+        ]
+
+
+class SceneSetVersion(models.Model):
+    """Version `number` of a set. Written once by `scene_set_freeze` and sealed in the same
+    transaction (sha256 + count set); the database refuses any later change."""
+
+    # Manifest layout of this version: a future change of columns bumps it, and the
+    # exporter keeps producing the old layout (and hence the same bytes) for old versions.
+    MANIFEST_SCHEMA = 1
+
+    scene_set = models.ForeignKey(SceneSet, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    note = models.TextField(blank=True, default="")
+    manifest_schema = models.PositiveSmallIntegerField(default=MANIFEST_SCHEMA)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when sealed: null only inside the freezing transaction.
+    count = models.PositiveIntegerField(null=True)
+    sha256 = models.CharField(max_length=64, null=True)
+    size_bytes = models.BigIntegerField(null=True)
+    # Distinct embedding model names and search bodies that chose the items.
+    model_names = models.JSONField(default=list)
+    queries = models.JSONField(default=list)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scene_set", "number"], name="version_unique_number"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="version_number_positive"),
+            models.CheckConstraint(
+                condition=Q(sha256__isnull=True, count__isnull=True, size_bytes__isnull=True)
+                | Q(sha256__regex=r"^[0-9a-f]{64}$", count__isnull=False, size_bytes__gte=0),
+                name="version_sealed_consistently",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scene_set_id} v{self.number}"
+
+
+class SceneSetVersionItem(models.Model):
+    """One manifest row of a version: a copy of the scene and item at freeze time."""
+
+    version = models.ForeignKey(SceneSetVersion, on_delete=models.PROTECT, related_name="items")
+    position = models.PositiveIntegerField()  # manifest row order, 1-based
+    scene_id = models.CharField(max_length=200)
+    vehicle_id = models.CharField(max_length=64)
+    drive_id = models.CharField(max_length=128, null=True)
+    start_time = models.DateTimeField()
+    end_time = models.DateTimeField()
+    duration_s = models.FloatField()
+    t_start_s = models.FloatField(null=True)
+    t_end_s = models.FloatField(null=True)
+    note = models.TextField(default="")
+    cameras = models.JSONField(default=dict)
+    tags = ArrayField(models.CharField(max_length=64), default=list)
+    local_hour = models.SmallIntegerField()
+    max_speed_mps = models.FloatField(null=True)
+    mean_speed_mps = models.FloatField(null=True)
+    max_decel_mps2 = models.FloatField(null=True)
+    gnss_fix_rate = models.FloatField(null=True)
+    disengagement_count = models.IntegerField()
+    start_lat = models.FloatField(null=True)
+    start_lon = models.FloatField(null=True)
+    end_lat = models.FloatField(null=True)
+    end_lon = models.FloatField(null=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "position"], name="versionitem_unique_position"
+            ),
+            models.UniqueConstraint(
+                fields=["version", "scene_id"], name="versionitem_unique_scene"
+            ),
+        ]
+
+
+class SavedSearch(models.Model):
+    """A named search body (the JSON `POST search/` takes), to rerun or add to a set."""
+
+    name = models.CharField(max_length=200)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    search = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedsearch_unique_name"),
+            models.CheckConstraint(condition=~Q(name=""), name="savedsearch_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,139 @@
+"""Reads of scene sets, items, versions and saved searches (any signed-in user may read).
+
+Deleted sets are hidden from `scene_set_list`/`scene_set_get`, but `version_get` still
+finds their versions: a training run that used one can always fetch it again.
+"""
+
+from django.db import connection
+from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from catalog.errors import NotFound
+from curation.models import SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
+
+
+def _count_of(model, **match) -> Coalesce:
+    rows = model.objects.filter(**match).order_by().values(*match).annotate(n=Count("pk"))
+    return Coalesce(Subquery(rows.values("n")), Value(0), output_field=IntegerField())
+
+
+def _annotated(queryset: QuerySet[SceneSet]) -> QuerySet[SceneSet]:
+    # Subqueries, not joins: a join of items x versions would multiply rows.
+    return queryset.select_related("owner").annotate(
+        item_count=_count_of(SceneSetItem, scene_set=OuterRef("pk")),
+        version_count=_count_of(SceneSetVersion, scene_set=OuterRef("pk")),
+        latest_version=Subquery(
+            SceneSetVersion.objects.filter(scene_set=OuterRef("pk"))
+            .order_by()
+            .values("scene_set")
+            .annotate(n=Max("number"))
+            .values("n")
+        ),
+    )
+
+
+def scene_set_list(*, owner_username: str | None = None, q: str | None = None) -> QuerySet:
+    """Live sets, most recently changed first; optionally one owner's, or names containing q."""
+    sets = SceneSet.objects.filter(deleted_at__isnull=True)
+    if owner_username:
+        sets = sets.filter(owner__username=owner_username)
+    if q:
+        sets = sets.filter(name__icontains=q)
+    return _annotated(sets).order_by("-updated_at", "-pk")
+
+
+def scene_set_get(*, scene_set_id: int, include_deleted: bool = False) -> SceneSet:
+    sets = SceneSet.objects.filter(pk=scene_set_id)
+    if not include_deleted:
+        sets = sets.filter(deleted_at__isnull=True)
+    scene_set = _annotated(sets).first()
+    if scene_set is None:
+        raise NotFound(f"scene set {scene_set_id} does not exist")
+    return scene_set
+
+
+def scene_set_items(*, scene_set: SceneSet) -> QuerySet[SceneSetItem]:
+    """Items in the order they were added."""
+    return (
+        SceneSetItem.objects.filter(scene_set=scene_set)
+        .select_related("scene__vehicle", "added_by")
+        .order_by("pk")
+    )
+
+
+def scene_set_item_get(*, scene_set: SceneSet, scene_id: str) -> SceneSetItem:
+    item = scene_set_items(scene_set=scene_set).filter(scene__scene_id=scene_id).first()
+    if item is None:
+        raise NotFound(f"scene {scene_id} is not in scene set {scene_set.pk}")
+    return item
+
+
+def version_list(*, scene_set: SceneSet) -> QuerySet[SceneSetVersion]:
+    return (
+        SceneSetVersion.objects.filter(scene_set=scene_set, sha256__isnull=False)
+        .select_related("created_by")
+        .order_by("number")
+    )
+
+
+def version_get(*, scene_set_id: int, number: int) -> SceneSetVersion:
+    """A sealed version, also of a deleted set."""
+    version = (
+        SceneSetVersion.objects.filter(
+            scene_set_id=scene_set_id, number=number, sha256__isnull=False
+        )
+        .select_related("created_by", "scene_set")
+        .first()
+    )
+    if version is None:
+        raise NotFound(f"scene set {scene_set_id} has no version {number}")
+    return version
+
+
+# Rows present in both versions whose manifest values differ (scene re-ingested, note or
+# time window changed between the freezes).
+_DIFF = """
+    SELECT coalesce(a.scene_id, b.scene_id),
+           CASE WHEN b.scene_id IS NULL THEN 'added'
+                WHEN a.scene_id IS NULL THEN 'removed'
+                ELSE 'changed' END
+    FROM (SELECT * FROM curation_scenesetversionitem WHERE version_id = %s) a
+    FULL JOIN (SELECT * FROM curation_scenesetversionitem WHERE version_id = %s) b
+      ON a.scene_id = b.scene_id
+    WHERE a.scene_id IS NULL OR b.scene_id IS NULL
+       OR (a.vehicle_id, a.drive_id, a.start_time, a.end_time, a.duration_s, a.t_start_s,
+           a.t_end_s, a.note, a.cameras, a.tags, a.local_hour, a.max_speed_mps,
+           a.mean_speed_mps, a.max_decel_mps2, a.gnss_fix_rate, a.disengagement_count,
+           a.start_lat, a.start_lon, a.end_lat, a.end_lon)
+          IS DISTINCT FROM
+          (b.vehicle_id, b.drive_id, b.start_time, b.end_time, b.duration_s, b.t_start_s,
+           b.t_end_s, b.note, b.cameras, b.tags, b.local_hour, b.max_speed_mps,
+           b.mean_speed_mps, b.max_decel_mps2, b.gnss_fix_rate, b.disengagement_count,
+           b.start_lat, b.start_lon, b.end_lat, b.end_lon)
+    ORDER BY 1 COLLATE "C"
+"""
+
+
+def version_diff(*, version: SceneSetVersion, against: SceneSetVersion) -> dict[str, list[str]]:
+    """Scene ids `added` in `version` since `against`, `removed`, and `changed` (in both,
+    with different manifest values)."""
+    diff: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+    with connection.cursor() as cursor:
+        cursor.execute(_DIFF, [version.pk, against.pk])
+        for scene_id, kind in cursor:
+            diff[kind].append(scene_id)
+    return diff
+
+
+def saved_search_list(*, owner_username: str | None = None) -> QuerySet[SavedSearch]:
+    searches = SavedSearch.objects.select_related("owner").order_by("-updated_at", "-pk")
+    if owner_username:
+        searches = searches.filter(owner__username=owner_username)
+    return searches
+
+
+def saved_search_get(*, saved_search_id: int) -> SavedSearch:
+    saved = SavedSearch.objects.select_related("owner").filter(pk=saved_search_id).first()
+    if saved is None:
+        raise NotFound(f"saved search {saved_search_id} does not exist")
+    return saved
