@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api import health, jobs, media, scenes
+from api import health, jobs, media, scenes, sets
 
 app_name = "api"
 urlpatterns = [
@@ -10,4 +10,35 @@ urlpatterns = [
     path("ingest/", jobs.IngestView.as_view(), name="ingest"),
     path("jobs/<int:job_id>/", jobs.JobDetailView.as_view(), name="job-detail"),
     path("media/<str:token>/<str:name>", media.media, name="media"),
+    # Scene sets, versions and manifests (curation).
+    path("sets/", sets.SceneSetListView.as_view(), name="set-list"),
+    path("sets/<int:set_id>/", sets.SceneSetDetailView.as_view(), name="set-detail"),
+    path("sets/<int:set_id>/items/", sets.SceneSetItemsView.as_view(), name="set-items"),
+    path(
+        "sets/<int:set_id>/items/<str:scene_id>/",
+        sets.SceneSetItemDetailView.as_view(),
+        name="set-item",
+    ),
+    path("sets/<int:set_id>/versions/", sets.VersionListView.as_view(), name="set-versions"),
+    path(
+        "sets/<int:set_id>/versions/<int:number>/",
+        sets.VersionDetailView.as_view(),
+        name="set-version",
+    ),
+    path(
+        "sets/<int:set_id>/versions/<int:number>/manifest",
+        sets.VersionManifestView.as_view(),
+        name="set-version-manifest",
+    ),
+    path(
+        "sets/<int:set_id>/versions/<int:number>/diff",
+        sets.VersionDiffView.as_view(),
+        name="set-version-diff",
+    ),
+    path("searches/", sets.SavedSearchListView.as_view(), name="saved-search-list"),
+    path(
+        "searches/<int:search_id>/",
+        sets.SavedSearchDetailView.as_view(),
+        name="saved-search-detail",
+    ),
 ]

@@ -1,0 +1,406 @@
+"""Scene sets, items, frozen versions, manifests and saved searches (DESIGN §6).
+
+Thin views: validate the request, call one service or selector, serialize. Any signed-in
+user reads; only a set's owner or staff changes it (the services enforce it, so every
+caller gets the same rule). Input naming a read-only or unknown field is a 400.
+"""
+
+from django.http import StreamingHttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.response import Response
+
+from catalog.errors import NotFound
+from curation import manifest, selectors, services
+from curation.limits import MAX_SCENE_IDS_PER_REQUEST, require_confirmation
+
+# --- serializers ---------------------------------------------------------------------------
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses keys it does not accept, so writing `owner` or `sha256` is an error, not a
+    silent no-op."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data) - writable)
+            if unknown:
+                raise serializers.ValidationError(
+                    {name: ["read-only or unknown field"] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+class SceneSetSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField()
+    description = serializers.CharField()
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    item_count = serializers.IntegerField(read_only=True)
+    version_count = serializers.IntegerField(read_only=True)
+    latest_version = serializers.IntegerField(read_only=True, allow_null=True)
+    can_edit = serializers.SerializerMethodField()
+
+    def get_can_edit(self, scene_set) -> bool:
+        user = self.context["request"].user
+        return user.is_staff or user.pk == scene_set.owner_id
+
+
+class SceneSetInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=services.MAX_NAME)
+    description = serializers.CharField(
+        max_length=services.MAX_TEXT, allow_blank=True, required=False
+    )
+
+
+class ItemSerializer(serializers.Serializer):
+    scene_id = serializers.CharField(source="scene.scene_id")
+    vehicle = serializers.CharField(source="scene.vehicle.vehicle_id")
+    start_time = serializers.DateTimeField(source="scene.start_time")
+    duration_s = serializers.FloatField(source="scene.duration_s")
+    tags = serializers.ListField(source="scene.tags", child=serializers.CharField())
+    note = serializers.CharField()
+    t_start_s = serializers.FloatField(allow_null=True)
+    t_end_s = serializers.FloatField(allow_null=True)
+    added_by = serializers.CharField(source="added_by.username", allow_null=True, default=None)
+    added_at = serializers.DateTimeField()
+    query = serializers.JSONField(allow_null=True)
+    query_model = serializers.CharField()
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, item) -> str:
+        return f"/scenes/{item.scene.scene_id}"
+
+
+class ItemsAddSerializer(StrictSerializer):
+    scene_ids = serializers.ListField(
+        child=serializers.CharField(), required=False, max_length=MAX_SCENE_IDS_PER_REQUEST
+    )
+    search = serializers.DictField(required=False)
+
+    def validate(self, attrs):
+        if ("scene_ids" in attrs) == ("search" in attrs):
+            raise serializers.ValidationError(
+                {"scene_ids": ["send either scene_ids or search (a search body), not both"]}
+            )
+        return attrs
+
+
+class ItemsRemoveSerializer(StrictSerializer):
+    scene_ids = serializers.ListField(
+        child=serializers.CharField(), max_length=MAX_SCENE_IDS_PER_REQUEST
+    )
+
+
+class ItemAnnotateSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=services.MAX_TEXT, allow_blank=True, required=False)
+    t_start_s = serializers.FloatField(allow_null=True, required=False)
+    t_end_s = serializers.FloatField(allow_null=True, required=False)
+
+
+class VersionSerializer(serializers.Serializer):
+    set = serializers.IntegerField(source="scene_set_id")
+    version = serializers.IntegerField(source="number")
+    count = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    note = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username")
+    created_at = serializers.DateTimeField()
+    models = serializers.ListField(source="model_names", child=serializers.CharField())
+    queries = serializers.JSONField()
+    manifest_schema = serializers.IntegerField()
+    manifest_urls = serializers.SerializerMethodField()
+
+    def get_manifest_urls(self, version) -> dict[str, str]:
+        path = reverse(
+            "api:set-version-manifest",
+            kwargs={"set_id": version.scene_set_id, "number": version.number},
+        )
+        url = self.context["request"].build_absolute_uri(path)
+        return {fmt: f"{url}?format={fmt}" for fmt in manifest.FORMATS}
+
+
+class FreezeSerializer(StrictSerializer):
+    note = serializers.CharField(max_length=services.MAX_TEXT, allow_blank=True, default="")
+    confirm = serializers.BooleanField(default=False)
+
+
+class ManifestParamsSerializer(serializers.Serializer):
+    format = serializers.ChoiceField(choices=manifest.FORMATS, default="jsonl")
+    presign = serializers.IntegerField(
+        min_value=1, max_value=manifest.MAX_PRESIGN_S, required=False
+    )
+    confirm = serializers.BooleanField(default=False)
+
+
+class DiffParamsSerializer(serializers.Serializer):
+    against = serializers.IntegerField(min_value=1)
+
+
+class SavedSearchSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField()
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    search = serializers.JSONField()
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class SavedSearchInputSerializer(StrictSerializer):
+    name = serializers.CharField(max_length=services.MAX_NAME)
+    search = serializers.DictField()
+
+
+def _validated(serializer_class, data, *, partial: bool = False) -> dict:
+    serializer = serializer_class(data=data, partial=partial)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _confirm_flag(request) -> bool:
+    """`?confirm=true` or `{"confirm": true}` in the body."""
+    value = request.query_params.get("confirm")
+    return value is not None and serializers.BooleanField().to_internal_value(value)
+
+
+# --- views ---------------------------------------------------------------------------------
+
+
+class CurationView(GenericAPIView):
+    def handle_exception(self, exc):
+        if isinstance(exc, NotFound):
+            exc = exceptions.NotFound(str(exc))
+        return super().handle_exception(exc)
+
+    def scene_set(self, set_id: int):
+        return selectors.scene_set_get(scene_set_id=set_id)
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("owner", str, description="only this user's sets; `me` for yours"),
+        OpenApiParameter("q", str, description="name contains (case-insensitive)"),
+    ]
+)
+class SceneSetListView(CurationView):
+    serializer_class = SceneSetSerializer
+
+    def get(self, request):
+        owner = request.query_params.get("owner")
+        if owner == "me":
+            owner = request.user.username
+        sets = selectors.scene_set_list(owner_username=owner, q=request.query_params.get("q"))
+        page = self.paginate_queryset(sets)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=SceneSetInputSerializer, responses={201: SceneSetSerializer})
+    def post(self, request):
+        data = _validated(SceneSetInputSerializer, request.data)
+        created = services.scene_set_create(owner=request.user, **data)
+        scene_set = selectors.scene_set_get(scene_set_id=created.pk)
+        return Response(self.get_serializer(scene_set).data, status=status.HTTP_201_CREATED)
+
+
+class SceneSetDetailView(CurationView):
+    serializer_class = SceneSetSerializer
+
+    def get(self, request, set_id: int):
+        return Response(self.get_serializer(self.scene_set(set_id)).data)
+
+    @extend_schema(request=SceneSetInputSerializer)
+    def patch(self, request, set_id: int):
+        data = _validated(SceneSetInputSerializer, request.data, partial=True)
+        services.scene_set_update(scene_set_id=set_id, actor=request.user, **data)
+        return Response(self.get_serializer(self.scene_set(set_id)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, set_id: int):
+        services.scene_set_delete(scene_set_id=set_id, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SceneSetItemsView(CurationView):
+    serializer_class = ItemSerializer
+
+    def get(self, request, set_id: int):
+        items = selectors.scene_set_items(scene_set=self.scene_set(set_id))
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=ItemsAddSerializer, responses={200: dict})
+    def post(self, request, set_id: int):
+        data = _validated(ItemsAddSerializer, request.data)
+        if "search" in data:
+            result = services.scene_set_add_search(
+                scene_set_id=set_id, actor=request.user, search=data["search"]
+            )
+        else:
+            result = services.scene_set_add_scenes(
+                scene_set_id=set_id, actor=request.user, scene_ids=data["scene_ids"]
+            )
+        return Response(vars(result))
+
+    @extend_schema(request=ItemsRemoveSerializer, responses={200: dict})
+    def delete(self, request, set_id: int):
+        data = _validated(ItemsRemoveSerializer, request.data)
+        result = services.scene_set_remove_scenes(
+            scene_set_id=set_id, actor=request.user, scene_ids=data["scene_ids"]
+        )
+        return Response(vars(result))
+
+
+class SceneSetItemDetailView(CurationView):
+    serializer_class = ItemSerializer
+
+    def get(self, request, set_id: int, scene_id: str):
+        item = selectors.scene_set_item_get(scene_set=self.scene_set(set_id), scene_id=scene_id)
+        return Response(self.get_serializer(item).data)
+
+    @extend_schema(request=ItemAnnotateSerializer)
+    def patch(self, request, set_id: int, scene_id: str):
+        data = _validated(ItemAnnotateSerializer, request.data, partial=True)
+        services.scene_set_item_annotate(
+            scene_set_id=set_id, actor=request.user, scene_id=scene_id, **data
+        )
+        item = selectors.scene_set_item_get(scene_set=self.scene_set(set_id), scene_id=scene_id)
+        return Response(self.get_serializer(item).data)
+
+
+class VersionListView(CurationView):
+    serializer_class = VersionSerializer
+
+    def get(self, request, set_id: int):
+        versions = selectors.version_list(scene_set=self.scene_set(set_id))
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(
+        request=FreezeSerializer,
+        responses={201: VersionSerializer},
+        parameters=[OpenApiParameter("confirm", bool, description="needed over the limit")],
+    )
+    def post(self, request, set_id: int):
+        data = _validated(FreezeSerializer, request.data)
+        created = services.scene_set_freeze(
+            scene_set_id=set_id,
+            actor=request.user,
+            note=data["note"],
+            confirm=data["confirm"] or _confirm_flag(request),
+        )
+        version = selectors.version_get(scene_set_id=set_id, number=created.number)
+        return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class VersionDetailView(CurationView):
+    serializer_class = VersionSerializer
+
+    def get(self, request, set_id: int, number: int):
+        version = selectors.version_get(scene_set_id=set_id, number=number)
+        return Response(self.get_serializer(version).data)
+
+
+class IgnoreFormatParameter(BaseContentNegotiation):
+    """`?format=` names the manifest format here, not a DRF renderer: always answer
+    errors in JSON (the view's first renderer)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+@extend_schema(
+    parameters=[
+        OpenApiParameter("format", str, enum=manifest.FORMATS, description="default jsonl"),
+        OpenApiParameter(
+            "presign", int, description="add `camera_urls` (S3 HTTPS URLs valid this many s)"
+        ),
+        OpenApiParameter("confirm", bool, description="needed over the scene limit"),
+    ],
+    responses={(200, "application/octet-stream"): bytes},
+)
+class VersionManifestView(CurationView):
+    content_negotiation_class = IgnoreFormatParameter
+
+    def get(self, request, set_id: int, number: int):
+        version = selectors.version_get(scene_set_id=set_id, number=number)
+        params = _validated(ManifestParamsSerializer, request.query_params)
+        require_confirmation(action="exporting", count=version.count, confirm=params["confirm"])
+        fmt, presign_s = params["format"], params.get("presign")
+        response = StreamingHttpResponse(
+            manifest.iter_manifest(version, fmt, presign_s=presign_s),
+            content_type=manifest.CONTENT_TYPES[fmt],
+        )
+        response["Content-Disposition"] = (
+            f'attachment; filename="{manifest.filename(version, fmt)}"'
+        )
+        # The sha256 of the canonical jsonl, whatever format is downloaded.
+        response["X-Manifest-SHA256"] = version.sha256
+        if fmt == "jsonl" and presign_s is None:
+            response["Content-Length"] = str(version.size_bytes)
+            response["ETag"] = f'"{version.sha256}"'
+        return response
+
+
+class VersionDiffView(CurationView):
+    @extend_schema(
+        parameters=[OpenApiParameter("against", int, required=True)], responses={200: dict}
+    )
+    def get(self, request, set_id: int, number: int):
+        version = selectors.version_get(scene_set_id=set_id, number=number)
+        against_number = _validated(DiffParamsSerializer, request.query_params)["against"]
+        against = selectors.version_get(scene_set_id=set_id, number=against_number)
+        diff = selectors.version_diff(version=version, against=against)
+        return Response(
+            {
+                "version": version.number,
+                "against": against.number,
+                **{f"{kind}_count": len(ids) for kind, ids in diff.items()},
+                **diff,
+            }
+        )
+
+
+class SavedSearchListView(CurationView):
+    serializer_class = SavedSearchSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("owner", str, description="`me` for yours")])
+    def get(self, request):
+        owner = request.query_params.get("owner")
+        if owner == "me":
+            owner = request.user.username
+        page = self.paginate_queryset(selectors.saved_search_list(owner_username=owner))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=SavedSearchInputSerializer, responses={201: SavedSearchSerializer})
+    def post(self, request):
+        data = _validated(SavedSearchInputSerializer, request.data)
+        saved = services.saved_search_create(owner=request.user, **data)
+        return Response(self.get_serializer(saved).data, status=status.HTTP_201_CREATED)
+
+
+class SavedSearchDetailView(CurationView):
+    serializer_class = SavedSearchSerializer
+
+    def get(self, request, search_id: int):
+        saved = selectors.saved_search_get(saved_search_id=search_id)
+        return Response(self.get_serializer(saved).data)
+
+    @extend_schema(request=SavedSearchInputSerializer)
+    def patch(self, request, search_id: int):
+        data = _validated(SavedSearchInputSerializer, request.data, partial=True)
+        saved = services.saved_search_update(saved_search_id=search_id, actor=request.user, **data)
+        return Response(self.get_serializer(saved).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, search_id: int):
+        services.saved_search_delete(saved_search_id=search_id, actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
