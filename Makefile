@@ -41,7 +41,7 @@ check-deploy: $(STAMP)
 	$(PY) manage.py check --deploy --fail-level WARNING
 
 compose-check:
-	docker-compose config --quiet
+	docker-compose config --quiet && echo "docker-compose.yml: ok"
 
 clean-data: $(STAMP)
 	$(PY) -c "from pathlib import Path; from config import embedded; embedded.reset(Path('.data').resolve())"

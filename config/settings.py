@@ -41,7 +41,9 @@ if EMBEDDED:
         "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
     )
 else:
-    SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+    SECRET_KEY = env_optional("DJANGO_SECRET_KEY") or ""
+    if len(SECRET_KEY) < 32:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY (50+ random characters) is required")
     ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
