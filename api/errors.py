@@ -4,14 +4,18 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from catalog.errors import InvalidInput
+from catalog.errors import InvalidInput, NotFound
 
 
 def exception_handler(exc, context):
     if isinstance(exc, InvalidInput):
         exc = exceptions.ValidationError(exc.errors)
+    elif isinstance(exc, NotFound):
+        exc = exceptions.NotFound(str(exc))
     elif isinstance(exc, DjangoValidationError):
-        exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        )
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):
         errors = response.data
