@@ -110,7 +110,7 @@ _DIFF = """
            b.t_end_s, b.note, b.cameras, b.tags, b.local_hour, b.max_speed_mps,
            b.mean_speed_mps, b.max_decel_mps2, b.gnss_fix_rate, b.disengagement_count,
            b.start_lat, b.start_lon, b.end_lat, b.end_lon)
-    ORDER BY 1 COLLATE "C"
+    ORDER BY coalesce(a.scene_id, b.scene_id) COLLATE "C"
 """
 
 
