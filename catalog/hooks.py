@@ -6,7 +6,8 @@ calls every listener after the transaction that changed the scenes has committed
 listener never sees rows that could still roll back.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 
 from django.db import transaction
 
@@ -27,3 +28,15 @@ def notify_scenes_changed(scene_pks: Sequence[int]) -> None:
     pks = list(scene_pks)
     for listener in list(_scenes_changed):
         transaction.on_commit(lambda listener=listener: listener(pks))
+
+
+@contextmanager
+def scenes_changed_paused() -> Iterator[None]:
+    """Ingest without telling listeners, e.g. a bulk backfill that is embedded later by
+    `manage.py embed` (which finds every scene not yet embedded)."""
+    saved = list(_scenes_changed)
+    _scenes_changed.clear()
+    try:
+        yield
+    finally:
+        _scenes_changed[:] = saved

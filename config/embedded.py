@@ -11,6 +11,7 @@ it running and reuse it. Servers outlive the process that started them on purpos
 import contextlib
 import hashlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -95,6 +96,8 @@ def _restart(pgdata: Path):
 
 
 def _ensure_database(server, name: str) -> None:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"bad embedded database name {name!r}")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {name};")

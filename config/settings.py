@@ -100,7 +100,12 @@ _TEST_DB_NAME = "test_catalog" + (
     f"_{suffix}" if (suffix := env_optional("CATALOG_TEST_DB_SUFFIX")) else ""
 )
 if EMBEDDED:
-    _db = {"ENGINE": "django.db.backends.postgresql", **embedded.ensure_postgres(DATA_DIR)}
+    # Benchmarks point at their own database on the same embedded server.
+    _db_name = env_str("CATALOG_EMBEDDED_DB", "catalog")
+    _db = {
+        "ENGINE": "django.db.backends.postgresql",
+        **embedded.ensure_postgres(DATA_DIR, _db_name),
+    }
 else:
     _db = dj_database_url.parse(DATABASE_URL, engine="django.db.backends.postgresql")
 DATABASES = {

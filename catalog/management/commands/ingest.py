@@ -1,9 +1,10 @@
 import sys
+from contextlib import nullcontext
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog import storage
+from catalog import hooks, storage
 from catalog.services import manifest_ingest
 
 MAX_PRINTED_REJECTIONS = 200
@@ -16,8 +17,13 @@ class Command(BaseCommand):
         parser.add_argument("manifest", help="path, file:// or s3:// URI of the manifest")
         parser.add_argument("--batch-size", type=int, default=None)
         parser.add_argument("--no-progress", action="store_true")
+        parser.add_argument(
+            "--no-embed",
+            action="store_true",
+            help="do not enqueue embedding (backfills; run `manage.py embed` later)",
+        )
 
-    def handle(self, *args, manifest, batch_size, no_progress, **options):
+    def handle(self, *args, manifest, batch_size, no_progress, no_embed, **options):
         bar = tqdm(unit=" lines", file=sys.stderr, disable=no_progress or None, dynamic_ncols=True)
 
         def progress(done: int, total: int | None) -> None:
@@ -25,9 +31,10 @@ class Command(BaseCommand):
             bar.update(done - bar.n)
 
         try:
-            report = manifest_ingest(
-                manifest_uri=manifest, progress=progress, batch_size=batch_size
-            )
+            with hooks.scenes_changed_paused() if no_embed else nullcontext():
+                report = manifest_ingest(
+                    manifest_uri=manifest, progress=progress, batch_size=batch_size
+                )
         except storage.StorageError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         finally:

@@ -1,0 +1,53 @@
+"""Shared plumbing for benchmarks: a dedicated database on the embedded server, timers."""
+
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK_DIR = ROOT / ".bench"
+
+
+def setup_django(database: str) -> None:
+    """Point Django at `database` on the embedded server, freshly migrated."""
+    sys.path.insert(0, str(ROOT))
+    os.chdir(ROOT)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ["CATALOG_EMBEDDED_DB"] = database
+    os.environ.setdefault("CATALOG_CLIP_MODEL", "test-tiny")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ["CATALOG_CELERY_EAGER"] = "0"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", "--noinput", verbosity=0)
+
+
+def reset_tables(*tables: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def summary_ms(samples_s: list[float]) -> tuple[float, float]:
+    ms = [s * 1000 for s in samples_s]
+    return statistics.median(ms), percentile(ms, 95)
+
+
+class Timer:
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
