@@ -149,9 +149,8 @@ def run(args) -> None:
     print(f"## Ingest ({args.scenes:,} scenes, signals at 10 Hz, no videos)")
     print("| arm | scenes | seconds | scenes/s |")
     print("|---|---|---|---|")
-    print(
-        f"| ours (COPY + ON CONFLICT) | {report.inserted:,} | {ours.seconds:.1f} | {ours_rate:,.0f} |"
-    )
+    ours_row = f"{report.inserted:,} | {ours.seconds:.1f} | {ours_rate:,.0f}"
+    print(f"| ours (COPY + ON CONFLICT) | {ours_row} |")
     print(
         f"| naive per-row ORM save() | {naive_count:,} | {naive.seconds:.1f} | {naive_rate:,.0f} |"
     )
