@@ -1,0 +1,477 @@
+"""Filtered nearest-neighbour search over frame vectors, with the plan chosen per query.
+
+Why two plans. An HNSW scan applies SQL filters *after* it walks the graph, so a filter
+keeping 1% of the frames returns a fraction of the true top-k. pgvector 0.8's iterative
+scans keep walking until enough rows pass the filter: fast for broad filters, but the
+walk visits about `fetch / selectivity` tuples and its recall decays the further it
+goes. An exact scan costs one distance per matching frame and has recall 1.0. With M
+frames matching out of N, exact costs ~M and HNSW ~fetch*N/M, so the crossover is at
+M* ~ sqrt(fetch * N). We count the filter's scenes up to that cap with one LIMITed query
+(served by the scene indexes) and pick:
+
+- narrow (<= cap): exact scan over exactly those scenes' frames (btree (model, scene));
+- broad: HNSW with `relaxed_order` iterative scans, `ef_search` and `max_scan_tuples`
+  set per query with `set_config(..., is_local => true)` (and `enable_sort` off, so the
+  planner cannot swap the index for a sorted join), results re-sorted by exact distance
+  in an outer query; if the walk stops short, the exact scan answers instead.
+
+Index use is structural, not left to luck: the HNSW query orders by exactly the indexed
+expression `embedding::halfvec(dim)` under `model_id = <id>` (the partial index's
+predicate, inlined as a literal), with nothing after the distance in its ORDER BY; the
+exact query computes distances inside a MATERIALIZED CTE that has no ORDER BY, so the
+planner cannot turn it into an index scan. Settings are transaction-local and, inside a
+caller's transaction, rolled back with a savepoint: nothing leaks to later queries.
+"""
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.db import connection, transaction
+
+# Below this many matching frames an exact scan takes a few ms: never approximate.
+EXACT_MIN_FRAMES = 5_000
+# Crossover constant C in M* = sqrt(C * fetch * N), calibrated with bench/search.py.
+EXACT_TRADEOFF = 2.0
+# Cap on the scene ids collected for an exact scan (a bound on the IN-list we send).
+EXACT_MAX_SCENES = 20_000
+# HNSW candidate list: 40 (pgvector's default) loses ~6% recall@10 on clustered CLIP-like
+# data; the bench shows where recall reaches 0.95+.
+EF_SEARCH_MIN = 100
+EF_SEARCH_MAX = 1_000  # pgvector's limit
+# Tuples an iterative scan may visit: `SCAN_SAFETY * fetch / selectivity`, bounded.
+SCAN_SAFETY = 4.0
+MAX_SCAN_TUPLES_MIN = 20_000
+MAX_SCAN_TUPLES_MAX = 2_000_000
+# Frames fetched per wanted scene on the first HNSW round; grown x4 while short.
+FRAMES_PER_SCENE = 4
+MAX_FETCH_FRAMES = 50_000
+STATS_TTL_S = 60.0
+SMALL_TABLE_ROWS = 200_000  # below this, count exactly instead of reading statistics
+
+FE = "embeddings_frameembedding"
+
+
+@dataclass(frozen=True)
+class VectorScope:
+    """Which frame vectors a query ranks: one model, scenes passing a filter, cameras."""
+
+    model_id: int
+    dim: int
+    filter_sql: str = "TRUE"  # boolean over `catalog_scene AS s`
+    filter_params: tuple = ()
+    cameras: tuple[str, ...] = ()
+    exclude_scene_pk: int | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return self.filter_sql.strip().upper() != "TRUE"
+
+    def narrowed(self, sql: str, params: Sequence) -> "VectorScope":
+        """The same scope with one more condition over `s` (e.g. a tag match)."""
+        combined = f"({self.filter_sql}) AND ({sql})" if self.filtered else sql
+        return VectorScope(
+            self.model_id,
+            self.dim,
+            combined,
+            (*self.filter_params, *params),
+            self.cameras,
+            self.exclude_scene_pk,
+        )
+
+
+@dataclass(frozen=True)
+class FrameHit:
+    frame_id: int
+    scene_pk: int
+    camera: str
+    distance: float  # cosine distance; score = 1 - distance
+
+    @property
+    def score(self) -> float:
+        return 1.0 - self.distance
+
+
+@dataclass
+class Plan:
+    arm: str  # "exact" | "hnsw"
+    reason: str
+    total_frames: int
+    matched_frames_est: float | None = None
+    scene_pks: list[int] | None = None  # exact arm: the filter's scenes, already counted
+    settings: dict[str, str] = field(default_factory=dict)
+    rounds: int = 0
+    fallback: bool = False
+
+    def describe(self) -> dict:
+        out = {"arm": self.arm, "reason": self.reason, "rounds": self.rounds}
+        if self.fallback:
+            out["fallback"] = "exact"
+        if self.matched_frames_est is not None:
+            out["matched_frames_est"] = round(self.matched_frames_est)
+        return out
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    frames: int
+    scenes: int
+    camera_share: dict[str, float]
+    at: float
+
+    def share_of(self, cameras: Sequence[str]) -> float:
+        if not cameras or not self.camera_share:
+            return 1.0
+        return min(1.0, sum(self.camera_share.get(c, 0.0) for c in cameras))
+
+
+_stats_lock = threading.Lock()
+_stats: dict[int, ModelStats] = {}
+
+
+def model_stats(model_id: int, *, refresh: bool = False) -> ModelStats:
+    """Frame/scene counts per model (exact when small, planner statistics when large),
+    cached per process for a minute: the plan needs magnitudes, not exact figures."""
+    now = time.monotonic()
+    with _stats_lock:
+        cached = _stats.get(model_id)
+    if cached and not refresh and now - cached.at < STATS_TTL_S:
+        return cached
+    with connection.cursor() as cur:
+        frames_est = _reltuples(cur, FE)
+        if frames_est < SMALL_TABLE_ROWS:
+            cur.execute(
+                f"SELECT camera, count(*) FROM {FE} WHERE model_id = %s GROUP BY camera",
+                [model_id],
+            )
+            counts = dict(cur.fetchall())
+            frames = sum(counts.values())
+            shares = {c: n / frames for c, n in counts.items()} if frames else {}
+        else:
+            frames = round(frames_est * _mcv_share(cur, FE, "model_id", model_id, default=1.0))
+            shares = _mcv_shares(cur, FE, "camera")
+        scenes_est = _reltuples(cur, "catalog_scene")
+        if scenes_est < SMALL_TABLE_ROWS:
+            cur.execute("SELECT count(*) FROM catalog_scene")
+            scenes = cur.fetchone()[0]
+        else:
+            scenes = round(scenes_est)
+    stats = ModelStats(frames=frames, scenes=scenes, camera_share=shares, at=now)
+    with _stats_lock:
+        _stats[model_id] = stats
+    return stats
+
+
+def clear_stats() -> None:
+    with _stats_lock:
+        _stats.clear()
+
+
+def _reltuples(cur, table: str) -> float:
+    cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+    row = cur.fetchone()
+    return float(row[0]) if row else -1.0  # -1: never analysed
+
+
+def _mcv_shares(cur, table: str, column: str) -> dict[str, float]:
+    cur.execute(
+        "SELECT most_common_vals::text::text[], most_common_freqs FROM pg_stats "
+        "WHERE tablename = %s AND attname = %s",
+        [table, column],
+    )
+    row = cur.fetchone()
+    if not row or row[0] is None:
+        return {}
+    return dict(zip(row[0], row[1], strict=False))
+
+
+def _mcv_share(cur, table: str, column: str, value, *, default: float) -> float:
+    shares = _mcv_shares(cur, table, column)
+    return shares.get(str(value), default) if shares else default
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+def exact_cap_frames(fetch: int, total_frames: int) -> float:
+    return max(EXACT_MIN_FRAMES, math.sqrt(EXACT_TRADEOFF * max(fetch, 1) * total_frames))
+
+
+def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> Plan:
+    """Pick exact or HNSW for `fetch` nearest frames in `scope` (see module docstring)."""
+    stats = model_stats(scope.model_id)
+    total = max(stats.frames, 1)
+    cam_share = stats.share_of(scope.cameras)
+    cap_frames = exact_cap_frames(fetch, total)
+    if not scope.filtered:
+        matched = total * cam_share
+        arm = "exact" if matched <= cap_frames else "hnsw"
+        plan = Plan(arm, f"no filter, ~{matched:.0f} frames", total, matched)
+    else:
+        per_scene = total / max(stats.scenes, 1) * cam_share
+        cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
+        pks = _filter_scene_pks(scope, cap_scenes + 1)
+        matched = len(pks) * per_scene
+        if len(pks) <= cap_scenes:
+            plan = Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, pks)
+        else:
+            plan = Plan("hnsw", f"filter keeps > {cap_scenes} scenes", total, matched)
+    if force and force != plan.arm:
+        plan.arm, plan.reason = force, f"forced ({plan.reason})"
+        plan.scene_pks = None
+    if plan.arm == "hnsw":
+        selectivity = min(1.0, max(plan.matched_frames_est or 0.0, 1.0) / total)
+        plan.settings = hnsw_settings(fetch, selectivity)
+    return plan
+
+
+def hnsw_settings(fetch: int, selectivity: float) -> dict[str, str]:
+    ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, fetch))
+    budget = SCAN_SAFETY * fetch / max(selectivity, 1e-9)
+    max_tuples = int(min(MAX_SCAN_TUPLES_MAX, max(MAX_SCAN_TUPLES_MIN, budget)))
+    return {
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.ef_search": str(ef),
+        "hnsw.max_scan_tuples": str(max_tuples),
+        # We already decided on the index: with small or stale statistics the planner
+        # would rather sort a join, so take the sort-based plans off the table (the
+        # outer re-sort of n rows still runs; it has no alternative).
+        "enable_sort": "off",
+    }
+
+
+def _filter_scene_pks(scope: VectorScope, limit: int) -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT s.id FROM catalog_scene s WHERE {scope.filter_sql} LIMIT %s",
+            [*scope.filter_params, limit],
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+# --- SQL ---------------------------------------------------------------------------------
+
+
+def vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32)) + "]"
+
+
+def _where(scope: VectorScope, *, scene_pks: list[int] | None, join: bool) -> tuple[str, list]:
+    # model_id and dim are integers from our own table, inlined so the planner can prove
+    # the partial index's predicate `model_id = <id>` at plan time.
+    clauses = [f"fe.model_id = {int(scope.model_id)}"]
+    params: list = []
+    if scene_pks is not None:
+        clauses.append("fe.scene_id = ANY(%s)")
+        params.append(scene_pks)
+    elif join:
+        clauses.append(f"({scope.filter_sql})")
+        params.extend(scope.filter_params)
+    if scope.cameras:
+        clauses.append("fe.camera = ANY(%s)")
+        params.append(list(scope.cameras))
+    if scope.exclude_scene_pk is not None:
+        clauses.append("fe.scene_id <> %s")
+        params.append(scope.exclude_scene_pk)
+    return " AND ".join(clauses), params
+
+
+def _from(scope: VectorScope, *, scene_pks: list[int] | None) -> tuple[str, bool]:
+    join = scope.filtered and scene_pks is None
+    sql = f"{FE} fe JOIN catalog_scene s ON s.id = fe.scene_id" if join else f"{FE} fe"
+    return sql, join
+
+
+def hnsw_frames_sql(
+    scope: VectorScope, qvec: str, n: int, *, resort: bool = True
+) -> tuple[str, list]:
+    """Top-n frames through the HNSW index. The inner ORDER BY is the bare distance to
+    the indexed expression - a tie-breaker after it would disable the index."""
+    dist = f"fe.embedding::halfvec({int(scope.dim)}) <=> %s::halfvec({int(scope.dim)})"
+    source, join = _from(scope, scene_pks=None)
+    where, params = _where(scope, scene_pks=None, join=join)
+    inner = (
+        f"SELECT fe.frame_id, fe.scene_id, fe.camera, {dist} AS distance FROM {source} "
+        f"WHERE {where} ORDER BY distance LIMIT %s"
+    )
+    params = [qvec, *params, n]
+    if not resort:
+        return inner, params
+    # relaxed_order returns rows roughly by distance; restore exact order outside. "+ 0":
+    # PostgreSQL 17+ believes the CTE is already sorted by distance and would drop a
+    # plain ORDER BY distance.
+    return f"WITH c AS MATERIALIZED ({inner}) SELECT * FROM c ORDER BY distance + 0", params
+
+
+def _exact_cte(scope: VectorScope, qvec: str, scene_pks: list[int] | None) -> tuple[str, list]:
+    dist = f"fe.embedding::halfvec({int(scope.dim)}) <=> %s::halfvec({int(scope.dim)})"
+    source, join = _from(scope, scene_pks=scene_pks)
+    where, params = _where(scope, scene_pks=scene_pks, join=join)
+    cte = (
+        f"WITH c AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
+        f"{dist} AS distance FROM {source} WHERE {where})"
+    )
+    return cte, [qvec, *params]
+
+
+def exact_frames_sql(
+    scope: VectorScope, qvec: str, n: int, *, scene_pks: list[int] | None = None
+) -> tuple[str, list]:
+    cte, params = _exact_cte(scope, qvec, scene_pks)
+    return f"{cte} SELECT * FROM c ORDER BY distance, frame_id LIMIT %s", [*params, n]
+
+
+def exact_scenes_sql(
+    scope: VectorScope,
+    qvec: str,
+    limit: int,
+    *,
+    scene_pks: list[int] | None = None,
+    max_distance: float | None = None,
+) -> tuple[str, list]:
+    """Exact best frame per scene, best scenes first, in one statement."""
+    cte, params = _exact_cte(scope, qvec, scene_pks)
+    cut = ""
+    if max_distance is not None:
+        cut = "WHERE distance <= %s"
+        params.append(max_distance)
+    sql = (
+        f"{cte}, best AS (SELECT DISTINCT ON (scene_id) * FROM c "
+        f"ORDER BY scene_id, distance, frame_id) "
+        f"SELECT * FROM best {cut} ORDER BY distance, scene_id LIMIT %s"
+    )
+    return sql, [*params, limit]
+
+
+# --- execution ---------------------------------------------------------------------------
+
+
+@contextmanager
+def local_settings(settings: dict[str, str]) -> Iterator:
+    """A cursor inside a transaction with `settings` applied as SET LOCAL.
+
+    Inside a caller's transaction a SET LOCAL would outlive this block, so there we run
+    in a savepoint and roll it back afterwards (the queries only read)."""
+    if connection.in_atomic_block:
+        sid = transaction.savepoint()
+        try:
+            with connection.cursor() as cur:
+                _apply(cur, settings)
+                yield cur
+        finally:
+            transaction.savepoint_rollback(sid)
+    else:
+        with transaction.atomic(), connection.cursor() as cur:
+            _apply(cur, settings)
+            yield cur
+
+
+def _apply(cur, settings: dict[str, str]) -> None:
+    for name, value in settings.items():
+        # SET cannot take bind parameters; set_config(..., true) is SET LOCAL that can.
+        cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _hits(rows) -> list[FrameHit]:
+    return [FrameHit(int(r[0]), int(r[1]), r[2], float(r[3])) for r in rows]
+
+
+def run_sql(sql: str, params: list, settings: dict[str, str] | None = None) -> list[FrameHit]:
+    if settings:
+        with local_settings(settings) as cur:
+            cur.execute(sql, params)
+            return _hits(cur.fetchall())
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return _hits(cur.fetchall())
+
+
+def explain(sql: str, params: list, settings: dict[str, str] | None = None) -> str:
+    """The plan PostgreSQL chooses for `sql` under `settings` (tests and the bench)."""
+    with local_settings(settings or {}) as cur:
+        cur.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cur.fetchall())
+
+
+def nearest_frames(
+    scope: VectorScope, query: np.ndarray, k: int, *, force: str | None = None
+) -> tuple[list[FrameHit], Plan]:
+    """The k nearest frames in scope (exact when the plan is exact)."""
+    qvec = vector_literal(query)
+    plan = choose_plan(scope, fetch=k, force=force)
+    plan.rounds = 1
+    if plan.arm == "exact":
+        if plan.scene_pks == []:
+            return [], plan
+        return run_sql(*exact_frames_sql(scope, qvec, k, scene_pks=plan.scene_pks)), plan
+    hits = run_sql(*hnsw_frames_sql(scope, qvec, k), plan.settings)
+    if len(hits) < k and (plan.matched_frames_est or 0) > len(hits) and force != "hnsw":
+        # The walk hit max_scan_tuples before k rows passed the filter.
+        plan.fallback = True
+        hits = run_sql(*exact_frames_sql(scope, qvec, k))
+    return hits, plan
+
+
+def nearest_scenes(
+    scope: VectorScope,
+    query: np.ndarray,
+    limit: int,
+    *,
+    min_score: float | None = None,
+    force: str | None = None,
+) -> tuple[list[FrameHit], Plan]:
+    """The best frame of each of the `limit` best scenes in scope, best first."""
+    qvec = vector_literal(query)
+    max_distance = None if min_score is None else 1.0 - min_score
+    fetch = max(limit * FRAMES_PER_SCENE, 40)
+    plan = choose_plan(scope, fetch=fetch, force=force)
+    if plan.arm == "exact":
+        plan.rounds = 1
+        if plan.scene_pks == []:
+            return [], plan
+        sql, params = exact_scenes_sql(
+            scope, qvec, limit, scene_pks=plan.scene_pks, max_distance=max_distance
+        )
+        return run_sql(sql, params), plan
+    while True:
+        plan.rounds += 1
+        plan.settings = hnsw_settings(fetch, _selectivity(plan))
+        hits = run_sql(*hnsw_frames_sql(scope, qvec, fetch), plan.settings)
+        best = best_per_scene(hits, max_distance)
+        if len(best) >= limit:
+            return best[:limit], plan
+        if len(hits) < fetch:
+            if force == "hnsw" or (plan.matched_frames_est or 0) <= len(hits):
+                return best, plan
+            # The walk stopped early (scan budget): the exact scan is the answer.
+            plan.fallback = True
+            sql, params = exact_scenes_sql(scope, qvec, limit, max_distance=max_distance)
+            return run_sql(sql, params), plan
+        if max_distance is not None and hits[-1].distance > max_distance:
+            return best, plan  # everything further is below min_score
+        if fetch >= MAX_FETCH_FRAMES:
+            return best, plan
+        fetch = min(MAX_FETCH_FRAMES, fetch * 4)
+
+
+def _selectivity(plan: Plan) -> float:
+    return min(1.0, max(plan.matched_frames_est or 0.0, 1.0) / max(plan.total_frames, 1))
+
+
+def best_per_scene(hits: list[FrameHit], max_distance: float | None = None) -> list[FrameHit]:
+    """First (nearest) hit of each scene, keeping distance order."""
+    seen: set[int] = set()
+    out: list[FrameHit] = []
+    for hit in hits:
+        if hit.scene_pk in seen or (max_distance is not None and hit.distance > max_distance):
+            continue
+        seen.add(hit.scene_pk)
+        out.append(hit)
+    return out

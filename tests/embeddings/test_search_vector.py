@@ -1,0 +1,157 @@
+"""The vector query layer: plans (checked with EXPLAIN), settings scope, grouping."""
+
+import numpy as np
+import pytest
+from django.db import connection, transaction
+
+from embeddings import search_vector as sv
+from embeddings.search_vector import FrameHit, VectorScope, best_per_scene
+from tests.embeddings.search_support import TINY_DIM, add_vectors, analyze, ensure_model, unit
+from tests.factories import SceneFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def model():
+    return ensure_model()
+
+
+@pytest.fixture
+def populated(model):
+    """40 scenes x 10 frames of clustered vectors, half of them at night."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(4, TINY_DIM))
+    scenes = []
+    for i in range(40):
+        scene = SceneFactory(local_hour=22 if i % 2 else 9)
+        vectors = unit(centres[i % 4] + rng.normal(scale=0.8, size=(10, TINY_DIM)))
+        add_vectors(scene, model, vectors, ("front_wide", "rear"))
+        scenes.append(scene)
+    analyze()
+    return scenes
+
+
+def _query(seed=5) -> np.ndarray:
+    return unit(np.random.default_rng(seed).normal(size=TINY_DIM))
+
+
+def _night(model) -> VectorScope:
+    return VectorScope(model.id, model.dim, "(s.local_hour >= %s)", (20,))
+
+
+def test_hnsw_arm_scans_the_partial_hnsw_index(model, populated):
+    sql, params = sv.hnsw_frames_sql(_night(model), sv.vector_literal(_query()), 40)
+    plan = sv.explain(sql, params, sv.hnsw_settings(40, 0.5))
+    assert f"test_frame_emb_hnsw_{model.id}" in plan
+    assert "Index Scan" in plan
+
+
+def test_hnsw_arm_resorts_the_relaxed_order_rows(model, populated):
+    sql, params = sv.hnsw_frames_sql(_night(model), sv.vector_literal(_query()), 40)
+    plan = sv.explain(sql, params, sv.hnsw_settings(40, 0.5))
+    assert plan.splitlines()[0].startswith("Sort")  # above the CTE scan
+
+
+def test_hnsw_arm_orders_the_index_scan_by_distance_alone(model):
+    sql, _ = sv.hnsw_frames_sql(_night(model), "[0]", 40)
+    inner = sql.split("MATERIALIZED (", 1)[1]
+    assert "ORDER BY distance LIMIT" in inner  # no tie-breaker after the distance
+
+
+def test_exact_arm_never_uses_the_hnsw_index(model, populated):
+    pks = [s.pk for s in populated[:3]]
+    sql, params = sv.exact_scenes_sql(_night(model), sv.vector_literal(_query()), 5, scene_pks=pks)
+    plan = sv.explain(sql, params, {"enable_seqscan": "off"})
+    assert "hnsw" not in plan
+
+
+def test_narrow_filter_plans_an_exact_scan_over_its_scenes(model, populated):
+    scope = VectorScope(model.id, model.dim, "s.id = %s", (populated[0].pk,))
+    plan = sv.choose_plan(scope, fetch=10)
+    assert (plan.arm, plan.scene_pks) == ("exact", [populated[0].pk])
+
+
+def test_broad_filter_plans_hnsw_with_iterative_scans(model, populated, monkeypatch):
+    monkeypatch.setattr(sv, "EXACT_MIN_FRAMES", 10)
+    monkeypatch.setattr(sv, "EXACT_TRADEOFF", 0.01)
+    plan = sv.choose_plan(_night(model), fetch=10)
+    assert plan.arm == "hnsw"
+    assert plan.settings["hnsw.iterative_scan"] == "relaxed_order"
+    assert int(plan.settings["hnsw.ef_search"]) >= sv.EF_SEARCH_MIN
+
+
+def test_scan_budget_grows_as_the_filter_narrows():
+    broad = sv.hnsw_settings(200, 0.5)["hnsw.max_scan_tuples"]
+    narrow = sv.hnsw_settings(200, 0.005)["hnsw.max_scan_tuples"]
+    assert int(narrow) > int(broad)
+
+
+def test_planner_settings_do_not_outlive_the_query(model, populated):
+    with transaction.atomic():
+        sv.nearest_scenes(_night(model), _query(), 5, force="hnsw")
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT current_setting('hnsw.ef_search', true), current_setting('enable_sort')"
+            )
+            ef_search, enable_sort = cur.fetchone()
+    assert ef_search in (None, "40")
+    assert enable_sort == "on"
+
+
+def test_hnsw_and_exact_agree_on_small_data(model, populated):
+    scope = _night(model)
+    exact, _ = sv.nearest_scenes(scope, _query(), 8, force="exact")
+    approx, _ = sv.nearest_scenes(scope, _query(), 8, force="hnsw")
+    assert [h.scene_pk for h in approx] == [h.scene_pk for h in exact]
+
+
+def test_nearest_frames_exact_returns_the_true_top_k(model, populated):
+    scope = VectorScope(model.id, model.dim)
+    hits, plan = sv.nearest_frames(scope, _query(), 10)
+    assert plan.arm == "exact"
+    distances = [h.distance for h in hits]
+    assert distances == sorted(distances) and len(hits) == 10
+
+
+def test_results_are_in_the_filter_and_cameras(model, populated):
+    scope = VectorScope(model.id, model.dim, "(s.local_hour >= %s)", (20,), ("rear",))
+    for force in ("exact", "hnsw"):
+        hits, _ = sv.nearest_scenes(scope, _query(), 10, force=force)
+        night = {s.pk for s in populated if s.local_hour == 22}
+        assert hits and all(h.scene_pk in night and h.camera == "rear" for h in hits)
+
+
+def test_hnsw_fetches_more_rounds_until_enough_scenes(model, populated, monkeypatch):
+    monkeypatch.setattr(sv, "FRAMES_PER_SCENE", 1)
+    hits, plan = sv.nearest_scenes(VectorScope(model.id, model.dim), _query(), 30, force="hnsw")
+    assert len({h.scene_pk for h in hits}) == 30
+    assert plan.rounds >= 2
+
+
+def test_min_score_cuts_results(model, populated):
+    scope = VectorScope(model.id, model.dim)
+    everything, _ = sv.nearest_scenes(scope, _query(), 40)
+    cut = everything[5].score
+    for force in ("exact", "hnsw"):
+        hits, _ = sv.nearest_scenes(scope, _query(), 40, min_score=cut, force=force)
+        assert hits and min(h.score for h in hits) >= cut - 1e-6
+
+
+def test_empty_filter_answers_without_a_vector_query(model, populated):
+    scope = VectorScope(model.id, model.dim, "s.local_hour = %s", (3,))
+    hits, plan = sv.nearest_scenes(scope, _query(), 10)
+    assert (hits, plan.arm, plan.scene_pks) == ([], "exact", [])
+
+
+def test_excluded_scene_never_appears(model, populated):
+    source = populated[0]
+    scope = VectorScope(model.id, model.dim, exclude_scene_pk=source.pk)
+    for force in ("exact", "hnsw"):
+        hits, _ = sv.nearest_scenes(scope, _query(), 40, force=force)
+        assert source.pk not in {h.scene_pk for h in hits}
+
+
+def test_best_per_scene_keeps_the_nearest_frame_of_each_scene():
+    hits = [FrameHit(1, 10, "a", 0.1), FrameHit(2, 10, "a", 0.2), FrameHit(3, 11, "b", 0.3)]
+    assert [h.frame_id for h in best_per_scene(hits)] == [1, 3]
