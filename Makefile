@@ -33,7 +33,7 @@ format: $(STAMP)
 	$(VENV)/bin/ruff format .
 
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py $(BENCH_ARGS)
 
 check-deploy: $(STAMP)
 	DATABASE_URL=postgres://catalog@localhost/catalog REDIS_URL=redis://localhost:6379/0 \

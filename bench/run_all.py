@@ -1,0 +1,23 @@
+"""`make bench`: every benchmark in turn; extra arguments (e.g. --quick) go to each."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHES = ["ingest.py", "embed.py", "search.py", "export.py"]
+
+
+def main() -> int:
+    here = Path(__file__).parent
+    failed = []
+    for name in BENCHES:
+        print(f"\n# bench/{name}", flush=True)
+        if subprocess.run([sys.executable, str(here / name), *sys.argv[1:]]).returncode:
+            failed.append(name)
+    if failed:
+        print(f"\nfailed: {', '.join(failed)}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
