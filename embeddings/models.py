@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HalfVectorField
 
-from catalog.models import Scene
+from catalog.models import Job, Scene
 
 
 class EmbeddingModel(models.Model):
@@ -91,6 +91,9 @@ class SceneEmbeddingState(models.Model):
     # The scene content the vectors were computed from; a changed scene is re-embedded.
     content_sha256 = models.CharField(max_length=64, blank=True, default="")
     attempts = models.IntegerField(default=0)
+    # The job waiting for this scene, until the scene is counted towards its progress
+    # (exactly once: cleared in the transaction that counts it).
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,0 +1,96 @@
+"""Reads of the embeddings app: a scene's sampled frames and embedding state, backlog.
+
+All default to the configured model (CATALOG_CLIP_*), named without loading weights.
+"""
+
+from datetime import datetime
+
+from django.db.models import Count
+
+from catalog.models import Scene
+from embeddings.encoder import configured_model_name
+from embeddings.models import EmbeddingModel, Frame, SceneEmbeddingState
+
+State = SceneEmbeddingState.State
+
+
+def _model(model: EmbeddingModel | str | None) -> EmbeddingModel | None:
+    if isinstance(model, EmbeddingModel):
+        return model
+    return EmbeddingModel.objects.filter(name=model or configured_model_name()).first()
+
+
+def scene_frames(scene: Scene, *, model: EmbeddingModel | str | None = None) -> list[dict]:
+    """`[{"camera", "t_s", "thumbnail_uri"}]` of the frames embedded with the model,
+    by camera then time."""
+    embedding_model = _model(model)
+    if embedding_model is None:
+        return []
+    return list(
+        Frame.objects.filter(scene=scene, embeddings__model=embedding_model)
+        .order_by("camera", "t_s")
+        .values("camera", "t_s", "thumbnail_uri")
+    )
+
+
+def scene_embedding_state(
+    scene: Scene, *, model: EmbeddingModel | str | None = None
+) -> dict:
+    """`{"model", "state", "error", "frames", "updated_at", "stale"}` for the scene.
+
+    `state` is pending for a scene never queued too; `stale` is true when the scene
+    changed since its vectors were computed (it is queued again on ingest).
+    """
+    name = model.name if isinstance(model, EmbeddingModel) else model or configured_model_name()
+    embedding_model = _model(model)
+    state = (
+        SceneEmbeddingState.objects.filter(scene=scene, model=embedding_model).first()
+        if embedding_model
+        else None
+    )
+    if state is None:
+        return {
+            "model": name,
+            "state": State.PENDING.value,
+            "error": "",
+            "frames": 0,
+            "updated_at": None,
+            "stale": False,
+        }
+    return {
+        "model": name,
+        "state": state.state,
+        "error": state.error,
+        "frames": Frame.objects.filter(scene=scene, embeddings__model=embedding_model).count(),
+        "updated_at": state.updated_at.isoformat(),
+        "stale": state.state == State.DONE and state.content_sha256 != scene.content_sha256,
+    }
+
+
+def embedding_backlog(*, model: EmbeddingModel | str | None = None) -> dict:
+    """Scenes per state for the model (for a status bar): `{"model", "pending",
+    "running", "done", "failed", "total"}`; scenes never queued count as pending."""
+    name = model.name if isinstance(model, EmbeddingModel) else model or configured_model_name()
+    embedding_model = _model(model)
+    counts = {state.value: 0 for state in State}
+    if embedding_model is not None:
+        rows = (
+            SceneEmbeddingState.objects.filter(model=embedding_model)
+            .values("state")
+            .annotate(n=Count("id"))
+        )
+        counts.update({row["state"]: row["n"] for row in rows})
+    total = Scene.objects.count()
+    counts[State.PENDING] += max(0, total - sum(counts.values()))
+    return {"model": name, **counts, "total": total}
+
+
+def recent_failures(
+    model: EmbeddingModel, *, since: datetime, limit: int = 5
+) -> list[tuple[str, str]]:
+    """`(scene_id, error)` of the first scenes that failed with the model since `since`."""
+    return list(
+        SceneEmbeddingState.objects.filter(model=model, state=State.FAILED, updated_at__gte=since)
+        .order_by("updated_at")
+        .values_list("scene__scene_id", "error")[:limit]
+    )
