@@ -18,18 +18,14 @@ TINY_NAME = "test-tiny/untrained"  # what the configured test encoder calls itse
 TINY_DIM = 64
 
 
-def ensure_model(name: str = TINY_NAME, dim: int = TINY_DIM) -> EmbeddingModel:
-    """The model row plus its partial HNSW index, with the SQL embedding_model_ensure
-    uses (`embeddings/services.py`), so queries here meet the production index."""
-    model, _ = EmbeddingModel.objects.get_or_create(
-        name=name, defaults={"architecture": name.split("/")[0], "dim": dim}
-    )
-    with connection.cursor() as cur:
-        cur.execute(
-            f"CREATE INDEX IF NOT EXISTS test_frame_emb_hnsw_{model.id} "
-            f"ON embeddings_frameembedding USING hnsw ((embedding::halfvec({dim})) "
-            f"halfvec_cosine_ops) WHERE model_id = {model.id}"
-        )
+def ensure_model() -> EmbeddingModel:
+    """The configured test model (test-tiny, 64-d) registered as production does it:
+    its row plus its partial HNSW index, by `embedding_model_ensure`."""
+    from embeddings.encoder import get_encoder
+    from embeddings.services import embedding_model_ensure
+
+    model = embedding_model_ensure(get_encoder())
+    assert (model.name, model.dim) == (TINY_NAME, TINY_DIM)
     clear_stats()
     return model
 
