@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api import health, jobs, media, scenes, sets
+from api import health, jobs, media, scenes, search, sets
 
 app_name = "api"
 urlpatterns = [
@@ -10,6 +10,7 @@ urlpatterns = [
     path("ingest/", jobs.IngestView.as_view(), name="ingest"),
     path("jobs/<int:job_id>/", jobs.JobDetailView.as_view(), name="job-detail"),
     path("media/<str:token>/<str:name>", media.media, name="media"),
+    path("search/", search.SearchView.as_view(), name="search"),
     # Scene sets, versions and manifests (curation).
     path("sets/", sets.SceneSetListView.as_view(), name="set-list"),
     path("sets/<int:set_id>/", sets.SceneSetDetailView.as_view(), name="set-detail"),
