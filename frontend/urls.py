@@ -1,4 +1,20 @@
+from django.contrib.auth.views import LogoutView
 from django.urls import path
 
+from frontend import views
+
 app_name = "frontend"
-urlpatterns: list = []
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", LogoutView.as_view(), name="logout"),
+    path("", views.search_page, name="search"),
+    # DESIGN §7 fixes `/scenes/<scene_id>` without a trailing slash; accept both.
+    path("scenes/<str:scene_id>", views.scene_page, name="scene"),
+    path("scenes/<str:scene_id>/", views.scene_page),
+    path("sets/", views.sets_page, name="sets"),
+    path("sets/<int:set_id>/", views.set_page, name="set"),
+    # Small JSON reads only the UI's scripts use (no API contract).
+    path("ui/places.json", views.places_json, name="places"),
+    path("ui/cards.json", views.cards_json, name="cards"),
+    path("ui/status.json", views.status_json, name="status"),
+]

@@ -1,0 +1,106 @@
+// The one way pages talk to /api/v1/: session cookie + CSRF header, JSON in and out,
+// errors as ApiError carrying the API's `{detail, errors: {field: [messages]}}`.
+import { config } from "./config.js";
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const detail = (body && (body.detail || body.message)) || `HTTP ${status}`;
+    super(typeof detail === "string" ? detail : JSON.stringify(detail));
+    this.status = status;
+    this.errors = (body && body.errors) || null;
+    this.body = body;
+  }
+}
+
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}
+
+export function apiUrl(path) {
+  if (/^(https?:)?\//.test(path)) return path;
+  return config.api + path;
+}
+
+export async function request(method, path, { body, params, signal } = {}) {
+  let url = apiUrl(path);
+  if (params) {
+    const query = new URLSearchParams(params).toString();
+    if (query) url += (url.includes("?") ? "&" : "?") + query;
+  }
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET" && method !== "HEAD") headers["X-CSRFToken"] = csrfToken();
+  let response;
+  try {
+    response = await fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+      signal,
+    });
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, { detail: "The server could not be reached. Check your connection." });
+  }
+  if (response.status === 204) return null;
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { detail: text.slice(0, 200) || response.statusText };
+  }
+  if (!response.ok) {
+    // A session that expired answers 401 (or 403 "credentials were not provided").
+    const signedOut = response.status === 401 ||
+      (response.status === 403 && /credentials/i.test(String(data && data.detail)));
+    if (signedOut) {
+      window.location.assign(`/login/?next=${encodeURIComponent(location.pathname + location.search)}`);
+    }
+    throw new ApiError(response.status, data);
+  }
+  return data;
+}
+
+export const api = {
+  get: (path, params, options = {}) => request("GET", path, { params, ...options }),
+  post: (path, body, options = {}) => request("POST", path, { body, ...options }),
+  patch: (path, body) => request("PATCH", path, { body }),
+  del: (path, body) => request("DELETE", path, { body }),
+};
+
+// Every page of a paginated list ({count, next, results}) or a plain list.
+export async function getAll(path, params, { maxPages = 20 } = {}) {
+  let data = await api.get(path, params);
+  if (Array.isArray(data)) return data;
+  const out = [...(data.results || [])];
+  let pages = 1;
+  while (data.next && pages < maxPages) {
+    data = await api.get(data.next);
+    out.push(...(data.results || []));
+    pages += 1;
+  }
+  return out;
+}
+
+// "field: message" lines from an ApiError, with the JSON body's `filters.` prefix removed
+// so a message names the same parameter as the page URL.
+export function errorLines(error) {
+  if (!(error instanceof ApiError) || !error.errors) return [];
+  return Object.entries(error.errors).map(([field, messages]) => ({
+    field: field.replace(/^filters\./, ""),
+    message: [].concat(messages).join(" "),
+  }));
+}
+
+// Card attributes and a thumbnail by scene id (a UI-only read: search results name the
+// scene and moment, not the vehicle, time or speed a card shows).
+export async function fetchCards(sceneIds, { signal } = {}) {
+  if (!sceneIds.length) return {};
+  const query = new URLSearchParams(sceneIds.map((id) => ["scene_id", id]));
+  const response = await fetch(`/ui/cards.json?${query}`, { credentials: "same-origin", signal });
+  if (!response.ok) return {};
+  return (await response.json()).cards || {};
+}

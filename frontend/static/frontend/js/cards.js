@@ -1,0 +1,110 @@
+// Result cards: the matched moment's thumbnail, score, vehicle, local time, speed and
+// disengagements. Each card carries `data-scene-id` (DESIGN §7).
+import { h, icon } from "./dom.js";
+import { kmh, localDateTime, seconds } from "./format.js";
+
+export function sceneHref(sceneId, frame) {
+  const base = `/scenes/${encodeURIComponent(sceneId)}`;
+  if (!frame) return base;
+  const params = new URLSearchParams({ t: String(frame.t_s), camera: frame.camera });
+  return `${base}?${params}`;
+}
+
+// Search results and scene list rows share a card; attributes may sit on the result or
+// under `result.scene`.
+export function normalize(result) {
+  const scene = result.scene && typeof result.scene === "object" ? result.scene : result;
+  const sceneId = result.scene_id || scene.scene_id;
+  const frame = result.frame || null;
+  const diseng = scene.disengagement_count ?? (Array.isArray(scene.disengagements) ? scene.disengagements.length : null);
+  return {
+    sceneId,
+    score: typeof result.score === "number" ? result.score : null,
+    frame,
+    href: sceneHref(sceneId, frame),
+    vehicle: scene.vehicle_id ?? scene.vehicle ?? null,
+    startTime: scene.start_time ?? null,
+    maxSpeed: scene.max_speed_mps ?? null,
+    meanSpeed: scene.mean_speed_mps ?? null,
+    disengagements: diseng,
+    tags: scene.tags || [],
+    matched: result.matched_by || result.match || null,
+    startLat: scene.start_lat ?? null,
+    startLon: scene.start_lon ?? null,
+  };
+}
+
+function matchedLabel(matched) {
+  if (!matched) return null;
+  if (Array.isArray(matched)) return matched.join(" + ");
+  if (typeof matched === "string") return matched;
+  if (typeof matched === "object") {
+    return Object.entries(matched)
+      .filter(([, v]) => v !== null && v !== false && v !== undefined)
+      .map(([k]) => k)
+      .join(" + ");
+  }
+  return null;
+}
+
+export function renderCard(r, { selected = false } = {}) {
+  const thumb = h("a", { class: "thumb", href: r.href, tabindex: "-1", "aria-hidden": "true" });
+  if (r.frame && r.frame.thumbnail_url) {
+    thumb.append(h("img", { src: r.frame.thumbnail_url, alt: "", loading: "lazy", decoding: "async" }));
+  } else {
+    thumb.append(h("span", { class: "noframe" }, icon("film", "icon-lg"), " no frame sampled yet"));
+  }
+  if (r.score !== null) {
+    const pct = Math.max(0, Math.min(1, r.score)) * 100;
+    thumb.append(
+      h("span", { class: "score", title: "Cosine similarity of the matched frame" },
+        r.score.toFixed(3),
+        h("span", { class: "score-bar" }, h("i", { style: `width:${pct.toFixed(0)}%` }))),
+    );
+  }
+  const overlay = h("span", { class: "thumb-overlay" });
+  overlay.append(h("span", {}, r.frame ? `${r.frame.camera} · ${seconds(r.frame.t_s)}` : ""));
+  if (r.disengagements) {
+    overlay.append(
+      h("span", { class: "badge badge-danger", title: "Autopilot disengagements" },
+        icon("alert"), r.disengagements === 1 ? "1 disengagement" : `${r.disengagements} disengagements`),
+    );
+  }
+  thumb.append(overlay);
+
+  const meta = h("div", { class: "card-meta" });
+  if (r.vehicle) meta.append(h("span", { title: "Vehicle" }, icon("car"), r.vehicle));
+  if (r.startTime) meta.append(h("span", { title: "Start (local time)" }, icon("clock"), localDateTime(r.startTime)));
+  if (r.maxSpeed !== null) {
+    meta.append(h("span", { title: `max ${kmh(r.maxSpeed, 1)} · mean ${kmh(r.meanSpeed, 1)}` }, icon("gauge"), `${kmh(r.maxSpeed)} max`));
+  }
+  const matched = matchedLabel(r.matched);
+  const tags = h("div", { class: "card-tags" });
+  if (matched) tags.append(h("span", { class: "chip static", title: "How this result matched" }, matched));
+  for (const tag of r.tags.slice(0, 3)) tags.append(h("span", { class: "chip static" }, tag));
+
+  return h(
+    "article",
+    { class: `card${selected ? " selected" : ""}`, "data-scene-id": r.sceneId },
+    h("label", { class: "select", title: "Select" },
+      h("input", { type: "checkbox", checked: selected, "aria-label": `Select ${r.sceneId}` })),
+    thumb,
+    h("div", { class: "card-body" },
+      h("div", { class: "card-title" }, h("a", { href: r.href, title: r.sceneId }, r.sceneId)),
+      meta,
+      h("div", { class: "card-foot" },
+        tags,
+        h("a", { class: "more-like", href: `/?like=${encodeURIComponent(r.sceneId)}`, "data-like": r.sceneId },
+          icon("sparkle"), "More like this"))),
+  );
+}
+
+export function skeletonCards(count = 12) {
+  return Array.from({ length: count }, () =>
+    h("div", { class: "card skeleton-card", "aria-hidden": "true" },
+      h("div", { class: "thumb skeleton" }),
+      h("div", { class: "card-body" },
+        h("div", { class: "skeleton skeleton-line", style: "width:70%" }),
+        h("div", { class: "skeleton skeleton-line", style: "width:45%" }))),
+  );
+}

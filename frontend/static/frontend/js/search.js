@@ -1,0 +1,274 @@
+// The search page: the URL is the search. Loading the page runs the URL's search; editing
+// the form rewrites the URL (pushState) and runs it; back/forward restore both.
+import { api, ApiError, errorLines, fetchCards } from "./api.js";
+import { initChips } from "./chips.js";
+import { normalize, renderCard, skeletonCards } from "./cards.js";
+import { h, icon } from "./dom.js";
+import { initPlaceMap } from "./placemap.js";
+import { initSetPicker } from "./setpicker.js";
+import { activeFilterCount, formToParams, hasQuery, paramsToBody, paramsToForm } from "./urlstate.js";
+
+const form = document.getElementById("search-form");
+const results = document.getElementById("results");
+const meta = document.getElementById("result-meta");
+const filterCount = document.getElementById("filter-count");
+const selectionBar = document.getElementById("selection-bar");
+const likeChip = document.getElementById("like-chip");
+const selected = new Set();
+let current = []; // normalized results on screen
+let inflight = null;
+
+const setChips = initChips(form, () => apply());
+const place = initPlaceMap({ onChange: () => apply() });
+const openSetPicker = initSetPicker();
+
+// ---- running a search ---------------------------------------------------------------
+
+function apply({ push = true } = {}) {
+  const params = formToParams(form);
+  const query = params.toString();
+  const url = query ? `/?${query}` : "/";
+  if (url !== location.pathname + location.search) {
+    if (push) history.pushState(null, "", url);
+    else history.replaceState(null, "", url);
+  }
+  run(params);
+}
+
+async function run(params) {
+  inflight?.abort();
+  const controller = new AbortController();
+  inflight = controller;
+  clearFieldErrors();
+  updateChrome(params);
+  showLoading();
+  try {
+    const started = performance.now();
+    const data = hasQuery(params)
+      ? await api.post("search/", paramsToBody(params), { signal: controller.signal })
+      : await api.get("scenes/", { page_size: params.get("limit") || form.elements.limit.dataset.default }, { signal: controller.signal });
+    const rows = data.results || [];
+    const cards = await fetchCards(
+      rows.filter((r) => !r.frame || !(r.scene || r.vehicle)).map((r) => r.scene_id),
+      { signal: controller.signal },
+    );
+    if (controller.signal.aborted) return;
+    data.results = rows.map((r) => withCard(r, cards[r.scene_id]));
+    render(params, data, performance.now() - started);
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    showError(error, params);
+  } finally {
+    if (inflight === controller) inflight = null;
+  }
+}
+
+// The search's own moment wins; the card fills in attributes (and a frame for scene lists).
+function withCard(result, card) {
+  if (!card) return result;
+  return { ...card, ...result, scene: undefined, frame: result.frame || card.frame };
+}
+
+function updateChrome(params) {
+  const n = activeFilterCount(params);
+  filterCount.hidden = n === 0;
+  filterCount.textContent = String(n);
+  const like = params.get("like");
+  likeChip.hidden = !like;
+  document.getElementById("like-id").textContent = like || "";
+  const text = params.get("text");
+  document.title = `${text || (like ? `Like ${like}` : "Search")} · Scene catalog`;
+}
+
+// ---- states ---------------------------------------------------------------------------
+
+function showLoading() {
+  meta.replaceChildren(h("span", { class: "spinner", "aria-label": "Searching" }), h("span", {}, "Searching…"));
+  results.replaceChildren(h("div", { class: "grid", "aria-busy": "true" }, skeletonCards(12)));
+}
+
+function showError(error, params) {
+  const lines = errorLines(error);
+  markFieldErrors(lines);
+  meta.replaceChildren(h("span", { class: "badge badge-danger" }, icon("alert"), error.status ? `HTTP ${error.status}` : "Error"));
+  let title = "Search failed";
+  let detail = error.message;
+  if (error instanceof ApiError && error.status === 400) {
+    title = lines.length ? "Some filters are not valid" : "The search was not accepted";
+  } else if (error instanceof ApiError && error.status === 404) {
+    title = params.get("like") ? `Scene “${params.get("like")}” was not found` : "Not found";
+  }
+  const body = h("div", { class: "state state-error", role: "alert" }, icon("alert", "icon-lg"), h("h2", {}, title));
+  if (lines.length) {
+    body.append(h("ul", {}, lines.map((l) =>
+      h("li", { "data-error-field": l.field }, h("code", {}, l.field), ": ", l.message))));
+  } else if (detail) {
+    body.append(h("p", {}, detail));
+  }
+  body.append(h("button", { type: "button", class: "btn", onclick: () => run(params) }, "Retry"));
+  results.replaceChildren(body);
+}
+
+function showEmpty(params) {
+  const hint = activeFilterCount(params)
+    ? "Loosen a filter, or clear the place or time range."
+    : "Try other words: describe what a camera would see.";
+  results.replaceChildren(
+    h("div", { class: "state" }, icon("search", "icon-lg"), h("h2", {}, "No scenes match"), h("p", {}, hint)),
+  );
+}
+
+function clearFieldErrors() {
+  form.querySelectorAll("[data-error-for]").forEach((p) => {
+    p.hidden = true;
+    p.textContent = "";
+  });
+  form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
+}
+
+function markFieldErrors(lines) {
+  for (const { field, message } of lines) {
+    const target = form.querySelector(`[data-error-for="${CSS.escape(field)}"]`);
+    if (!target) continue;
+    target.textContent = message;
+    target.hidden = false;
+    target.closest(".subfield, .filter-group")?.classList.add("invalid");
+  }
+  const first = form.querySelector(".field-error:not([hidden])");
+  first?.closest(".filter-group")?.scrollIntoView({ block: "nearest" });
+}
+
+// ---- results ----------------------------------------------------------------------------
+
+function render(params, data, elapsedMs) {
+  const rows = data.results || [];
+  current = rows.map(normalize);
+  const searched = hasQuery(params);
+  const parts = [];
+  if (searched) {
+    const ranked = params.get("text") || params.get("like") ? "ranked by similarity" : "newest first";
+    parts.push(h("span", {}, h("strong", {}, String(current.length)), ` scene${current.length === 1 ? "" : "s"}`));
+    parts.push(h("span", { class: "sep" }, "·"), h("span", {}, ranked));
+  } else {
+    const total = typeof data.count === "number" ? data.count : current.length;
+    parts.push(h("span", {}, "Latest scenes · ", h("strong", {}, total.toLocaleString()), " in the catalog"));
+  }
+  const took = typeof data.took_ms === "number" ? data.took_ms : elapsedMs;
+  parts.push(h("span", { class: "sep" }, "·"), h("span", { class: "mono" }, `${Math.round(took)} ms`));
+  if (data.model && (data.model.name || typeof data.model === "string")) {
+    parts.push(h("span", { class: "sep" }, "·"), h("span", { class: "mono faint" }, data.model.name || data.model));
+  }
+  meta.replaceChildren(...parts);
+
+  if (!current.length) {
+    showEmpty(params);
+    return;
+  }
+  for (const id of [...selected]) if (!current.some((r) => r.sceneId === id)) selected.delete(id);
+  const grid = h("div", { class: "grid" }, current.map((r) => renderCard(r, { selected: selected.has(r.sceneId) })));
+  const limit = Number(params.get("limit") || form.elements.limit.dataset.default);
+  const children = [grid];
+  if (searched && current.length >= limit && limit < 500) {
+    children.push(h("div", { class: "load-more" },
+      h("button", { type: "button", class: "btn", onclick: () => loadMore(limit) }, "Show more results")));
+  }
+  results.replaceChildren(...children);
+  updateSelection();
+}
+
+function loadMore(limit) {
+  form.elements.limit.value = String(Math.min(500, limit * 2));
+  apply({ push: false });
+}
+
+// ---- selection & sets -------------------------------------------------------------------
+
+function updateSelection() {
+  selectionBar.hidden = selected.size === 0;
+  document.getElementById("selection-count").textContent = String(selected.size);
+  results.querySelector(".grid")?.classList.toggle("selecting", selected.size > 0);
+  results.querySelectorAll(".card[data-scene-id]").forEach((card) => {
+    const on = selected.has(card.dataset.sceneId);
+    card.classList.toggle("selected", on);
+    const box = card.querySelector(".select input");
+    if (box) box.checked = on;
+  });
+}
+
+results.addEventListener("change", (event) => {
+  const box = event.target.closest(".select input");
+  if (!box) return;
+  const id = box.closest("[data-scene-id]").dataset.sceneId;
+  if (box.checked) selected.add(id);
+  else selected.delete(id);
+  updateSelection();
+});
+
+results.addEventListener("click", (event) => {
+  const like = event.target.closest("a[data-like]");
+  if (!like || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  form.elements.like.value = like.dataset.like;
+  form.elements.text.value = "";
+  apply();
+  document.querySelector(".results-col").scrollTo({ top: 0 });
+});
+
+document.getElementById("select-all").addEventListener("click", () => {
+  current.forEach((r) => selected.add(r.sceneId));
+  updateSelection();
+});
+document.getElementById("select-none").addEventListener("click", () => {
+  selected.clear();
+  updateSelection();
+});
+document.getElementById("add-to-set").addEventListener("click", async () => {
+  const set = await openSetPicker(selected);
+  if (set) {
+    selected.clear();
+    updateSelection();
+  }
+});
+
+// ---- form wiring ------------------------------------------------------------------------
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  apply();
+});
+// Filters apply as soon as a field is committed (change fires on blur/Enter, not per key).
+form.addEventListener("change", (event) => {
+  if (event.target.closest("[data-chips]") || event.target.id === "f-radius" || event.target.name === "text") return;
+  if (event.target.matches("[data-param]")) apply();
+});
+document.getElementById("like-clear").addEventListener("click", () => {
+  form.elements.like.value = "";
+  apply();
+});
+document.getElementById("reset-filters").addEventListener("click", () => {
+  const text = form.elements.text.value;
+  const like = form.elements.like.value;
+  paramsToForm(form, new URLSearchParams(), { setChips });
+  form.elements.text.value = text;
+  form.elements.like.value = like;
+  place.sync();
+  apply();
+});
+document.addEventListener("keydown", (event) => {
+  const typing = event.target.closest("input, textarea, select");
+  if (event.key === "/" && !typing) {
+    event.preventDefault();
+    form.elements.text.focus();
+    form.elements.text.select();
+  }
+});
+window.addEventListener("popstate", () => {
+  const params = new URLSearchParams(location.search);
+  paramsToForm(form, params, { setChips });
+  place.sync();
+  run(params);
+});
+
+// First load: the server already filled the form from the URL; run the URL's search
+// (not the form's) so a malformed value reaches the API and is reported by name.
+run(new URLSearchParams(location.search));

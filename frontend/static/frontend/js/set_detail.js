@@ -1,0 +1,164 @@
+// One scene set: items with thumbnails (remove, with undo), frozen versions with counts,
+// sha256, the diff to the previous version and manifest downloads; freeze a new version.
+import { api, ApiError, errorLines, fetchCards, getAll } from "./api.js";
+import { sceneHref } from "./cards.js";
+import { copyText, h, icon, toast } from "./dom.js";
+import { localDateTime } from "./format.js";
+
+const page = document.getElementById("set-page");
+const setId = page.dataset.setId;
+const canEdit = page.dataset.canEdit === "true";
+const itemsHost = document.getElementById("items");
+const versionsHost = document.getElementById("versions");
+const itemCount = document.getElementById("item-count");
+const freezeButton = document.getElementById("freeze");
+
+// ---- items ----------------------------------------------------------------------------
+
+function itemTile(item, card) {
+  const frame = card && card.frame;
+  const href = sceneHref(item.scene_id, frame);
+  const thumb = h("a", { class: "thumb", href, tabindex: "-1" });
+  if (frame) thumb.append(h("img", { src: frame.thumbnail_url, alt: "", loading: "lazy" }));
+  else thumb.append(h("span", { class: "noframe" }, "no frame yet"));
+  if (card && card.disengagement_count) {
+    thumb.append(h("span", { class: "thumb-overlay" }, h("span", {}), h("span", { class: "badge badge-danger" }, icon("alert"), String(card.disengagement_count))));
+  }
+  const tile = h("div", { class: "item", "data-scene-id": item.scene_id },
+    thumb,
+    h("div", { class: "item-body" },
+      h("a", { href, title: item.scene_id }, item.scene_id),
+      h("span", { class: "faint nowrap", style: "font-size:11px" }, item.vehicle || "")));
+  if (canEdit) {
+    tile.append(h("button", {
+      type: "button", class: "remove", title: "Remove from set", "aria-label": `Remove ${item.scene_id}`,
+      onclick: () => removeItem(item.scene_id, tile),
+    }, icon("x")));
+  }
+  return tile;
+}
+
+async function loadItems() {
+  try {
+    const items = await getAll(`sets/${setId}/items/`, { page_size: 500 });
+    const cards = await fetchCards(items.map((i) => i.scene_id));
+    itemCount.textContent = String(items.length);
+    if (!items.length) {
+      itemsHost.replaceChildren(h("div", { class: "state" }, icon("layers", "icon-lg"), h("h2", {}, "This set is empty"),
+        h("p", {}, "Select result cards on the search page and choose “Add to set”.")));
+      return;
+    }
+    itemsHost.replaceChildren(h("div", { class: "items-grid" }, items.map((i) => itemTile(i, cards[i.scene_id]))));
+  } catch (e) {
+    itemsHost.replaceChildren(h("div", { class: "state state-error" }, h("h2", {}, "Could not load items"), h("p", {}, e.message)));
+  }
+}
+
+async function removeItem(sceneId, tile) {
+  try {
+    await api.del(`sets/${setId}/items/`, { scene_ids: [sceneId] });
+    tile.remove();
+    itemCount.textContent = String(Number(itemCount.textContent) - 1);
+    const undo = h("button", { type: "button", class: "link-button", style: "color:var(--accent);margin-left:10px" }, "Undo");
+    undo.addEventListener("click", async () => {
+      await api.post(`sets/${setId}/items/`, { scene_ids: [sceneId] });
+      loadItems();
+    });
+    toast(h("span", {}, "Removed ", h("code", {}, sceneId), undo), "ok", { timeout: 7000 });
+  } catch (e) {
+    toast(`Could not remove ${sceneId}: ${e.message}`, "error");
+  }
+}
+
+// ---- versions --------------------------------------------------------------------------
+
+function diffLine(diff, previous) {
+  const line = h("span", { class: "diff", title: `compared with v${previous}` },
+    h("span", { class: "add" }, `+${diff.added_count}`),
+    h("span", { class: "del" }, `−${diff.removed_count}`));
+  if (diff.changed_count) line.append(h("span", { class: "dim" }, `~${diff.changed_count}`));
+  return line;
+}
+
+function diffDetails(diff, previous) {
+  const list = (kind, ids) => ids.length
+    ? h("div", {}, h("span", { class: kind === "added" ? "diff add" : kind === "removed" ? "diff del" : "dim" }, `${kind} (${ids.length})`),
+      h("div", { class: "mono faint", style: "font-size:11px;word-break:break-all" }, ids.slice(0, 50).join("  "), ids.length > 50 ? ` … ${ids.length - 50} more` : ""))
+    : null;
+  return h("details", { style: "margin-top:6px" },
+    h("summary", { class: "faint", style: "cursor:pointer;font-size:12px" }, `Diff against v${previous}`),
+    list("added", diff.added || []), list("removed", diff.removed || []), list("changed", diff.changed || []));
+}
+
+function versionRow(v, diff) {
+  const urls = v.manifest_urls || {};
+  const downloads = h("div", { class: "downloads" }, ["jsonl", "csv", "parquet"].filter((f) => urls[f]).map((f) =>
+    h("a", { class: "btn btn-sm", href: urls[f], download: "", "data-format": f }, icon("download"), f)));
+  const sha = h("div", { class: "version-sha" }, h("span", {}, "sha256"), h("code", { title: v.sha256 }, v.sha256),
+    h("button", { type: "button", class: "link-button", title: "Copy sha256", onclick: async () => { await copyText(v.sha256); toast("sha256 copied", "ok"); } }, icon("copy")));
+  const row = h("li", { class: "version", "data-version": String(v.version) },
+    h("div", { class: "version-head" },
+      h("span", { class: "version-n" }, `v${v.version}`),
+      h("span", { class: "badge" }, `${v.count} scene${v.count === 1 ? "" : "s"}`),
+      diff ? diffLine(diff, v.version - 1) : h("span", { class: "diff faint" }, "first version")),
+    h("div", { class: "faint", style: "margin-top:4px;font-size:12px" }, `${v.created_by || ""} · ${localDateTime(v.created_at)}`),
+    v.note ? h("div", { style: "margin-top:4px" }, v.note) : null,
+    sha,
+    downloads);
+  if (diff && (diff.added_count || diff.removed_count || diff.changed_count)) row.append(diffDetails(diff, v.version - 1));
+  return row;
+}
+
+async function loadVersions() {
+  try {
+    const versions = await getAll(`sets/${setId}/versions/`);
+    const diffs = await Promise.all(versions.map((v) =>
+      v.version > 1 ? api.get(`sets/${setId}/versions/${v.version}/diff`, { against: v.version - 1 }).catch(() => null) : null));
+    if (freezeButton) freezeButton.lastChild.textContent = `Freeze version ${versions.length ? versions[versions.length - 1].version + 1 : 1}`;
+    if (!versions.length) {
+      versionsHost.replaceChildren(h("li", { class: "empty-note" }, "No frozen versions yet. Freezing snapshots the current items into an immutable, downloadable manifest."));
+      return;
+    }
+    versionsHost.replaceChildren(...versions.map((v, i) => versionRow(v, diffs[i])).reverse());
+  } catch (e) {
+    versionsHost.replaceChildren(h("li", { class: "empty-note" }, `Could not load versions: ${e.message}`));
+  }
+}
+
+async function freeze(confirm = false) {
+  const note = document.getElementById("freeze-note");
+  freezeButton.disabled = true;
+  try {
+    const v = await api.post(`sets/${setId}/versions/`, { note: note.value.trim(), confirm });
+    note.value = "";
+    toast(`Froze v${v.version}: ${v.count} scenes`, "ok");
+    await loadVersions();
+  } catch (e) {
+    const lines = errorLines(e);
+    const needsConfirm = e instanceof ApiError && e.status === 400 && lines.some((l) => l.field === "confirm");
+    if (needsConfirm && window.confirm(`${lines.map((l) => l.message).join(" ")}\n\nFreeze anyway?`)) {
+      freezeButton.disabled = false;
+      return freeze(true);
+    }
+    toast(lines.length ? lines.map((l) => `${l.field}: ${l.message}`).join("; ") : `Could not freeze: ${e.message}`, "error");
+  } finally {
+    freezeButton.disabled = false;
+  }
+}
+
+if (freezeButton) freezeButton.addEventListener("click", () => freeze());
+const deleteButton = document.getElementById("delete-set");
+if (deleteButton) {
+  deleteButton.addEventListener("click", async () => {
+    if (!window.confirm("Delete this set? Its frozen versions stay downloadable at their URLs.")) return;
+    try {
+      await api.del(`sets/${setId}/`);
+      location.assign("/sets/");
+    } catch (e) {
+      toast(`Could not delete: ${e.message}`, "error");
+    }
+  });
+}
+
+loadItems();
+loadVersions();

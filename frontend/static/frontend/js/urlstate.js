@@ -1,0 +1,124 @@
+// The search page's state lives in its URL (DESIGN §7): `text`, `like`, `limit` and the
+// `GET scenes/` filter names in API units. The form shows some of them in friendlier
+// units, declared on each input: `data-scale` (form value = API value × scale: km/h,
+// percent) and `data-kind="local-time"` (datetime-local in the catalog's zone).
+import { config } from "./config.js";
+import { localInputToIso } from "./format.js";
+
+const STRING_FILTERS = new Set(["drive", "start_after", "start_before", "near", "bbox"]);
+const BOOLEAN_FILTERS = new Set(["has_disengagement"]);
+const FILTER_NAMES = config.filterNames || [];
+const REPEATABLE = new Set(config.repeatable || []);
+
+function round(value, digits) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function number(raw) {
+  const text = String(raw).trim().replace(",", ".");
+  return text === "" ? NaN : Number(text);
+}
+
+function toApi(input, raw) {
+  if (input.dataset.scale) {
+    const value = number(raw);
+    return Number.isFinite(value) ? String(round(value / Number(input.dataset.scale), 6)) : raw;
+  }
+  if (input.dataset.kind === "local-time") return localInputToIso(raw);
+  return raw;
+}
+
+function toForm(input, raw) {
+  if (input.dataset.scale) {
+    const value = number(raw);
+    return Number.isFinite(value) ? String(round(value * Number(input.dataset.scale), 1)) : raw;
+  }
+  if (input.dataset.kind === "local-time") return isoToLocalInput(raw);
+  return raw;
+}
+
+// "2026-11-28T00:30:00Z" -> "2026-11-28T09:30" in the catalog's zone.
+function isoToLocalInput(iso) {
+  const date = new Date(String(iso).replace(" ", "+"));
+  if (Number.isNaN(date.getTime())) return iso;
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat("en-US", {
+      timeZone: config.timezone || "UTC", hourCycle: "h23", year: "numeric", month: "2-digit",
+      day: "2-digit", hour: "2-digit", minute: "2-digit",
+    }).formatToParts(date).map((p) => [p.type, p.value]),
+  );
+  return `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}`;
+}
+
+function inputsFor(form, name) {
+  return [...form.querySelectorAll(`[data-param="${name}"]`)];
+}
+
+export function formToParams(form) {
+  const params = new URLSearchParams();
+  const text = form.elements.text.value.trim();
+  const like = form.elements.like.value.trim();
+  if (text) params.set("text", text);
+  if (like) params.set("like", like);
+  for (const name of FILTER_NAMES) {
+    for (const input of inputsFor(form, name)) {
+      if (input.type === "radio" && !input.checked) continue;
+      const raw = input.value.trim();
+      if (raw !== "") params.append(name, toApi(input, raw));
+    }
+  }
+  const limit = form.elements.limit;
+  if (limit.value && limit.value !== limit.dataset.default) params.set("limit", limit.value);
+  return params;
+}
+
+// Fill the form from a URL (used on back/forward; the server fills it on first load).
+// Repeatable filters are chips, which `setChips` (from chips.js) rebuilds.
+export function paramsToForm(form, params, { setChips }) {
+  form.elements.text.value = params.get("text") || "";
+  form.elements.like.value = params.get("like") || "";
+  form.elements.limit.value = params.get("limit") || form.elements.limit.dataset.default;
+  for (const name of FILTER_NAMES) {
+    const values = params.getAll(name);
+    if (REPEATABLE.has(name)) {
+      setChips(name, values);
+      continue;
+    }
+    for (const input of inputsFor(form, name)) {
+      if (input.type === "radio") input.checked = input.value === (values[0] || "");
+      else input.value = values.length ? toForm(input, values[0]) : "";
+    }
+  }
+}
+
+// The body of `POST search/`: repeatable filters as lists, numbers and booleans as JSON
+// values. A value that does not parse is sent as typed so the API's 400 names it.
+export function paramsToBody(params) {
+  const filters = {};
+  for (const name of FILTER_NAMES) {
+    const values = params.getAll(name).filter((v) => v !== "");
+    if (!values.length) continue;
+    if (REPEATABLE.has(name)) {
+      filters[name] = values;
+      continue;
+    }
+    const raw = values.length > 1 ? values : values[0];
+    if (Array.isArray(raw) || STRING_FILTERS.has(name)) filters[name] = raw;
+    else if (BOOLEAN_FILTERS.has(name)) filters[name] = raw === "true" ? true : raw === "false" ? false : raw;
+    else filters[name] = Number.isFinite(number(raw)) ? number(raw) : raw;
+  }
+  const body = { text: params.get("text") || null, like_scene: params.get("like") || null, filters };
+  const limit = Number(params.get("limit"));
+  if (Number.isInteger(limit) && limit > 0) body.limit = limit;
+  else if (params.get("limit")) body.limit = params.get("limit");
+  return body;
+}
+
+export function activeFilterCount(params) {
+  return FILTER_NAMES.filter((name) => params.getAll(name).some((v) => v !== "")).length;
+}
+
+export function hasQuery(params) {
+  return Boolean(params.get("text") || params.get("like")) || activeFilterCount(params) > 0;
+}

@@ -1,0 +1,109 @@
+"""The search page's URL, read back into what its form shows.
+
+The URL of `/` is the search (DESIGN §7): `text`, `like`, `limit` and the `GET scenes/`
+filter names in API units. Validation is the catalog's (`parse_query_params`), so the
+page and the API agree on what is malformed; this module only converts valid values to
+the units people type (km/h, percent, local time) and keeps malformed ones verbatim
+next to their error, so the form can say which field is wrong.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from catalog.errors import InvalidInput
+from catalog.filters import FILTER_NAMES, REPEATABLE, parse_query_params
+
+MPS_TO_KMH = 3.6
+DEFAULT_LIMIT = 60
+MAX_LIMIT = 500
+
+# Filters shown as km/h and percent in the form; the URL and API stay in m/s and 0..1.
+SPEED_PARAMS = ("max_speed_gte", "max_speed_lte", "mean_speed_gte", "mean_speed_lte")
+FIX_RATE_PARAMS = ("gnss_fix_rate_gte", "gnss_fix_rate_lte")
+TIME_PARAMS = ("start_after", "start_before")
+
+
+@dataclass
+class SearchState:
+    text: str = ""
+    like: str = ""
+    limit: int = DEFAULT_LIMIT
+    # Form field values keyed by API parameter name, in display units; repeatable
+    # filters are lists.
+    values: dict[str, object] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.text or self.like or self.values)
+
+
+def _trim(number: float, digits: int = 2) -> str:
+    text = f"{number:.{digits}f}".rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def _display_value(name: str, value: object, tz: ZoneInfo) -> object:
+    if name in REPEATABLE:
+        return list(value)
+    if name in SPEED_PARAMS:
+        return _trim(value * MPS_TO_KMH, 1)
+    if name in FIX_RATE_PARAMS:
+        return _trim(value * 100, 1)
+    if name in TIME_PARAMS:
+        return _local_input(value, tz)
+    if name == "has_disengagement":
+        return "true" if value else "false"
+    if name in ("near", "bbox"):
+        return ",".join(_trim(v, 6) for v in value)
+    return str(value)
+
+
+def _local_input(value: datetime, tz: ZoneInfo) -> str:
+    """The value of an `<input type="datetime-local">`, in the catalog's time zone."""
+    return value.astimezone(tz).strftime("%Y-%m-%dT%H:%M")
+
+
+def _limit(raw: str | None, errors: dict[str, list[str]]) -> int:
+    if not raw:
+        return DEFAULT_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= MAX_LIMIT:
+        errors["limit"] = [f"expected a whole number 1..{MAX_LIMIT}"]
+        return DEFAULT_LIMIT
+    return limit
+
+
+def parse_search_url(params, *, tz: ZoneInfo) -> SearchState:
+    """`params` is the page's QueryDict. Each filter is parsed on its own so that one
+    malformed field keeps the others' values; a malformed one is shown as typed."""
+    values: dict[str, object] = {}
+    errors: dict[str, list[str]] = {}
+    for name in FILTER_NAMES:
+        items = [v for v in params.getlist(name) if v != ""]
+        if not items:
+            continue
+        try:
+            value = getattr(parse_query_params({name: items}), name)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+            values[name] = items if name in REPEATABLE else items[0]
+        else:
+            values[name] = _display_value(name, value, tz)
+    if not errors:
+        try:
+            parse_query_params(params)  # the checks across fields (low <= high)
+        except InvalidInput as exc:
+            errors.update(exc.errors)
+    limit = _limit(params.get("limit"), errors)
+    return SearchState(
+        text=params.get("text", "").strip(),
+        like=params.get("like", "").strip(),
+        limit=limit,
+        values=values,
+        errors=errors,
+    )

@@ -1,0 +1,137 @@
+"""Pages of the web UI: thin shells that read the URL, call one selector, and hand the
+rest to the page's ES module, which talks to `/api/v1/` with the session."""
+
+from functools import wraps
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from catalog.errors import NotFound
+from catalog.filters import FILTER_NAMES, REPEATABLE
+from catalog.selectors import scene_get
+from curation import selectors as curation_selectors
+from frontend import selectors
+from frontend.urlstate import DEFAULT_LIMIT, parse_search_url
+
+MAX_SETS_LISTED = 500
+
+
+def ui_config(request: HttpRequest) -> dict:
+    """What every page's scripts need to know, rendered with `json_script`."""
+    return {
+        "api": "/api/v1/",
+        "timezone": settings.CATALOG_TIMEZONE,
+        "tileUrl": getattr(settings, "CATALOG_MAP_TILE_URL", ""),
+        "tileAttribution": getattr(settings, "CATALOG_MAP_TILE_ATTRIBUTION", ""),
+        "filterNames": list(FILTER_NAMES),
+        "repeatable": list(REPEATABLE),
+        "model": selectors.model_info(),
+        "user": request.user.get_username(),
+    }
+
+
+def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
+    return render(request, template, {"ui_config": ui_config(request), **context})
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "frontend/login.html"
+    redirect_authenticated_user = True
+
+
+@login_required
+def search_page(request: HttpRequest) -> HttpResponse:
+    state = parse_search_url(request.GET, tz=settings.CATALOG_TZ)
+    return _page(
+        request,
+        "frontend/search.html",
+        {
+            "state": state,
+            "default_limit": DEFAULT_LIMIT,
+            "vehicles": selectors.vehicle_ids(),
+            "tags": selectors.recent_tags(),
+        },
+    )
+
+
+def _seconds(raw: str | None) -> float:
+    try:
+        value = float(raw or 0)
+    except ValueError:
+        return 0.0
+    return value if value == value and value >= 0 else 0.0  # NaN fails value == value
+
+
+@login_required
+def scene_page(request: HttpRequest, scene_id: str) -> HttpResponse:
+    scene = scene_get(scene_id=scene_id)
+    if scene is None:
+        raise Http404(f"no scene {scene_id!r}")
+    t = min(_seconds(request.GET.get("t")), scene.duration_s)
+    cameras = list(scene.cameras)
+    camera = request.GET.get("camera", "")
+    if camera not in scene.cameras:
+        camera = cameras[0] if cameras else ""
+    return _page(
+        request,
+        "frontend/scene.html",
+        {"scene": scene, "t": t, "camera": camera, "cameras": cameras},
+    )
+
+
+@login_required
+def sets_page(request: HttpRequest) -> HttpResponse:
+    sets = curation_selectors.scene_set_list()[:MAX_SETS_LISTED]
+    return _page(request, "frontend/sets.html", {"sets": sets})
+
+
+@login_required
+def set_page(request: HttpRequest, set_id: int) -> HttpResponse:
+    try:
+        scene_set = curation_selectors.scene_set_get(scene_set_id=set_id)
+    except NotFound as exc:
+        raise Http404(str(exc)) from exc
+    can_edit = request.user.is_staff or request.user.pk == scene_set.owner_id
+    return _page(
+        request,
+        "frontend/set_detail.html",
+        {"scene_set": scene_set, "can_edit": can_edit},
+    )
+
+
+# Small JSON reads for the UI's own scripts, not part of the API contract.
+
+
+def json_login_required(view):
+    """401 in JSON for scripts, instead of a redirect to the login page."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return JsonResponse({"detail": "not signed in"}, status=401)
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@json_login_required
+def places_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"points": selectors.recent_start_points()})
+
+
+@json_login_required
+def cards_json(request: HttpRequest) -> JsonResponse:
+    scene_ids = request.GET.getlist("scene_id")
+    if len(scene_ids) > selectors.MAX_CARDS:
+        return JsonResponse(
+            {"errors": {"scene_id": [f"at most {selectors.MAX_CARDS} ids"]}}, status=400
+        )
+    return JsonResponse({"cards": selectors.scene_cards(scene_ids=scene_ids)})
+
+
+@json_login_required
+def status_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(selectors.pipeline_status())

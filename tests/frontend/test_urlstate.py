@@ -1,0 +1,72 @@
+"""The search page's URL read back into form values (units people type, errors by field)."""
+
+from zoneinfo import ZoneInfo
+
+from django.http import QueryDict
+
+from frontend.urlstate import DEFAULT_LIMIT, parse_search_url
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def parse(query: str):
+    return parse_search_url(QueryDict(query), tz=TOKYO)
+
+
+def test_empty_url_is_an_empty_search():
+    state = parse("")
+    assert state.is_empty
+    assert state.limit == DEFAULT_LIMIT
+    assert state.errors == {}
+
+
+def test_text_and_like_are_kept():
+    state = parse("text=pedestrians+crossing&like=veh-07_x")
+    assert (state.text, state.like) == ("pedestrians crossing", "veh-07_x")
+
+
+def test_speeds_are_shown_in_kmh():
+    state = parse("max_speed_gte=10&mean_speed_lte=13.8889")
+    assert state.values["max_speed_gte"] == "36"
+    assert state.values["mean_speed_lte"] == "50"
+
+
+def test_fix_rate_is_shown_in_percent():
+    assert parse("gnss_fix_rate_gte=0.95").values["gnss_fix_rate_gte"] == "95"
+
+
+def test_times_are_shown_in_the_catalog_zone():
+    state = parse("start_after=2026-11-28T00:30:00Z")
+    assert state.values["start_after"] == "2026-11-28T09:30"
+
+
+def test_repeatable_filters_are_lists():
+    assert parse("vehicle=veh-01&vehicle=veh-02").values["vehicle"] == ["veh-01", "veh-02"]
+
+
+def test_place_and_boolean_filters_are_kept():
+    state = parse("near=35.58,139.74,500&has_disengagement=true")
+    assert state.values["near"] == "35.58,139.74,500"
+    assert state.values["has_disengagement"] == "true"
+
+
+def test_malformed_filter_is_named_and_kept_verbatim():
+    state = parse("max_speed_gte=fast&hour_gte=7")
+    assert "max_speed_gte" in state.errors
+    assert state.values["max_speed_gte"] == "fast"
+    assert state.values["hour_gte"] == "7"
+
+
+def test_reversed_range_is_reported():
+    state = parse("max_speed_gte=20&max_speed_lte=10")
+    assert "max_speed_gte" in state.errors
+
+
+def test_limit_out_of_range_is_reported():
+    state = parse("limit=5000")
+    assert state.limit == DEFAULT_LIMIT
+    assert "limit" in state.errors
+
+
+def test_unknown_parameters_are_ignored():
+    assert parse("utm_source=chat").is_empty
