@@ -7,12 +7,13 @@ Everything that touches videos, manifests, thumbnails or exports uses this modul
 
 import functools
 import os
+import posixpath
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import boto3
 from botocore.config import Config
@@ -39,22 +40,25 @@ def to_uri(path_or_uri: str | os.PathLike) -> str:
 
 
 def resolve_uri(base_uri: str, ref: str) -> str:
-    """`ref` as an absolute URI; relative references resolve against `base_uri`'s folder."""
-    if urlparse(ref).scheme in ("file", *REMOTE_SCHEMES):
+    """`ref` as an absolute URI; relative references resolve against `base_uri`'s folder.
+
+    Pure string work (no filesystem access): ingestion resolves 7 cameras per scene.
+    """
+    if ref.startswith(("s3://", "file://", "http://", "https://")):
         return ref
     if ref.startswith("/"):
-        return Path(ref).as_uri()
-    base = base_uri.rsplit("/", 1)[0]
+        return "file://" + quote(posixpath.normpath(ref))
     if is_s3(base_uri):
-        parts: list[str] = []
-        for piece in f"{base}/{ref}"[len("s3://") :].split("/"):
-            if piece == "..":
-                if len(parts) > 1:
-                    parts.pop()
-            elif piece not in ("", "."):
-                parts.append(piece)
-        return "s3://" + "/".join(parts)
-    return (Path(local_path(base_uri)).parent / ref).resolve().as_uri()
+        bucket, key = split_s3(base_uri)
+        joined = posixpath.normpath(posixpath.join("/", posixpath.dirname(key), ref))
+        return f"s3://{bucket}{joined}"
+    folder = _local_folder(base_uri)
+    return "file://" + quote(posixpath.normpath(posixpath.join(folder, ref)))
+
+
+@functools.lru_cache(maxsize=64)
+def _local_folder(base_uri: str) -> str:
+    return str(local_path(to_uri(base_uri)).resolve().parent)
 
 
 def join(base_uri: str, *parts: str) -> str:

@@ -187,7 +187,7 @@ def _disengagements(record: dict, duration_s: float) -> list[dict]:
     return out
 
 
-def _signals(record: dict, duration_s: float) -> tuple[float, dict[str, np.ndarray]] | None:
+def _signals(record: dict, duration_s: float) -> tuple[float, list[str], np.ndarray] | None:
     value = record.get("signals")
     if value is None:
         return None
@@ -199,75 +199,90 @@ def _signals(record: dict, duration_s: float) -> tuple[float, dict[str, np.ndarr
     unknown = sorted(set(value) - {"hz", *SIGNAL_CHANNELS})
     if unknown:
         raise RecordError(f"signals: unknown channel(s) {', '.join(unknown)}")
-    channels: dict[str, np.ndarray] = {}
+    present = [(name, value[name]) for name in SIGNAL_CHANNELS if value.get(name) is not None]
+    if not present:
+        return None
     length = None
-    for name in SIGNAL_CHANNELS:
-        raw = value.get(name)
-        if raw is None:
-            continue
+    for name, raw in present:
         if not isinstance(raw, list) or len(raw) > MAX_SIGNAL_SAMPLES:
             raise RecordError(f"signals.{name}: expected a list of numbers")
-        try:
-            # None (a missing sample) becomes NaN.
-            array = np.array(raw, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise RecordError(f"signals.{name}: expected numbers or null") from None
-        if array.ndim != 1:
-            raise RecordError(f"signals.{name}: expected a flat list")
-        if length is not None and len(array) != length:
+        if length is not None and len(raw) != length:
             raise RecordError(
-                f"signals.{name}: {len(array)} samples, but other channels have {length}"
+                f"signals.{name}: {len(raw)} samples, but other channels have {length}"
             )
-        length = len(array)
-        channels[name] = array
-    if not channels:
-        return None
+        length = len(raw)
+    try:
+        # One conversion for all channels (the hot path of ingestion); null -> NaN.
+        matrix = np.array([raw for _, raw in present], dtype=np.float64)
+    except (TypeError, ValueError):
+        matrix = None
+    if matrix is None or matrix.ndim != 2:
+        raise RecordError(f"signals.{_first_bad_channel(present)}: expected numbers or null")
     expected = duration_s * hz
     if abs(length - expected) > max(2.0, 0.1 * expected):
         raise RecordError(
             f"signals: {length} samples at {hz:g} Hz do not cover duration_s {duration_s:g} "
             f"(expected about {expected:.0f})"
         )
-    return float(hz), channels
+    return float(hz), [name for name, _ in present], matrix
 
 
-def _derive_signals(rec: SceneRecord, hz: float, channels: dict[str, np.ndarray]) -> None:
-    with np.errstate(all="ignore"):
-        speed = channels.get("speed_mps")
-        if speed is not None and np.isfinite(speed).any():
-            rec.max_speed_mps = float(np.nanmax(speed))
-            rec.mean_speed_mps = float(np.nanmean(speed))
-        accel = channels.get("accel_mps2")
-        if accel is None and speed is not None and len(speed) > 1:
-            accel = np.diff(speed) * hz
-        if accel is not None and np.isfinite(accel).any():
-            rec.max_decel_mps2 = float(max(0.0, -np.nanmin(accel)))
-        fix = channels.get("gnss_fix")
-        lat, lon = channels.get("lat"), channels.get("lon")
-        if fix is not None and len(fix):
-            rec.gnss_fix_rate = float(np.mean(np.nan_to_num(fix, nan=0.0) > 0))
-        if lat is not None and lon is not None:
-            valid = np.isfinite(lat) & np.isfinite(lon)
-            valid &= (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
-            if fix is not None:
-                valid &= np.nan_to_num(fix, nan=0.0) > 0
-            if rec.gnss_fix_rate is None and len(lat):
-                rec.gnss_fix_rate = float(valid.mean())
-            idx = np.flatnonzero(valid)
-            if len(idx):
-                rec.start_lat, rec.start_lon = float(lat[idx[0]]), float(lon[idx[0]])
-                rec.end_lat, rec.end_lon = float(lat[idx[-1]]), float(lon[idx[-1]])
-                step = max(1, round(hz))  # the track keeps ~1 point per second
-                keep = np.unique(np.concatenate([idx[::step], idx[-1:]]))
-                rec.track_lat = np.round(lat[keep], 7).tolist()
-                rec.track_lon = np.round(lon[keep], 7).tolist()
-                rec.min_lat, rec.max_lat = float(lat[idx].min()), float(lat[idx].max())
-                rec.min_lon, rec.max_lon = float(lon[idx].min()), float(lon[idx].max())
-    names = list(channels)
+def _first_bad_channel(present: list[tuple[str, list]]) -> str:
+    for name, raw in present:
+        try:
+            if np.array(raw, dtype=np.float64).ndim != 1:
+                return name
+        except (TypeError, ValueError):
+            return name
+    return present[0][0]
+
+
+def _finite(values: np.ndarray | None) -> np.ndarray | None:
+    if values is None:
+        return None
+    finite = values[np.isfinite(values)]
+    return finite if finite.size else None
+
+
+def _derive_signals(rec: SceneRecord, hz: float, names: list[str], matrix: np.ndarray) -> None:
+    channels = dict(zip(names, matrix, strict=True))
+    speed = channels.get("speed_mps")
+    if (finite := _finite(speed)) is not None:
+        rec.max_speed_mps = float(finite.max())
+        rec.mean_speed_mps = float(finite.mean())
+    accel = channels.get("accel_mps2")
+    if accel is None and speed is not None and len(speed) > 1:
+        accel = np.diff(speed) * hz
+    if (finite := _finite(accel)) is not None:
+        rec.max_decel_mps2 = float(max(0.0, -finite.min()))
+    fix = channels.get("gnss_fix")
+    has_fix = fix > 0 if fix is not None else None  # NaN (no sample) counts as no fix
+    if has_fix is not None and len(has_fix):
+        rec.gnss_fix_rate = float(has_fix.mean())
+    lat, lon = channels.get("lat"), channels.get("lon")
+    if lat is not None and lon is not None:
+        with np.errstate(invalid="ignore"):
+            valid = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)  # False for NaN
+        if has_fix is not None:
+            valid &= has_fix
+        if rec.gnss_fix_rate is None and len(lat):
+            rec.gnss_fix_rate = float(valid.mean())
+        idx = np.flatnonzero(valid)
+        if len(idx):
+            rec.start_lat, rec.start_lon = float(lat[idx[0]]), float(lon[idx[0]])
+            rec.end_lat, rec.end_lon = float(lat[idx[-1]]), float(lon[idx[-1]])
+            step = max(1, round(hz))  # the track keeps ~1 point per second
+            keep = idx[::step] if idx[-1] in idx[::step] else np.append(idx[::step], idx[-1])
+            track_lat, track_lon = lat[keep], lon[keep]
+            rec.track_lat = track_lat.round(7).tolist()
+            rec.track_lon = track_lon.round(7).tolist()
+            valid_lat, valid_lon = lat[idx], lon[idx]
+            rec.min_lat, rec.max_lat = float(valid_lat.min()), float(valid_lat.max())
+            rec.min_lon, rec.max_lon = float(valid_lon.min()), float(valid_lon.max())
     rec.signals_hz = hz
-    rec.signals_samples = len(channels[names[0]])
+    rec.signals_samples = matrix.shape[1]
     rec.signals_channels = names
-    rec.signals_data = np.stack([channels[n] for n in names]).astype("<f4").tobytes()
+    rec.signals_data = matrix.astype("<f4").tobytes()
 
 
 def parse_record(record: Any, *, manifest_uri: str, tz: ZoneInfo) -> SceneRecord:
