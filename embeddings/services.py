@@ -56,7 +56,9 @@ def embedding_model_ensure(encoder: ClipEncoder) -> EmbeddingModel:
 
     Each model gets its own index over `embedding::halfvec(dim)` restricted to its rows,
     so a second model never rebuilds or slows the first one's. Needs only the model's
-    config (its dim), not its weights.
+    config (its dim), not its weights. Call it before writing vectors in the same
+    transaction: PostgreSQL refuses CREATE INDEX on a table with pending deferred
+    (foreign-key) checks.
     """
     model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
     if model is not None:
