@@ -1,11 +1,13 @@
 """Ingest one manifest: stream, validate line by line, upsert in batches, report."""
 
+import queue
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from catalog import hooks, storage
 from catalog.ingest.reader import iter_records, open_manifest
@@ -66,18 +68,21 @@ def manifest_ingest(
 
     seen: dict[str, int] = {}
     batch: list[tuple[int, SceneRecord]] = []
-    for line_no, raw in iter_records(manifest, on_bytes=count_bytes):
-        report.lines += 1
-        record = _validate(line_no, raw, uri, seen, report)
-        if record is not None:
-            batch.append((line_no, record))
-        if len(batch) >= batch_size:
-            _flush(batch, uri, report)
-            batch = []
-            if progress:
-                progress(report.lines, _estimate_total(report.lines, bytes_read, manifest))
-    if batch:
-        _flush(batch, uri, report)
+    # Inside an outer transaction (tests, callers composing work) everything must stay on
+    # this connection; otherwise a writer thread overlaps parsing with the database.
+    with BatchWriter(uri, report, threaded=not connection.in_atomic_block) as writer:
+        for line_no, raw in iter_records(manifest, on_bytes=count_bytes):
+            report.lines += 1
+            record = _validate(line_no, raw, uri, seen, report)
+            if record is not None:
+                batch.append((line_no, record))
+            if len(batch) >= batch_size:
+                writer.submit(batch)
+                batch = []
+                if progress:
+                    progress(report.lines, _estimate_total(report.lines, bytes_read, manifest))
+        if batch:
+            writer.submit(batch)
     report.rejected.sort(key=lambda r: r.line)
     report.seconds = round(time.monotonic() - started, 3)
     if progress:
@@ -104,14 +109,67 @@ def _validate(line_no, raw, uri, seen, report) -> SceneRecord | None:
     return record
 
 
-def _flush(batch: list[tuple[int, SceneRecord]], uri: str, report: IngestReport) -> None:
-    with transaction.atomic():
-        result = write_batch(batch, uri)
-        hooks.notify_scenes_changed(result.inserted + result.updated)
-    report.inserted += len(result.inserted)
-    report.updated += len(result.updated)
-    report.unchanged += result.unchanged
-    report.rejected.extend(Rejection(*r) for r in result.rejected)
+class BatchWriter:
+    """Commits batches, each in its own transaction, inline or on one writer thread.
+
+    The thread lets Python parse batch n+1 while PostgreSQL works on batch n (the two
+    use different cores). The queue is short so memory stays bounded; the first error
+    stops the writer and is raised to the producer.
+    """
+
+    _DONE = object()
+
+    def __init__(self, uri: str, report: IngestReport, *, threaded: bool):
+        self.uri, self.report, self.threaded = uri, report, threaded
+        self.error: BaseException | None = None
+        if threaded:
+            self.queue: queue.Queue = queue.Queue(maxsize=2)
+            self.thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+            self.thread.start()
+
+    def submit(self, batch: list[tuple[int, SceneRecord]]) -> None:
+        if not self.threaded:
+            self._flush(batch)
+            return
+        while True:
+            if self.error is not None:
+                raise self.error
+            try:
+                self.queue.put(batch, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        try:
+            while (batch := self.queue.get()) is not self._DONE:
+                if self.error is None:
+                    try:
+                        self._flush(batch)
+                    except BaseException as exc:  # handed to the producer thread
+                        self.error = exc
+        finally:
+            connection.close()
+
+    def _flush(self, batch: list[tuple[int, SceneRecord]]) -> None:
+        with transaction.atomic():
+            result = write_batch(batch, self.uri)
+            hooks.notify_scenes_changed(result.inserted + result.updated)
+        self.report.inserted += len(result.inserted)
+        self.report.updated += len(result.updated)
+        self.report.unchanged += result.unchanged
+        self.report.rejected.extend(Rejection(*r) for r in result.rejected)
+
+    def __enter__(self) -> "BatchWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if not self.threaded:
+            return
+        self.queue.put(self._DONE)
+        self.thread.join()
+        if exc is None and self.error is not None:
+            raise self.error
 
 
 def _estimate_total(lines: int, bytes_read: int, manifest) -> int | None:
