@@ -46,7 +46,7 @@ def test_scene_detail_has_cameras_signals_disengagements(api, tmp_path):
     assert body["signals"]["t_s"][:3] == [0.0, 0.1, 0.2]
     assert body["disengagements"] == [{"t_s": 4.5, "kind": "driver_override"}]
     assert body["frames"] == []
-    assert len(body["track"]) == 20
+    assert len(body["track"]) == 21  # 1 Hz over 20 s, plus the last fix
 
 
 def test_unknown_scene_is_404(api):
