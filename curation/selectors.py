@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from catalog.errors import NotFound
+from catalog.errors import InvalidInput, NotFound
 from curation.models import SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
 
 
@@ -50,6 +50,31 @@ def scene_set_get(*, scene_set_id: int, include_deleted: bool = False) -> SceneS
     if scene_set is None:
         raise NotFound(f"scene set {scene_set_id} does not exist")
     return scene_set
+
+
+def scene_set_resolve(reference: str) -> SceneSet:
+    """A set named by id or by name, for the shell. Ids find deleted sets too (their
+    versions stay exportable); a name must match exactly one live set."""
+    if reference.isdigit():
+        return scene_set_get(scene_set_id=int(reference), include_deleted=True)
+    matches = list(
+        SceneSet.objects.filter(name=reference, deleted_at__isnull=True).select_related("owner")
+    )
+    if not matches:
+        raise NotFound(f"no scene set named {reference!r}")
+    if len(matches) > 1:
+        choices = ", ".join(f"{s.pk} (owner {s.owner.username})" for s in matches)
+        raise InvalidInput(
+            {"set": f"{len(matches)} sets are named {reference!r}: use an id: {choices}"}
+        )
+    return matches[0]
+
+
+def version_latest(*, scene_set: SceneSet) -> SceneSetVersion:
+    version = version_list(scene_set=scene_set).last()
+    if version is None:
+        raise NotFound(f"scene set {scene_set.pk} has no frozen version")
+    return version
 
 
 def scene_set_items(*, scene_set: SceneSet) -> QuerySet[SceneSetItem]:
