@@ -4,15 +4,15 @@ pipeline counts of the status bar."""
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Count
 from django.utils import timezone
 
 from catalog.media import media_url
 from catalog.models import Job, Scene, Vehicle
-from embeddings.models import EmbeddingModel, Frame, SceneEmbeddingState
+from embeddings.encoder import get_encoder
+from embeddings.models import Frame
+from embeddings.selectors import embedding_backlog
 
 # Tag suggestions come from the newest scenes only: a DISTINCT over every scene's tags
 # would read the whole table on each page view at 10^6 scenes.
@@ -93,29 +93,8 @@ def scene_cards(*, scene_ids: list[str]) -> dict[str, dict]:
     return {card["scene_id"]: card for card in cards.values()}
 
 
-def _configured_model() -> EmbeddingModel | None:
-    name = settings.CATALOG_CLIP_MODEL
-    if settings.CATALOG_CLIP_PRETRAINED:
-        name = f"{name}/{settings.CATALOG_CLIP_PRETRAINED}"
-    return (
-        EmbeddingModel.objects.filter(name__in=[name, f"{name}/"]).first()
-        or EmbeddingModel.objects.order_by("-created_at").first()
-    )
-
-
 def _pipeline_status() -> dict:
-    model = _configured_model()
-    states = {state: 0 for state in SceneEmbeddingState.State.values}
-    if model is not None:
-        rows = (
-            SceneEmbeddingState.objects.filter(model=model)
-            .values("state")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        states.update({row["state"]: row["n"] for row in rows})
-    scenes = Scene.objects.count()
-    tracked = sum(states.values())
+    backlog = embedding_backlog()
     since = timezone.now() - FAILED_JOBS_WINDOW
     jobs = Job.objects.filter(kind=Job.Kind.INGEST)
     last_error = (
@@ -125,7 +104,7 @@ def _pipeline_status() -> dict:
         .first()
     )
     return {
-        "scenes": scenes,
+        "scenes": backlog["total"],
         "ingest": {
             "queued": jobs.filter(state=Job.State.QUEUED).count(),
             "running": jobs.filter(state=Job.State.RUNNING).count(),
@@ -133,12 +112,11 @@ def _pipeline_status() -> dict:
             "last_error": (last_error or "")[:300],
         },
         "embedding": {
-            "model": model.name if model else None,
-            # Scenes with no state row for the model yet are waiting too.
-            "pending": states["pending"] + max(0, scenes - tracked),
-            "running": states["running"],
-            "done": states["done"],
-            "failed": states["failed"],
+            "model": backlog["model"],
+            "pending": backlog["pending"],
+            "running": backlog["running"],
+            "done": backlog["done"],
+            "failed": backlog["failed"],
         },
     }
 
@@ -149,9 +127,7 @@ def pipeline_status() -> dict:
 
 
 def model_info() -> dict:
-    """The configured CLIP model, and whether its similarities mean anything: the
-    `test-tiny` model and any model without weights are random networks."""
-    name = settings.CATALOG_CLIP_MODEL
-    pretrained = settings.CATALOG_CLIP_PRETRAINED
-    untrained = name == "test-tiny" or not (pretrained or settings.CATALOG_CLIP_CHECKPOINT)
-    return {"name": f"{name}/{pretrained}" if pretrained else name, "untrained": untrained}
+    """The configured CLIP model (named without loading it), and whether its similarities
+    mean anything: `test-tiny` and any model without weights are random networks."""
+    encoder = get_encoder()
+    return {"name": encoder.model_name, "untrained": encoder.untrained}

@@ -5,6 +5,7 @@ from django.core.cache import cache
 
 from catalog.models import Disengagement
 from curation import services
+from embeddings.encoder import configured_model_name
 from embeddings.models import EmbeddingModel, Frame, SceneEmbeddingState
 from tests.factories import SceneFactory
 
@@ -129,14 +130,16 @@ def test_cards_give_attributes_and_first_thumbnail(client_in):
 @pytest.mark.django_db
 def test_status_counts_backlog_and_failures(client_in):
     cache.clear()
-    model = EmbeddingModel.objects.create(name="test-tiny", architecture="test-tiny", dim=8)
+    model = EmbeddingModel.objects.create(
+        name=configured_model_name(), architecture="test-tiny", dim=8
+    )
     done, failed, _waiting = SceneFactory(), SceneFactory(), SceneFactory()
     SceneEmbeddingState.objects.create(scene=done, model=model, state="done")
     SceneEmbeddingState.objects.create(scene=failed, model=model, state="failed", error="x")
     status = client_in.get("/ui/status.json").json()
     assert status["scenes"] == 3
     assert status["embedding"] == {
-        "model": "test-tiny",
+        "model": configured_model_name(),
         "pending": 1,
         "running": 0,
         "done": 1,

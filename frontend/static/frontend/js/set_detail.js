@@ -82,10 +82,10 @@ function diffLine(diff, previous) {
 
 function diffDetails(diff, previous) {
   const list = (kind, ids) => ids.length
-    ? h("div", {}, h("span", { class: kind === "added" ? "diff add" : kind === "removed" ? "diff del" : "dim" }, `${kind} (${ids.length})`),
+    ? h("div", {}, h("span", { class: kind === "added" ? "add" : kind === "removed" ? "del" : "dim" }, `${kind} (${ids.length})`),
       h("div", { class: "mono faint", style: "font-size:11px;word-break:break-all" }, ids.slice(0, 50).join("  "), ids.length > 50 ? ` … ${ids.length - 50} more` : ""))
     : null;
-  return h("details", { style: "margin-top:6px" },
+  return h("details", { class: "diff-details" },
     h("summary", { class: "faint", style: "cursor:pointer;font-size:12px" }, `Diff against v${previous}`),
     list("added", diff.added || []), list("removed", diff.removed || []), list("changed", diff.changed || []));
 }

@@ -33,6 +33,7 @@ export function initSetPicker() {
   dialog.addEventListener("close", () => resolve && resolve(null));
 
   async function loadSets() {
+    delete choice.dataset.loaded;
     choice.replaceChildren(h("option", { value: NEW }, "＋ New set…"));
     try {
       const sets = await getAll("sets/");
@@ -42,6 +43,7 @@ export function initSetPicker() {
       showError(`Could not load sets: ${e.message}`);
       choice.value = NEW;
     }
+    choice.dataset.loaded = "true";
     syncChoice();
   }
 
