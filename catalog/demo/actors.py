@@ -4,13 +4,16 @@ Positions are in the ego vehicle's frame (x metres right, z metres forward), one
 video frame, so each camera projects all of them for all frames in one numpy pass.
 Cars in the ego's direction hover around a distance (traffic keeps pace); oncoming cars
 stream past; pedestrians, lamp posts and signals are fixed to the world (or walk) and so
-slide past at the ego's speed, just as the road texture does.
+slide past at the ego's speed, just as the road texture does. Each is drawn as a few
+flat rectangles (body, glass, tyres, lights; legs and head) over its projected box.
 """
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from catalog.demo.cameras import Geometry
 from catalog.demo.scenery import CAR_COLOURS, PERIOD_M, Layout, Look, pack
 
 CAR, TRUCK, BUS, PERSON, POLE, SIGNAL = range(6)
@@ -116,3 +119,119 @@ def make_actors(
         heading=np.array([r[5] for r in rows], int),
         colour=np.array([r[6] for r in rows], np.uint32),
     )
+
+
+# -- drawing ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Boxes:
+    ok: np.ndarray  # (T, n) visible
+    depth: np.ndarray  # (T, n)
+    u0: np.ndarray
+    u1: np.ndarray
+    v0: np.ndarray
+    v1: np.ndarray
+    face: np.ndarray  # (T, n) 1 sees its back (tail lights), -1 its front, 0 its side
+
+
+def project(a: Actors, geo: Geometry, width: int, height: int) -> Boxes:
+    rig = geo.rig
+    psi = math.radians(rig.yaw_deg)
+    sin, cos = math.sin(psi), math.cos(psi)
+    px = a.x[..., None] + a.hw[None, :, None] * np.array([-1, 1, 1, -1]) - rig.x
+    pz = a.z[..., None] + a.hl[None, :, None] * np.array([-1, -1, 1, 1]) - rig.z
+    zc = px * sin + pz * cos
+    xc = px * cos - pz * sin
+    depth = zc.min(axis=-1)
+    zs = np.maximum(zc, 0.3)
+    u = geo.cx + geo.f * xc / zs
+    top = geo.cy + geo.f * (rig.y - (a.y0 + a.h))[None, :, None] / zs
+    bottom = geo.cy + geo.f * (rig.y - a.y0)[None, :, None] / zs
+    u0, u1 = np.floor(u.min(-1)), np.ceil(u.max(-1))
+    v0, v1 = np.floor(top.min(-1)), np.ceil(bottom.max(-1))
+    ok = a.shown & (depth > 0.3) & (u1 > 0) & (u0 < width) & (v1 > 0) & (v0 < height)
+    ok &= (u1 - u0) < 3 * width
+    rear = a.z - a.hl[None, :] * a.heading[None, :]  # the end that faces backwards
+    front = a.z + a.hl[None, :] * a.heading[None, :]
+    sees_back = np.where(a.heading[None, :] > 0, rig.z < rear, rig.z > rear)
+    sees_front = np.where(a.heading[None, :] > 0, rig.z > front, rig.z < front)
+    face = np.where(sees_back, 1, np.where(sees_front, -1, 0)) * (a.heading[None, :] != 0)
+    return Boxes(
+        ok,
+        depth,
+        np.clip(u0, 0, width).astype(int),
+        np.clip(u1, 0, width).astype(int),
+        np.clip(v0, 0, height).astype(int),
+        np.clip(v1, 0, height).astype(int),
+        face,
+    )
+
+
+def _rgb(r: float, g: float, b: float) -> int:
+    return int(pack(np.array([r, g, b])))
+
+
+TYRE, GLASS, SKIN, TROUSERS = (
+    _rgb(20, 20, 22),
+    _rgb(35, 45, 55),
+    _rgb(215, 180, 150),
+    _rgb(40, 40, 52),
+)
+LAMP_OFF, GREEN, RED, AMBER = (
+    _rgb(45, 45, 45),
+    _rgb(40, 230, 120),
+    _rgb(255, 40, 30),
+    _rgb(255, 170, 40),
+)
+TAIL_DAY, TAIL_NIGHT, HEAD_DAY, HEAD_NIGHT = (
+    _rgb(160, 20, 20), _rgb(255, 60, 40), _rgb(210, 210, 200), _rgb(255, 255, 235),
+)  # fmt: skip
+STREET_LAMP = _rgb(255, 225, 160)
+
+
+def draw(
+    img: np.ndarray, a: Actors, boxes: Boxes, i: int, *, night: bool, tunnel: bool,
+    red: bool, braking: bool,
+) -> None:  # fmt: skip
+    """Paint frame i's visible actors, far to near, onto packed pixels (h, w)."""
+    visible = np.flatnonzero(boxes.ok[i])
+    if tunnel:  # nothing stands on a tunnel's pavement
+        visible = visible[a.heading[visible] != 0]
+    for k in visible[np.argsort(-boxes.depth[i, visible], kind="stable")]:
+        u0, u1, v0, v1 = boxes.u0[i, k], boxes.u1[i, k], boxes.v0[i, k], boxes.v1[i, k]
+        if u1 <= u0 or v1 <= v0:
+            continue
+        kind, w, h = a.kind[k], u1 - u0, v1 - v0
+        img[v0:v1, u0:u1] = a.colour[k]
+        if kind == PERSON:
+            img[v0 + h * 55 // 100 : v1, u0:u1] = TROUSERS
+            img[v0 : v0 + max(1, h // 7), u0 + w // 4 : u1 - w // 4 or u1] = SKIN
+        elif kind == POLE:
+            if night:
+                img[v0 : v0 + max(1, h // 25), max(0, u0 - 1) : u1 + 1] = STREET_LAMP
+        elif kind == SIGNAL:
+            lamp = 2 if red else (1 if braking else 0)  # amber while we brake for it
+            for j in range(3):
+                colour = (GREEN, AMBER, RED)[j] if j == lamp else LAMP_OFF
+                img[v0 + h // 4 : v1 - h // 4 or v1, u0 + j * w // 3 : u0 + (j + 1) * w // 3] = (
+                    colour
+                )
+        else:
+            if kind != TRUCK and h >= 3:
+                glass_to = v0 + h * (30 if kind == BUS else 40) // 100
+                img[v0 + (h // 10 if kind == BUS else 0) : glass_to, u0 + w // 8 : u1 - w // 8] = (
+                    GLASS
+                )
+            img[v1 - max(1, h // 8) : v1, u0:u1] = TYRE
+            face = boxes.face[i, k]
+            if face and w >= 3:
+                if face > 0:
+                    colour = TAIL_NIGHT if night or braking else TAIL_DAY
+                else:
+                    colour = HEAD_NIGHT if night else HEAD_DAY
+                lv0 = v0 + h * 55 // 100
+                lv1 = lv0 + max(1, h // (6 if night else 9))
+                lw = max(1, w // (4 if night else 6))
+                img[lv0:lv1, u0 : u0 + lw] = colour
+                img[lv0:lv1, u1 - lw : u1] = colour

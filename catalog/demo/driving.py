@@ -17,6 +17,7 @@ of scenes per second.
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -71,13 +72,25 @@ class DriveSignals:
     disengagements: list[tuple[int, str]]  # (sample index, kind)
 
 
+@lru_cache(maxsize=4096)
 def _window(k: int) -> np.ndarray:
     """A smooth, positive bump of k samples (jerk-limited acceleration shape)."""
     x = (np.arange(k) + 0.5) / k
     return 0.35 + np.sin(np.pi * x)
 
 
+@lru_cache(maxsize=4096)
+def _ramp(k: int) -> np.ndarray:
+    """0 -> 1 over k samples, following the integral of `_window`."""
+    w = np.cumsum(_window(k))
+    return w / w[-1]
+
+
 class _Sim:
+    """Writes speed and steering phase by phase. The exact track is integrated once at
+    the end; during the drive a cheap dead-reckoned position (Python floats) is enough
+    to decide which way to turn."""
+
     def __init__(self, rng: np.random.Generator, route: Route, n: int):
         self.rng, self.route, self.n = rng, route, n
         cap = n + 120 * HZ  # the last phase may overrun; the tail is cut off
@@ -89,38 +102,33 @@ class _Sim:
         self.i = 0
         self.v = 0.0
         # Planar position (m east, m north of the district centre) and heading (rad, from
-        # north, clockwise), tracked phase by phase so turns can steer back home.
+        # north, clockwise).
         angle = rng.uniform(0, 2 * np.pi)
         radius = rng.uniform(100, 900)
-        self.x, self.y = radius * math.sin(angle), radius * math.cos(angle)
-        self.heading = rng.uniform(0, 2 * np.pi)
-        self.xs = np.zeros(cap)
-        self.ys = np.zeros(cap)
-        self.headings = np.zeros(cap)
+        self.x0, self.y0 = radius * math.sin(angle), radius * math.cos(angle)
+        self.heading0 = rng.uniform(0, 2 * np.pi)
+        self.x, self.y, self.heading = self.x0, self.y0, self.heading0
 
-    def _emit(self, speed: np.ndarray, steer: np.ndarray | None = None) -> slice:
-        k = len(speed)
+    def _emit(self, speed, steer=None, *, metres: float, turn_rad: float = 0.0) -> slice:
+        k = len(speed) if isinstance(speed, np.ndarray) else round(metres)
         sl = slice(self.i, self.i + k)
         self.speed[sl] = speed
         if steer is not None:
             self.steer[sl] = steer
-        yaw_rate = speed * np.tan(np.radians(self.steer[sl]) / STEER_RATIO) / WHEELBASE_M
-        heading = self.heading + np.cumsum(yaw_rate) * DT
-        step = speed * DT
-        self.xs[sl] = self.x + np.cumsum(step * np.sin(heading))
-        self.ys[sl] = self.y + np.cumsum(step * np.cos(heading))
-        self.headings[sl] = heading
-        self.x, self.y, self.heading = self.xs[sl][-1], self.ys[sl][-1], heading[-1]
+        mid = self.heading + turn_rad / 2
+        self.x += metres * math.sin(mid)
+        self.y += metres * math.cos(mid)
+        self.heading += turn_rad
         self.i += k
-        self.v = float(speed[-1])
+        self.v = float(self.speed[self.i - 1])
         return sl
 
     # -- phases ---------------------------------------------------------------------
     def change_speed(self, target: float, mean_accel: float) -> slice:
         dv = target - self.v
         k = max(2, round(abs(dv) / mean_accel * HZ))
-        w = np.cumsum(_window(k))
-        return self._emit(self.v + dv * w / w[-1])
+        metres = (self.v + target) / 2 * k * DT
+        return self._emit(self.v + dv * _ramp(k), metres=metres)
 
     def cruise(self, seconds: float) -> slice:
         k = max(2, round(seconds * HZ))
@@ -128,13 +136,16 @@ class _Sim:
         wobble = 0.25 * np.sin(2 * np.pi * t / self.rng.uniform(6, 14) + self.rng.uniform(0, 6))
         speed = np.maximum(self.v + wobble * min(1.0, self.v / 5), 0.0)
         drift = self.rng.normal(0, 1.5) * np.sin(np.pi * t / t[-1])  # lane keeping
-        return self._emit(speed, drift)
+        return self._emit(speed, drift, metres=self.v * k * DT)
 
     def stand(self, seconds: float) -> slice:
         k = max(2, round(seconds * HZ))
-        sl = self._emit(np.zeros(k))
+        sl = self._emit(np.zeros(k), metres=0.0)
         self.stop[sl] = True
         return sl
+
+    def _steer_for(self, yaw_rate: np.ndarray, v: float) -> np.ndarray:
+        return np.degrees(np.arctan(yaw_rate * (WHEELBASE_M / v))) * STEER_RATIO
 
     def turn_at_junction(self, direction: int) -> None:
         self.change_speed(self.rng.uniform(3.5, 6.0), self.rng.uniform(1.2, 2.2))
@@ -142,38 +153,51 @@ class _Sim:
         v = self.v
         k = max(4, round((math.pi / 2) * radius / v * HZ))
         w = _window(k)
-        yaw_rate = direction * (math.pi / 2) * w / (w.sum() * DT)
-        steer = np.degrees(np.arctan(yaw_rate * WHEELBASE_M / v)) * STEER_RATIO
-        sl = self._emit(np.full(k, v), steer)
+        yaw_rate = w * (direction * (math.pi / 2) / (float(w.sum()) * DT))
+        sl = self._emit(
+            np.full(k, v), self._steer_for(yaw_rate, v), metres=v * k * DT,
+            turn_rad=direction * math.pi / 2,
+        )  # fmt: skip
         self.turn[sl] = True
 
     def lane_change(self, direction: int) -> None:
         k = round(self.rng.uniform(3, 5) * HZ)
         v = max(self.v, 1.0)
         yaw_rate = direction * 0.06 * np.sin(2 * np.pi * (np.arange(k) + 0.5) / k)
-        steer = np.degrees(np.arctan(yaw_rate * WHEELBASE_M / v)) * STEER_RATIO
-        self._emit(np.full(k, self.v), steer)
+        self._emit(np.full(k, self.v), self._steer_for(yaw_rate, v), metres=self.v * k * DT)
 
     def bend(self) -> None:
         """A gentle motorway curve of 10-35 degrees."""
         k = round(self.rng.uniform(8, 20) * HZ)
         v = max(self.v, 1.0)
-        angle = np.radians(self.rng.uniform(10, 35)) * self.rng.choice((-1, 1))
+        angle = math.radians(self.rng.uniform(10, 35)) * (1 if self.rng.random() < 0.5 else -1)
         w = _window(k)
-        yaw_rate = angle * w / (w.sum() * DT)
-        steer = np.degrees(np.arctan(yaw_rate * WHEELBASE_M / v)) * STEER_RATIO
-        self._emit(np.full(k, self.v), steer)
+        yaw_rate = w * (angle / (float(w.sum()) * DT))
+        self._emit(
+            np.full(k, self.v), self._steer_for(yaw_rate, v), metres=self.v * k * DT,
+            turn_rad=angle,
+        )  # fmt: skip
 
     def hard_brake(self, to_speed: float) -> None:
         sl = self.change_speed(to_speed, self.rng.uniform(3.8, 5.8))
         self.hard[sl] = True
+
+    def track(self) -> tuple[np.ndarray, np.ndarray]:
+        """The exact planar track of the first n samples (bicycle model)."""
+        speed, steer = self.speed[: self.n], self.steer[: self.n]
+        yaw_rate = speed * np.tan(np.radians(steer) / STEER_RATIO) / WHEELBASE_M
+        heading = self.heading0 + np.cumsum(yaw_rate) * DT
+        step = speed * DT
+        x = self.x0 + np.cumsum(step * np.sin(heading))
+        y = self.y0 + np.cumsum(step * np.cos(heading))
+        return x, y
 
     # -- policy -----------------------------------------------------------------------
     def _home_direction(self) -> int:
         """Turn towards the district centre once far from it, else at random."""
         dist = math.hypot(self.x, self.y)
         if dist < 1500:
-            return int(self.rng.choice((-1, 1)))
+            return 1 if self.rng.random() < 0.5 else -1
         to_home = math.atan2(-self.x, -self.y)
         diff = (to_home - self.heading + math.pi) % (2 * math.pi) - math.pi
         return 1 if diff > 0 else -1
@@ -184,18 +208,18 @@ class _Sim:
             self.change_speed(rng.uniform(8, 15), rng.uniform(1.0, 2.2))
             return
         r = rng.random()
-        if r < 0.30:
+        if r < 0.42:
             self.cruise(rng.uniform(4, 18))
-        elif r < 0.50:  # red light: brake, wait, pull away
+        elif r < 0.57:  # red light: brake, wait, pull away
             self.change_speed(0.0, rng.uniform(1.2, 2.6))
             self.stand(rng.uniform(4, 30))
-        elif r < 0.68:
+        elif r < 0.69:
             self.turn_at_junction(self._home_direction())
-        elif r < 0.80:
+        elif r < 0.82:
             self.change_speed(rng.uniform(5, 16), rng.uniform(0.8, 1.8))
-        elif r < 0.90:
-            self.lane_change(int(rng.choice((-1, 1))))
-        elif r < 0.96:  # someone pulls out: hard stop or hard slow-down
+        elif r < 0.92:
+            self.lane_change(1 if rng.random() < 0.5 else -1)
+        elif r < 0.965:  # someone pulls out: hard stop or hard slow-down
             self.hard_brake(0.0 if rng.random() < 0.6 else self.v * rng.uniform(0.2, 0.5))
             if self.v < 0.5:
                 self.stand(rng.uniform(1, 5))
@@ -211,7 +235,7 @@ class _Sim:
         if r < 0.40:
             self.cruise(rng.uniform(8, 30))
         elif r < 0.58:
-            self.lane_change(int(rng.choice((-1, 1))))
+            self.lane_change(1 if rng.random() < 0.5 else -1)
         elif r < 0.75:
             self.bend()
         elif r < 0.92:  # traffic ahead slows down
@@ -278,10 +302,9 @@ def simulate_drive(rng: np.random.Generator, route: Route, n: int) -> DriveSigna
 
     fix, tunnel = _outages(rng, n, route)
     noise = rng.normal(0, 0.4, (2, n))  # receiver noise, metres
-    lat = route.lat + (sim.ys[:n] + noise[0]) / METRES_PER_DEG_LAT
-    lon = route.lon + (sim.xs[:n] + noise[1]) / (
-        METRES_PER_DEG_LAT * math.cos(math.radians(route.lat))
-    )
+    xs, ys = sim.track()
+    lat = route.lat + (ys + noise[0]) / METRES_PER_DEG_LAT
+    lon = route.lon + (xs + noise[1]) / (METRES_PER_DEG_LAT * math.cos(math.radians(route.lat)))
     lat[fix == 0] = np.nan
     lon[fix == 0] = np.nan
     return DriveSignals(

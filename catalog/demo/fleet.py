@@ -9,24 +9,30 @@ import math
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from multiprocessing import get_context
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import orjson
 
 from catalog.demo.driving import HZ, ROUTE_WEIGHTS, ROUTES, Route, simulate_drive
-from catalog.demo.render import CAMERAS, render_scene_videos, video_path
+from catalog.demo.render import CAMERAS, render_scene_videos
 
 SCENE_S = 20
 SAMPLES_PER_SCENE = SCENE_S * HZ
 JST = timezone(timedelta(hours=9))
 FIRST_DAY = date(2026, 11, 2)
 MAX_SCENES_PER_DRIVE = 45  # 15 minutes
+MANIFEST_CHUNK = 1000  # scenes per task when manifest lines are made in parallel
+PARALLEL_MANIFEST_MIN = 5000
+T = TypeVar("T")
+R = TypeVar("R")
 # Relative weight of each start hour: the fleet drives mostly by day, but enough at
 # night (19:00-05:00) for night scenes to be common.
 HOUR_WEIGHTS = np.array([0.5 if (h >= 19 or h < 5) else 1.0 for h in range(24)])
@@ -89,12 +95,13 @@ def drive_scenes(plan: DrivePlan) -> Iterator[dict]:
     rng = np.random.default_rng(plan.seed)
     n = plan.n_scenes * SAMPLES_PER_SCENE
     sig = simulate_drive(rng, plan.route, n)
+    # float32 prints the same short decimals as float64 here, faster; lat/lon need 64 bits.
     channels = {
-        "speed_mps": np.round(sig.speed, 3),
-        "accel_mps2": np.round(sig.accel, 3),
-        "steering_angle_deg": np.round(sig.steering, 2),
-        "brake": np.round(sig.brake, 3),
-        "throttle": np.round(sig.throttle, 3),
+        "speed_mps": np.round(sig.speed, 3).astype(np.float32),
+        "accel_mps2": np.round(sig.accel, 3).astype(np.float32),
+        "steering_angle_deg": np.round(sig.steering, 1).astype(np.float32),
+        "brake": np.round(sig.brake, 2).astype(np.float32),
+        "throttle": np.round(sig.throttle, 2).astype(np.float32),
         "lat": np.round(sig.lat, 7),
         "lon": np.round(sig.lon, 7),
         "gnss_fix": sig.fix,
@@ -103,9 +110,16 @@ def drive_scenes(plan: DrivePlan) -> Iterator[dict]:
     for i, kind in sig.disengagements:
         t_s = round((i % SAMPLES_PER_SCENE) / HZ, 1)
         events.setdefault(i // SAMPLES_PER_SCENE, []).append({"t_s": t_s, "kind": kind})
+
+    def per_scene(flags: np.ndarray) -> list[bool]:
+        return flags.reshape(plan.n_scenes, SAMPLES_PER_SCENE).any(axis=1).tolist()
+
+    junction = per_scene(sig.stop | sig.turn)
+    tunnel, hard = per_scene(sig.tunnel), per_scene(sig.hard)
     route = plan.route
-    seeds = rng.integers(2**31, size=plan.n_scenes)
-    pedestrians = rng.random(plan.n_scenes)
+    urban = route.road == "urban"
+    seeds = rng.integers(2**31, size=plan.n_scenes).tolist()
+    pedestrians = rng.random(plan.n_scenes).tolist()
     for k in range(plan.n_scenes):
         start = plan.start + timedelta(seconds=k * SCENE_S)
         scene_id = f"{plan.vehicle_id}_{start:%Y%m%dT%H%M%S}_{k:03d}"
@@ -115,23 +129,23 @@ def drive_scenes(plan: DrivePlan) -> Iterator[dict]:
             tags.append("night")
         if plan.weather == "rain":
             tags.append("rain")
-        if route.road == "urban":
-            junction = sig.stop[sl].any() or sig.turn[sl].any()
-            if junction:
+        if urban:
+            if junction[k]:
                 tags.append("intersection")
-            if pedestrians[k] < route.pedestrian_rate + (0.2 if junction else 0.0):
+            if pedestrians[k] < route.pedestrian_rate + (0.2 if junction[k] else 0.0):
                 tags.append("pedestrians")
-        if sig.tunnel[sl].any():
+        if tunnel[k]:
             tags.append("tunnel")
-        if sig.hard[sl].any():
+        if hard[k]:
             tags.append("hard_braking")
+        prefix = f"videos/{scene_id}/"
         yield {
             "scene_id": scene_id,
             "vehicle_id": plan.vehicle_id,
             "drive_id": plan.drive_id,
             "start_time": start.isoformat(),
             "duration_s": float(SCENE_S),
-            "cameras": {camera: video_path(scene_id, camera) for camera in CAMERAS},
+            "cameras": {camera: f"{prefix}{camera}.mp4" for camera in CAMERAS},
             "signals": {"hz": HZ, **{name: ch[sl] for name, ch in channels.items()}},
             "disengagements": events.get(k, []),
             "tags": tags,
@@ -139,7 +153,7 @@ def drive_scenes(plan: DrivePlan) -> Iterator[dict]:
                 "route": route.name,
                 "district": route.district,
                 "weather": plan.weather,
-                "synthetic_seed": int(seeds[k]),
+                "synthetic_seed": seeds[k],
             },
         }
 
@@ -161,10 +175,42 @@ class FleetReport:
     seconds: float
 
 
-def _render_task(args: tuple[dict, str, int]) -> str:
+def _render_task(args: tuple[dict, str, int]) -> int:
     record, out_dir, fps = args
-    render_scene_videos(record, Path(out_dir), fps=fps)
-    return record["scene_id"]
+    return len(render_scene_videos(record, Path(out_dir), fps=fps))
+
+
+def _manifest_task(plans: list[DrivePlan]) -> tuple[int, bytes]:
+    lines = [manifest_line(record) for plan in plans for record in drive_scenes(plan)]
+    return len(lines), b"".join(lines)
+
+
+def _ordered_map(fn: Callable[[T], R], items: list[T], workers: int) -> Iterator[R]:
+    """`map` over a process pool, in order, with a bounded number of results waiting."""
+    if workers <= 1 or len(items) < 2:
+        yield from map(fn, items)
+        return
+    # spawn, not fork: the parent may hold database connections and server threads.
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+def _chunks(plans: list[DrivePlan], size: int) -> list[list[DrivePlan]]:
+    chunks: list[list[DrivePlan]] = [[]]
+    count = 0
+    for plan in plans:
+        if count >= size:
+            chunks.append([])
+            count = 0
+        chunks[-1].append(plan)
+        count += plan.n_scenes
+    return chunks
 
 
 def build_fleet(
@@ -188,33 +234,26 @@ def build_fleet(
     out.mkdir(parents=True, exist_ok=True)
     manifest = out / "manifest.jsonl"
     partial = out / "manifest.jsonl.part"
+    plans = plan_fleet(n_scenes, seed)
     bar = tqdm(total=n_scenes, unit="scene", file=sys.stderr, disable=not progress)
     videos = 0
     with partial.open("wb", buffering=1 << 20) as fh:
         if not video:
-            for record in iter_scenes(n_scenes, seed):
-                fh.write(manifest_line(record))
-                bar.update()
+            # Small fleets are not worth starting processes for.
+            pool_size = workers if n_scenes >= PARALLEL_MANIFEST_MIN else 1
+            for count, lines in _ordered_map(
+                _manifest_task, _chunks(plans, MANIFEST_CHUNK), pool_size
+            ):
+                fh.write(lines)
+                bar.update(count)
         else:
-            records = list(iter_scenes(n_scenes, seed))
-            for record in _render_all(records, out, workers=workers, fps=fps):
+            records = [record for plan in plans for record in drive_scenes(plan)]
+            tasks = [(record, str(out), fps) for record in records]
+            for written in _ordered_map(_render_task, tasks, workers):
+                videos += written
                 bar.update()
-                videos += len(record["cameras"])
             for record in records:
                 fh.write(manifest_line(record))
     bar.close()
     os.replace(partial, manifest)
     return FleetReport(manifest, n_scenes, videos, time.perf_counter() - started)
-
-
-def _render_all(records: list[dict], out: Path, *, workers: int, fps: int) -> Iterator[dict]:
-    by_id = {r["scene_id"]: r for r in records}
-    tasks = [(r, str(out), fps) for r in records]
-    if workers <= 1 or len(records) < 2:
-        for task in tasks:
-            yield by_id[_render_task(task)]
-        return
-    # spawn, not fork: the parent may hold database connections and server threads.
-    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        for scene_id in pool.map(_render_task, tasks):
-            yield by_id[scene_id]

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NX, X_RES = 512, 8.0  # road texture: 512 columns of 1/8 m, +-32 m around the ego lane
+NX, X_RES = 256, 6.0  # road texture: 256 columns of 1/6 m, +-21 m around the ego lane
 NZ, A_RES = 1024, 4.0  # and 1024 rows of 1/4 m along: the world repeats every 256 m
 PERIOD_M = NZ / A_RES
-NA, NY = NZ, 192  # building fronts: same along-resolution, 48 m high
+NA, NY = NZ, 160  # building fronts: same along-resolution, up to 40 m high
+FRONT_TOP_M = NY / A_RES
 NAZ, NEL = 256, 32  # sky: azimuth bins x elevation bins up to EL_MAX
 EL_MAX = np.radians(40.0)
 G_LEVELS, F_LEVELS = 3, 2
@@ -38,22 +39,48 @@ WHITE = np.array([235.0, 235, 228])
 YELLOW = np.array([235.0, 180, 40])
 
 
+_RGB_TO_YUV = np.array(  # BT.601, video range: what an H.264 player assumes untagged
+    [[0.257, 0.504, 0.098], [-0.148, -0.291, 0.439], [0.439, -0.368, -0.071]], np.float32
+)
+_YUV_OFFSET = np.array([16.0, 128.0, 128.0], np.float32)
+
+
+def _yuv(rgb: np.ndarray) -> np.ndarray:
+    return np.asarray(rgb, np.float32) @ _RGB_TO_YUV.T + _YUV_OFFSET
+
+
 def pack(rgb: np.ndarray) -> np.ndarray:
-    """Float RGB (..., 3) -> packed uint32 with bytes Y, U, V, 255 (BT.601, video range).
+    """Float RGB (..., 3) -> packed uint32 with bytes Y, U, V, 255.
 
     Colours are kept as the encoder wants them, so a frame needs no colour conversion:
     the gathered bytes are the Y plane, and U and V are averaged over 2x2 blocks.
     """
-    rgb = np.asarray(rgb, np.float32)
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    y = np.clip(16.5 + 0.257 * r + 0.504 * g + 0.098 * b, 16, 235).astype(np.uint32)
-    u = np.clip(128.5 - 0.148 * r - 0.291 * g + 0.439 * b, 16, 240).astype(np.uint32)
-    v = np.clip(128.5 + 0.439 * r - 0.368 * g - 0.071 * b, 16, 240).astype(np.uint32)
-    return y | (u << 8) | (v << 16) | np.uint32(0xFF000000)
+    c = np.clip(_yuv(rgb) + 0.5, 0, 255).astype(np.uint32)
+    return c[..., 0] | (c[..., 1] << 8) | (c[..., 2] << 16) | np.uint32(0xFF000000)
 
 
-def _twice(packed: np.ndarray, axis: int) -> np.ndarray:
-    return np.concatenate([packed, packed], axis=axis).ravel()
+def _store(block: np.ndarray, yuv: np.ndarray, axis: int, gain: float, add_rgb=(0, 0, 0)):
+    """Write `gain * rgb + add_rgb` (given as YUV) into an atlas block, twice over `axis`.
+
+    Lighting levels are affine in RGB and so in YUV: no per-level colour conversion.
+    """
+    offset = _RGB_TO_YUV @ np.asarray(add_rgb, np.float32) + (1 - gain) * _YUV_OFFSET + 0.5
+    level = yuv * np.float32(gain)
+    level += offset.astype(np.float32)
+    np.clip(level, 0, 255, out=level)
+    q = level.astype(np.uint32)
+    packed = q[..., 0] | (q[..., 1] << 8)
+    packed |= q[..., 2] << 16
+    packed |= np.uint32(0xFF000000)
+    shape = list(packed.shape)
+    n = shape[axis]
+    shape[axis] *= 2
+    out = block.reshape(shape)
+    first = [slice(None)] * len(shape)
+    second = list(first)
+    first[axis], second[axis] = slice(0, n), slice(n, 2 * n)
+    out[tuple(first)] = packed
+    out[tuple(second)] = packed
 
 
 def _mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
@@ -122,6 +149,8 @@ BUILDING_COLOURS = [
     (200, 190, 170), (150, 150, 155), (120, 90, 70), (225, 225, 220), (110, 125, 145),
     (170, 80, 60), (90, 95, 100), (205, 170, 120), (160, 175, 165), (60, 70, 90),
 ]  # fmt: skip
+GLASS_COLOURS = [(70, 90, 115), (110, 140, 160), (60, 70, 80), (120, 130, 110)]
+SHOP_LIGHTS = [(255, 235, 190), (225, 240, 255), (255, 200, 150), (250, 250, 235)]
 PAVING_COLOURS = [(170, 168, 160), (150, 120, 110), (185, 175, 150), (130, 130, 135)]
 CAR_COLOURS = [
     (240, 240, 240), (30, 30, 35), (160, 165, 170), (170, 30, 35), (30, 60, 140),
@@ -139,8 +168,8 @@ def _ground(rng: np.random.Generator, look: Look, lay: Layout, crossings: list[f
     tex = np.empty((NX, NZ, 3), np.float32)
     tex[:] = asphalt
     # Blotches of 0.5 x 1 m make motion visible without costing the encoder much.
-    grain = rng.normal(0, 4, (NX // 4, NZ // 4, 1)).astype(np.float32)
-    tex += np.repeat(np.repeat(grain, 4, axis=0), 4, axis=1)
+    grain = rng.normal(0, 4, (NX // 3 + 1, NZ // 4, 1)).astype(np.float32)
+    tex += np.repeat(np.repeat(grain, 3, axis=0)[:NX], 4, axis=1)
     if look.rain:  # puddles: smooth dark, slightly blue patches
         blobs = np.sin(x * rng.uniform(0.3, 0.7) + 1.3) * np.sin(a * rng.uniform(0.1, 0.3))
         tex += (np.where(blobs > 0.6, -12.0, 0.0)[..., None] * np.array([1, 1, 0.6])).astype(
@@ -210,33 +239,46 @@ def _fronts(rng: np.random.Generator, look: Look) -> tuple[np.ndarray, np.ndarra
         b = np.searchsorted(np.cumsum(widths), np.arange(NA), side="right")
         count = int(b.max()) + 1
         colour = np.array([_palette_colour(rng, BUILDING_COLOURS) for _ in range(count)])
-        height = rng.integers(28, NY - 4, size=count)
+        height = rng.integers(28, NY - 1, size=count)
         step_x = rng.integers(7, 15, size=count)
         win_x = np.maximum(3, (step_x * rng.uniform(0.45, 0.7, count)).astype(int))
         floor = rng.integers(12, 15, size=count)
         win_y = np.maximum(4, (floor * rng.uniform(0.45, 0.65, count)).astype(int))
+        glass_tint = np.array(GLASS_COLOURS)[rng.integers(len(GLASS_COLOURS), size=count)]
         sign = rng.uniform(40, 255, (count, 3))
+        shop = rng.choice(3, size=count, p=(0.5, 0.3, 0.2))  # glass, plain with door, shutter
         local = np.arange(NA) - starts[b]
-        col_id = local // step_x[b]
-        window = ((local % step_x[b]) < win_x[b])[:, None] & (
-            (y % floor[b][:, None]) < win_y[b][:, None]
-        )
+        lb = b[:, None]
+        window = ((local % step_x[b]) < win_x[b])[:, None] & ((y % floor[lb]) < win_y[lb])
         window &= y >= 16
-        lit_p = 0.35 if look.night else 0.0
-        lit = table[(col_id + b * 7)[:, None] % 64, (y // floor[b][:, None]) % 64] < lit_p
-        wall = colour[b][:, None, :] * np.ones((1, NY, 1))
+        wall = np.repeat(colour[b][:, None, :], NY, axis=1)
         if look.night:
             wall *= 0.18
-            glass = np.where(lit[..., None], np.array([255.0, 215, 140]), wall * 0.6)
+            lit = table[(local // step_x[b] + b * 7)[:, None] % 64, (y // floor[lb]) % 64]
+            warm = np.where((lit < 0.12)[..., None], [190.0, 215, 255], [255.0, 215, 140])
+            glass = np.where((lit < 0.4)[..., None], warm, wall * 0.6)
+            shine = np.array(SHOP_LIGHTS)[rng.integers(len(SHOP_LIGHTS), size=count)]
+            shine[rng.random(count) < 0.4] = (30.0, 30, 35)  # closed for the night
+            display = np.repeat(shine[b][:, None, :], NY, axis=1)
         else:
-            glass = _mix(wall, np.array([70.0, 90, 115]), 0.75)
+            display = np.repeat(
+                _mix(glass_tint, np.array([200.0, 205, 210]), 0.5)[b][:, None, :], NY, axis=1
+            )
+            glass = _mix(wall, glass_tint[b][:, None, :], 0.75)
         out = np.where(window[..., None], glass, wall)
-        shop = np.broadcast_to(y < 13, (NA, NY))
-        out[shop] = np.array([250.0, 240, 200]) if look.night else np.array([45.0, 50, 55])
-        band = np.broadcast_to((y >= 13) & (y < 16), (NA, NY))
-        out[band] = np.repeat(sign[b][:, None, :], NY, axis=1)[band] * (1.0 if look.night else 0.8)
-        alley = (local < 3)[:, None]
-        out[np.broadcast_to(alley, (NA, NY))] *= 0.3
+        ground_floor = y < 14
+        store = ((shop[b] == 0) & (local % 16 >= 2))[:, None] & ground_floor & (y >= 1)
+        out[store] = display[store]
+        door = ((shop[b] == 1) & (local % 24 >= 8) & (local % 24 < 12))[:, None] & (y < 9)
+        out[door] = (40.0, 35, 30)
+        shutter = (shop[b] == 2)[:, None] & ground_floor & (y >= 1)
+        out[shutter] = (165.0, 165, 160)
+        out[shutter & (y % 2 == 0)] = (130.0, 130, 128)
+        if look.night:
+            out[shutter] *= 0.3
+        band = (y >= 14) & (y < 16) & np.ones((NA, 1), bool)
+        out[band] = np.repeat(sign[b][:, None, :], 2, axis=1).reshape(-1, 3)
+        out[local < 3] *= 0.3  # alleys between buildings
         if look.rain:
             out *= 0.75
         tex[side] = out
@@ -293,28 +335,31 @@ def build_world(
     rng: np.random.Generator, look: Look, lay: Layout, crossings: list[float], tunnel: bool
 ) -> World:
     ground = _ground(rng, look, lay, crossings)
-    fronts, heights = _fronts(rng, look)
-    sky, haze = _sky(rng, look)
-    d_left, d_right = lay.d_left, lay.d_right
-    lighting = "night" if look.night else "day"
     if tunnel:
         lighting = "tunnel"
         d_left, d_right = -lay.xl + 1.0, lay.xr + 1.0
         fronts, heights, sky, haze = _tunnel(rng)
         ground *= np.array([1.15, 1.0, 0.75], np.float32)  # sodium lamps
+    else:
+        lighting = "night" if look.night else "day"
+        d_left, d_right = lay.d_left, lay.d_right
+        fronts, heights = _fronts(rng, look)
+        sky, haze = _sky(rng, look)
 
     atlas = np.empty(ATLAS_SIZE, np.uint32)
-    if lighting == "night":
-        dark = ground * 0.35
-        levels = [dark, dark * 2.6 + np.array([20, 15, 0], np.float32), dark * 0.5]
-    else:
-        levels = [ground, _mix(ground, haze, 0.35), _mix(ground, haze, 0.65)]
-    for k, tex in enumerate(levels):
-        atlas[G0 + k * G_BLOCK : G0 + (k + 1) * G_BLOCK] = _twice(pack(tex), 1)
-    far = fronts * 0.7 if lighting == "night" else _mix(fronts, haze, 0.5)
-    for k, tex in enumerate((fronts, far)):
-        atlas[F0 + 2 * k * F_BLOCK : F0 + 2 * (k + 1) * F_BLOCK] = _twice(pack(tex), 1)
-    atlas[S0:E0] = _twice(pack(sky), 0)
+    ground_yuv, fronts_yuv = _yuv(ground), _yuv(fronts)
+    if lighting == "night":  # dark; lit by the headlights; dark in the distance
+        levels = [(0.35, (0, 0, 0)), (0.91, (20, 15, 0)), (0.17, (0, 0, 0))]
+        front_levels = [(1.0, (0, 0, 0)), (0.7, (0, 0, 0))]
+    else:  # haze grows with distance
+        levels = [(1.0, (0, 0, 0)), (0.65, 0.35 * haze), (0.35, 0.65 * haze)]
+        front_levels = [(1.0, (0, 0, 0)), (0.5, 0.5 * haze)]
+    for k, (gain, add) in enumerate(levels):
+        _store(atlas[G0 + k * G_BLOCK : G0 + (k + 1) * G_BLOCK], ground_yuv, 1, gain, add)
+    for k, (gain, add) in enumerate(front_levels):
+        block = atlas[F0 + 2 * k * F_BLOCK : F0 + 2 * (k + 1) * F_BLOCK]
+        _store(block, fronts_yuv, 1, gain, add)
+    _store(atlas[S0:E0], _yuv(sky), 0, 1.0)
     atlas[E0:] = pack(_ego_paint(look))
     d_left, d_right = round(d_left * 2) / 2, round(d_right * 2) / 2  # geometry cache keys
     return World(
