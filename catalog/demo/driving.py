@@ -80,6 +80,25 @@ def _window(k: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=4096)
+def _arch(k: int) -> np.ndarray:
+    """sin over half a period: 0 -> 1 -> 0 in k samples."""
+    return np.sin(np.pi * np.arange(1, k + 1) / k)
+
+
+def _smooth_noise(n: int) -> np.ndarray:
+    """Speed wobble while cruising (+-0.25 m/s over 6-14 s), the same in every process.
+    Cruise phases read windows of it instead of computing their own."""
+    t = np.arange(n) * DT
+    rng = np.random.default_rng(20261128)
+    return sum(
+        0.12 * np.sin(2 * np.pi * t / rng.uniform(6, 14) + rng.uniform(0, 6)) for _ in range(3)
+    )
+
+
+_WOBBLE = _smooth_noise(20_000)
+
+
+@lru_cache(maxsize=4096)
 def _ramp(k: int) -> np.ndarray:
     """0 -> 1 over k samples, following the integral of `_window`."""
     w = np.cumsum(_window(k))
@@ -132,10 +151,12 @@ class _Sim:
 
     def cruise(self, seconds: float) -> slice:
         k = max(2, round(seconds * HZ))
-        t = np.arange(1, k + 1) * DT
-        wobble = 0.25 * np.sin(2 * np.pi * t / self.rng.uniform(6, 14) + self.rng.uniform(0, 6))
-        speed = np.maximum(self.v + wobble * min(1.0, self.v / 5), 0.0)
-        drift = self.rng.normal(0, 1.5) * np.sin(np.pi * t / t[-1])  # lane keeping
+        at = int(self.rng.integers(0, len(_WOBBLE) - k))
+        wobble = _WOBBLE[at : at + k] - _WOBBLE[at]  # starts where the last phase ended
+        speed = wobble * min(1.0, self.v / 5)
+        speed += self.v
+        np.maximum(speed, 0.0, out=speed)
+        drift = _arch(k) * self.rng.normal(0, 1.5)  # lane keeping
         return self._emit(speed, drift, metres=self.v * k * DT)
 
     def stand(self, seconds: float) -> slice:
