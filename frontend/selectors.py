@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Case, When
 from django.utils import timezone
 
 from catalog.media import media_url
@@ -77,10 +78,15 @@ def scene_cards(*, scene_ids: list[str]) -> dict[str, dict]:
         }
         for scene in scenes
     }
+    # The earliest moment, from a front camera when there is one: what a driver sees.
     first_frames = (
         Frame.objects.filter(scene_id__in=list(cards))
         .exclude(thumbnail_uri="")
-        .order_by("scene_id", "t_s", "camera")
+        .annotate(
+            side=Case(When(camera__startswith="front", then=0), default=1),
+            narrow=Case(When(camera__contains="wide", then=0), default=1),
+        )
+        .order_by("scene_id", "t_s", "side", "narrow", "camera")
         .distinct("scene_id")
         .values("scene_id", "camera", "t_s", "thumbnail_uri")
     )

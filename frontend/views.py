@@ -65,13 +65,21 @@ def _seconds(raw: str | None) -> float:
     return value if value == value and value >= 0 else 0.0  # NaN fails value == value
 
 
+def _rig_order(camera: str) -> tuple:
+    """Front cameras first (wide, narrow, left, right), then sides, then rear: the order
+    people scan a vehicle's cameras in, whatever order the manifest gave."""
+    name = camera.lower()
+    group = next((i for i, part in enumerate(("front", "side", "rear")) if part in name), 3)
+    return (group, "wide" not in name, "narrow" not in name, "left" not in name, name)
+
+
 @login_required
 def scene_page(request: HttpRequest, scene_id: str) -> HttpResponse:
     scene = scene_get(scene_id=scene_id)
     if scene is None:
         raise Http404(f"no scene {scene_id!r}")
     t = min(_seconds(request.GET.get("t")), scene.duration_s)
-    cameras = list(scene.cameras)
+    cameras = sorted(scene.cameras, key=_rig_order)
     camera = request.GET.get("camera", "")
     if camera not in scene.cameras:
         camera = cameras[0] if cameras else ""

@@ -43,7 +43,7 @@ def test_search_url_shows_the_matching_cards(signed_in, fleet):
     assert card_ids(page) == ["veh-02_20261128T221000_001"]
     card = page.locator('.card[data-scene-id="veh-02_20261128T221000_001"]')
     assert card.locator(".thumb img").count() == 1
-    assert "1 disengagement" in card.inner_text()
+    assert card.locator(".badge-danger").get_attribute("aria-label") == "1 disengagement"
     assert "veh-02" in card.inner_text()
     assert "22:10" in card.inner_text()  # local time, Asia/Tokyo
     assert page.locator('[data-param="has_disengagement"][value="true"]').is_checked()

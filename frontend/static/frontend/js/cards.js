@@ -34,17 +34,9 @@ export function normalize(result) {
   };
 }
 
-function matchedLabel(matched) {
-  if (!matched) return null;
-  if (Array.isArray(matched)) return matched.join(" + ");
-  if (typeof matched === "string") return matched;
-  if (typeof matched === "object") {
-    return Object.entries(matched)
-      .filter(([, v]) => v !== null && v !== false && v !== undefined)
-      .map(([k]) => k)
-      .join(" + ");
-  }
-  return null;
+// Tags the query's words matched (search fuses a tag ranking with the vector ranking).
+function matchedTags(match) {
+  return match && Array.isArray(match.tags) ? match.tags : [];
 }
 
 export function renderCard(r, { selected = false } = {}) {
@@ -65,9 +57,10 @@ export function renderCard(r, { selected = false } = {}) {
   const overlay = h("span", { class: "thumb-overlay" });
   overlay.append(h("span", {}, r.frame ? `${r.frame.camera} · ${seconds(r.frame.t_s)}` : ""));
   if (r.disengagements) {
+    const label = r.disengagements === 1 ? "1 disengagement" : `${r.disengagements} disengagements`;
     overlay.append(
-      h("span", { class: "badge badge-danger", title: "Autopilot disengagements" },
-        icon("alert"), r.disengagements === 1 ? "1 disengagement" : `${r.disengagements} disengagements`),
+      h("span", { class: "badge badge-danger solid", title: label, "aria-label": label },
+        icon("alert"), String(r.disengagements)),
     );
   }
   thumb.append(overlay);
@@ -78,10 +71,10 @@ export function renderCard(r, { selected = false } = {}) {
   if (r.maxSpeed !== null) {
     meta.append(h("span", { title: `max ${kmh(r.maxSpeed, 1)} · mean ${kmh(r.meanSpeed, 1)}` }, icon("gauge"), `${kmh(r.maxSpeed)} max`));
   }
-  const matched = matchedLabel(r.matched);
+  const matched = matchedTags(r.matched);
   const tags = h("div", { class: "card-tags" });
-  if (matched) tags.append(h("span", { class: "chip static", title: "How this result matched" }, matched));
-  for (const tag of r.tags.slice(0, 3)) tags.append(h("span", { class: "chip static" }, tag));
+  for (const tag of matched) tags.append(h("span", { class: "chip static matched", title: "Tag matched by the query text" }, tag));
+  for (const tag of r.tags.filter((t) => !matched.includes(t)).slice(0, 4)) tags.append(h("span", { class: "chip static" }, tag));
 
   return h(
     "article",

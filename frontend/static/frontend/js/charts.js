@@ -53,7 +53,7 @@ export function renderCharts(container, signals, { duration, disengagements, onS
 
     const opts = {
       width: Math.max(200, container.clientWidth - 8),
-      height: last ? 112 : 86,
+      height: last ? 104 : 78,
       legend: { show: false },
       padding: [16, 10, 0, 0],
       cursor: {

@@ -11,11 +11,22 @@ const dateTime = new Intl.DateTimeFormat("en-GB", {
 const timeOnly = new Intl.DateTimeFormat("en-GB", {
   timeZone: tz, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
 });
-const zoneName = new Intl.DateTimeFormat("en-US", { timeZone: tz, timeZoneName: "short" });
+// "JST" reads better than "GMT+9"; English locales only know abbreviations for some
+// zones, so also ask the zone's own region's locale before settling for an offset.
+const ZONE_LOCALES = ["en-US", "en-GB", "ja-JP", "en-AU", "en-IN", "de-DE", "fr-FR", "ko-KR"];
+
+function shortZone(date, locale) {
+  const part = new Intl.DateTimeFormat(locale, { timeZone: tz, timeZoneName: "short" })
+    .formatToParts(date).find((p) => p.type === "timeZoneName");
+  return part ? part.value : "";
+}
 
 export function zoneLabel(date = new Date()) {
-  const part = zoneName.formatToParts(date).find((p) => p.type === "timeZoneName");
-  return part ? part.value : tz;
+  for (const locale of ZONE_LOCALES) {
+    const name = shortZone(date, locale);
+    if (/^[A-Z]{2,5}$/.test(name)) return name;
+  }
+  return shortZone(date, "en-US") || tz;
 }
 
 export function localDateTime(iso) {

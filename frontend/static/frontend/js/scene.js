@@ -52,6 +52,14 @@ function renderTime() {
   copyT.textContent = `${t.toFixed(2)} s`;
   charts.update(t);
   trackMarker.update(t);
+  markFilmstrip(t);
+}
+
+function markFilmstrip(t) {
+  const buttons = [...document.querySelectorAll("#filmstrip .strip button")];
+  let current = null;
+  for (const b of buttons) if (Number(b.dataset.t) <= t + 1e-3) current = b;
+  buttons.forEach((b) => b.classList.toggle("current", b === current));
 }
 
 clock.addEventListener("tick", renderTime);
@@ -233,8 +241,9 @@ function renderFilmstrip() {
   const frames = (detail.frames || []).filter((f) => f.camera === camera && f.thumbnail_url);
   host.hidden = !frames.length;
   host.querySelector(".strip").replaceChildren(...frames.map((f) =>
-    h("button", { type: "button", title: `${f.camera} · ${seconds(f.t_s, 1)} — seek`, onclick: () => { clock.pause(); clock.seek(f.t_s); } },
+    h("button", { type: "button", "data-t": String(f.t_s), title: `${f.camera} · ${seconds(f.t_s, 1)} — seek`, onclick: () => { clock.pause(); clock.seek(f.t_s); } },
       h("img", { src: f.thumbnail_url, alt: "", loading: "lazy" }), h("span", {}, seconds(f.t_s, 1)))));
+  markFilmstrip(clock.t);
 }
 
 async function load() {

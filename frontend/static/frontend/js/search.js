@@ -2,6 +2,7 @@
 // the form rewrites the URL (pushState) and runs it; back/forward restore both.
 import { api, ApiError, errorLines, fetchCards } from "./api.js";
 import { initChips } from "./chips.js";
+import { renderActiveFilters } from "./filterchips.js";
 import { normalize, renderCard, skeletonCards } from "./cards.js";
 import { h, icon } from "./dom.js";
 import { initPlaceMap } from "./placemap.js";
@@ -69,7 +70,18 @@ function withCard(result, card) {
   return { ...card, ...result, scene: undefined, frame: result.frame || card.frame };
 }
 
+function removeFilter(name, value) {
+  const params = new URLSearchParams(location.search);
+  const kept = params.getAll(name).filter((v) => v !== value);
+  params.delete(name);
+  kept.forEach((v) => params.append(name, v));
+  paramsToForm(form, params, { setChips });
+  place.sync();
+  apply();
+}
+
 function updateChrome(params) {
+  renderActiveFilters(document.getElementById("active-filters"), params, removeFilter);
   const n = activeFilterCount(params);
   filterCount.hidden = n === 0;
   filterCount.textContent = String(n);

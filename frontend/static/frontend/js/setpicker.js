@@ -34,7 +34,7 @@ export function initSetPicker() {
 
   async function loadSets() {
     delete choice.dataset.loaded;
-    choice.replaceChildren(h("option", { value: NEW }, "＋ New set…"));
+    choice.replaceChildren(h("option", { value: NEW }, "+ New set…"));
     try {
       const sets = await getAll("sets/");
       for (const set of sets) choice.append(h("option", { value: String(set.id) }, setLabel(set)));

@@ -1,0 +1,134 @@
+"""Screenshots of every page with demo data, for people to look at (not an assertion of
+pixels). Opt-in: `CATALOG_SCREENSHOTS_DIR=/tmp/shots pytest tests/frontend/test_screenshots.py`.
+"""
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.frontend import demo
+
+OUT = os.environ.get("CATALOG_SCREENSHOTS_DIR")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not OUT, reason="set CATALOG_SCREENSHOTS_DIR to take screenshots"),
+]
+
+VEHICLES = ["veh-01", "veh-03", "veh-07", "veh-12"]
+TAGS = [["urban", "rain"], ["highway"], ["urban", "night"], ["intersection"], ["highway", "night"]]
+
+
+def showcase() -> list[demo.DemoScene]:
+    scenes = []
+    for i in range(10):
+        vehicle = VEHICLES[i % len(VEHICLES)]
+        start = demo.tokyo(27 + i % 2, (7 + i * 3) % 24, (i * 7) % 60)
+        diseng = [(12.3, "driver_override")] if i % 3 == 0 else []
+        if i == 0:
+            diseng.append((16.4, "planner_fault"))
+        scenes.append(
+            demo.DemoScene(
+                f"{vehicle}_{start:%Y%m%dT%H%M%S}_{i:03d}",
+                vehicle,
+                start + timedelta(seconds=i),
+                cameras=demo.CAMERAS,
+                seed=20 + i,
+                cruise_mps=8 + (i * 3.7) % 20,
+                brake_at_s=11.0 if diseng else None,
+                disengagements=diseng,
+                tags=TAGS[i % len(TAGS)],
+                origin=(35.57 + (i % 5) * 0.012, 139.70 + (i // 2) * 0.015),
+                heading_deg=30 * i,
+                gnss_outage=(8.0, 9.5) if i == 4 else None,
+            )
+        )
+    return scenes
+
+
+@pytest.fixture
+def showcase_fleet(media_dir, tmp_path, user):
+    videos = Path(os.environ.get("CATALOG_SCREENSHOTS_VIDEOS", "/tmp/catalog-ui-videos"))
+    videos.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "videos").symlink_to(videos, target_is_directory=True)
+    scenes = showcase()
+    demo.build(tmp_path, scenes, size=(320, 180))
+    return scenes
+
+
+def shot(page, name: str) -> None:
+    Path(OUT).mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(600)  # fonts, images, map tiles settle
+    page.screenshot(path=str(Path(OUT) / f"{name}.png"))
+
+
+def test_screenshots(browser, live_server, user, showcase_fleet):
+    from django.test import Client
+
+    from curation import services
+
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto("/login/")
+    shot(page, "01-login")
+
+    client = Client()
+    client.force_login(user)
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    ids = [s.scene_id for s in showcase_fleet]
+    page.goto("/")
+    page.wait_for_selector("#results .card img")
+    shot(page, "02-search-latest")
+
+    page.goto("/?text=pedestrians+crossing+at+night&max_speed_gte=8.333333&near=35.6,139.73,4000")
+    page.wait_for_selector("#results .card .score")
+    for index in range(2):
+        page.locator("#results .card .select input").nth(index).check()
+    shot(page, "03-search-text-filters-selection")
+
+    page.locator(".filters").evaluate("el => el.scrollTo(0, el.scrollHeight)")
+    shot(page, "03b-search-place-filter")
+    page.locator(".filters").evaluate("el => el.scrollTo(0, 0)")
+    page.click("#add-to-set")
+    page.wait_for_selector("#set-choice[data-loaded=true]")
+    page.fill("#new-set-name", "night-pedestrians")
+    shot(page, "04-add-to-set-dialog")
+    page.keyboard.press("Escape")
+
+    page.goto("/?hour_gte=25&max_speed_gte=fast")
+    page.wait_for_selector("#results .state-error")
+    shot(page, "05-search-error")
+
+    page.goto("/?tag=nothing-like-this")
+    page.wait_for_selector("#results .state")
+    shot(page, "06-search-empty")
+
+    page.goto(f"/scenes/{ids[0]}?t=12&camera=front_wide")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')].every(v => v.readyState >= 2)"
+    )
+    page.wait_for_selector("#charts .uplot")
+    shot(page, "07-scene-viewer")
+    page.mouse.wheel(0, 600)
+    shot(page, "08-scene-viewer-scrolled")
+
+    scene_set = services.scene_set_create(
+        owner=user, name="night-pedestrians", description="Pedestrians crossing after dark"
+    )
+    services.scene_set_add_scenes(scene_set_id=scene_set.pk, actor=user, scene_ids=ids[:5])
+    services.scene_set_freeze(scene_set_id=scene_set.pk, actor=user, note="first cut")
+    services.scene_set_remove_scenes(scene_set_id=scene_set.pk, actor=user, scene_ids=ids[:1])
+    services.scene_set_add_scenes(scene_set_id=scene_set.pk, actor=user, scene_ids=ids[5:8])
+    services.scene_set_freeze(scene_set_id=scene_set.pk, actor=user, note="more night scenes")
+    services.scene_set_create(owner=user, name="highway-merges", description="")
+    page.goto("/sets/")
+    shot(page, "09-sets")
+    page.goto(f"/sets/{scene_set.pk}/")
+    page.wait_for_selector('.version[data-version="2"]')
+    page.wait_for_selector("#items .item img")
+    shot(page, "10-set-detail")
+    context.close()
