@@ -347,7 +347,10 @@ def build_world(
         sky, haze = _sky(rng, look)
 
     atlas = np.empty(ATLAS_SIZE, np.uint32)
-    ground_yuv, fronts_yuv = _yuv(ground), _yuv(fronts)
+    # White balance: light and camera differ from scene to scene; this also keeps scenes
+    # apart for image models that see little but colour statistics.
+    balance = np.exp(rng.normal(0, 0.1, 3)).astype(np.float32)
+    ground_yuv, fronts_yuv = _yuv(ground * balance), _yuv(fronts * balance)
     if lighting == "night":  # dark; lit by the headlights; dark in the distance
         levels = [(0.35, (0, 0, 0)), (0.91, (20, 15, 0)), (0.17, (0, 0, 0))]
         front_levels = [(1.0, (0, 0, 0)), (0.7, (0, 0, 0))]
@@ -359,7 +362,7 @@ def build_world(
     for k, (gain, add) in enumerate(front_levels):
         block = atlas[F0 + 2 * k * F_BLOCK : F0 + 2 * (k + 1) * F_BLOCK]
         _store(block, fronts_yuv, 1, gain, add)
-    _store(atlas[S0:E0], _yuv(sky), 0, 1.0)
+    _store(atlas[S0:E0], _yuv(sky * balance), 0, 1.0)
     atlas[E0:] = pack(_ego_paint(look))
     d_left, d_right = round(d_left * 2) / 2, round(d_right * 2) / 2  # geometry cache keys
     return World(
