@@ -169,3 +169,45 @@ def test_removing_an_item_and_refreezing_shows_the_diff(signed_in, fleet, user):
     version.wait_for()
     assert "1 scene" in version.inner_text()
     assert "\u22121" in version.locator(".diff").inner_text()  # minus sign
+
+
+def test_playing_keeps_every_camera_on_the_master_clock(signed_in, fleet):
+    page = signed_in
+    page.goto(f"/scenes/{SEVEN_CAMERA_SCENE}?t=2")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')].every(v => v.readyState >= 2)"
+    )
+    page.click("#play")
+    page.wait_for_function("() => document.querySelector('.cam.main video').currentTime > 3.5")
+    page.click("#play")
+    times = page.locator("video").evaluate_all("vs => vs.map(v => v.currentTime)")
+    assert max(times) - min(times) < 0.15, times
+    assert all(v is True for v in page.locator("video").evaluate_all("vs => vs.map(v => v.paused)"))
+    t = float(page.url.split("t=")[1].split("&")[0])
+    assert abs(t - times[0]) < 0.05
+
+
+def test_frame_step_moves_every_camera_one_frame(signed_in, fleet):
+    page = signed_in
+    page.goto(f"/scenes/{SEVEN_CAMERA_SCENE}?t=5")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')].every(v => v.readyState >= 2)"
+    )
+    page.click("#step-fwd")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('video')]"
+        ".every(v => Math.abs(v.currentTime - 5.1) < 0.02)"
+    )
+
+
+def test_back_restores_the_previous_search(signed_in, fleet):
+    page = signed_in
+    page.goto("/?vehicle=veh-01")
+    assert len(card_ids(page)) == 2
+    page.locator('.segmented label:has([value="true"])').click()
+    page.wait_for_url("**/?vehicle=veh-01&has_disengagement=true")
+    page.wait_for_function("() => document.querySelectorAll('#results .card').length == 1")
+    page.go_back()
+    page.wait_for_url("**/?vehicle=veh-01")
+    page.wait_for_function("() => document.querySelectorAll('#results .card').length == 2")
+    assert page.locator('[data-param="has_disengagement"][value=""]').is_checked()

@@ -50,12 +50,23 @@ def showcase() -> list[demo.DemoScene]:
 
 @pytest.fixture
 def showcase_fleet(media_dir, tmp_path, user):
-    videos = Path(os.environ.get("CATALOG_SCREENSHOTS_VIDEOS", "/tmp/catalog-ui-videos"))
-    videos.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "videos").symlink_to(videos, target_is_directory=True)
-    scenes = showcase()
-    demo.build(tmp_path, scenes, size=(320, 180))
-    return scenes
+    """Scene ids, newest first. `CATALOG_SCREENSHOTS_MANIFEST` names a `demo_fleet`
+    manifest to show instead of the synthetic scenes built here."""
+    from catalog.ingest.service import manifest_ingest
+    from catalog.models import Scene
+    from embeddings.services import scene_embed
+
+    manifest = os.environ.get("CATALOG_SCREENSHOTS_MANIFEST")
+    if manifest:
+        manifest_ingest(manifest_uri=manifest)
+        for pk in Scene.objects.values_list("pk", flat=True):
+            scene_embed(scene_pk=pk)
+    else:
+        videos = Path(os.environ.get("CATALOG_SCREENSHOTS_VIDEOS", "/tmp/catalog-ui-videos"))
+        videos.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "videos").symlink_to(videos, target_is_directory=True)
+        demo.build(tmp_path, showcase(), size=(320, 180))
+    return list(Scene.objects.order_by("-start_time").values_list("scene_id", flat=True))
 
 
 def shot(page, name: str) -> None:
@@ -67,6 +78,7 @@ def shot(page, name: str) -> None:
 def test_screenshots(browser, live_server, user, showcase_fleet):
     from django.test import Client
 
+    from catalog.models import Scene
     from curation import services
 
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
@@ -79,12 +91,16 @@ def test_screenshots(browser, live_server, user, showcase_fleet):
     context.add_cookies(
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
-    ids = [s.scene_id for s in showcase_fleet]
+    ids = showcase_fleet
+    with_diseng = (
+        Scene.objects.filter(disengagement_count__gt=0).values_list("scene_id", flat=True).first()
+    )
     page.goto("/")
     page.wait_for_selector("#results .card img")
     shot(page, "02-search-latest")
 
-    page.goto("/?text=pedestrians+crossing+at+night&max_speed_gte=8.333333&near=35.6,139.73,4000")
+    near = os.environ.get("CATALOG_SCREENSHOTS_NEAR", "35.6,139.73,4000")
+    page.goto(f"/?text=pedestrians+crossing+at+night&max_speed_gte=8.333333&near={near}")
     page.wait_for_selector("#results .card .score")
     for index in range(2):
         page.locator("#results .card .select input").nth(index).check()
@@ -107,7 +123,7 @@ def test_screenshots(browser, live_server, user, showcase_fleet):
     page.wait_for_selector("#results .state")
     shot(page, "06-search-empty")
 
-    page.goto(f"/scenes/{ids[0]}?t=12&camera=front_wide")
+    page.goto(f"/scenes/{with_diseng or ids[0]}?t=12")
     page.wait_for_function(
         "() => [...document.querySelectorAll('video')].every(v => v.readyState >= 2)"
     )

@@ -122,6 +122,14 @@ function showError(error, params) {
 }
 
 function showEmpty(params) {
+  if (!hasQuery(params)) {
+    results.replaceChildren(
+      h("div", { class: "state" }, icon("film", "icon-lg"), h("h2", {}, "The catalog is empty"),
+        h("p", {}, "Ingest a scene manifest: ", h("code", {}, "python manage.py ingest MANIFEST"),
+          " (or ", h("code", {}, "POST /api/v1/ingest/"), ").")),
+    );
+    return;
+  }
   const hint = activeFilterCount(params)
     ? "Loosen a filter, or clear the place or time range."
     : "Try other words: describe what a camera would see.";
