@@ -282,23 +282,30 @@ def scene_set_item_annotate(
 # --- versions ------------------------------------------------------------------------------
 
 # Manifest rows in scene_id byte order: stable whatever the database's collation, and a
-# version's rows can be compared with another's in one merge.
+# version's rows can be compared with another's in one merge. Positions are numbered over
+# narrow (item, scene_id) rows so the sort stays in memory at 10^5 items; the wide scene
+# columns are joined afterwards.
 _COPY_ITEMS = """
+    WITH ordered AS (
+        SELECT i.id AS item_id,
+               row_number() OVER (ORDER BY s.scene_id COLLATE "C") AS position
+        FROM curation_scenesetitem i JOIN catalog_scene s ON s.id = i.scene_id
+        WHERE i.scene_set_id = %s
+    )
     INSERT INTO curation_scenesetversionitem
         (version_id, position, scene_id, vehicle_id, drive_id, start_time, end_time,
          duration_s, t_start_s, t_end_s, note, cameras, tags, local_hour, max_speed_mps,
          mean_speed_mps, max_decel_mps2, gnss_fix_rate, disengagement_count,
          start_lat, start_lon, end_lat, end_lon)
-    SELECT %s, row_number() OVER (ORDER BY s.scene_id COLLATE "C"), s.scene_id,
-           v.vehicle_id, d.drive_id, s.start_time, s.end_time, s.duration_s,
-           i.t_start_s, i.t_end_s, i.note, s.cameras, s.tags, s.local_hour, s.max_speed_mps,
-           s.mean_speed_mps, s.max_decel_mps2, s.gnss_fix_rate, s.disengagement_count,
-           s.start_lat, s.start_lon, s.end_lat, s.end_lon
-    FROM curation_scenesetitem i
+    SELECT %s, o.position, s.scene_id, v.vehicle_id, d.drive_id, s.start_time, s.end_time,
+           s.duration_s, i.t_start_s, i.t_end_s, i.note, s.cameras, s.tags, s.local_hour,
+           s.max_speed_mps, s.mean_speed_mps, s.max_decel_mps2, s.gnss_fix_rate,
+           s.disengagement_count, s.start_lat, s.start_lon, s.end_lat, s.end_lon
+    FROM ordered o
+    JOIN curation_scenesetitem i ON i.id = o.item_id
     JOIN catalog_scene s ON s.id = i.scene_id
     JOIN catalog_vehicle v ON v.id = s.vehicle_id
     LEFT JOIN catalog_drive d ON d.id = s.drive_id
-    WHERE i.scene_set_id = %s
 """
 
 _PROVENANCE = """
@@ -341,7 +348,7 @@ def scene_set_freeze(
         queries=queries,
     )
     with connection.cursor() as cursor:
-        cursor.execute(_COPY_ITEMS, [version.pk, scene_set.pk])
+        cursor.execute(_COPY_ITEMS, [scene_set.pk, version.pk])
         copied = cursor.rowcount
     digest = hashlib.sha256()
     size = 0

@@ -3,6 +3,7 @@ import io
 import json
 import math
 import time
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pyarrow.parquet as pq
@@ -104,3 +105,30 @@ def test_presign_column_in_csv_and_parquet(version, s3):
     rows = list(csv.DictReader(io.StringIO(manifest_bytes(version, "csv", presign_s=60).decode())))
     table = pq.read_table(io.BytesIO(manifest_bytes(version, "parquet", presign_s=60)))
     assert list(rows[0])[-1] == table.column_names[-1] == "camera_urls"
+
+
+def test_jsonl_line_bytes_are_pinned():
+    """The canonical line format is what every recorded sha256 depends on: a change here
+    breaks existing versions, so it needs a new manifest schema instead."""
+    row = {name: None for name in manifest.COLUMN_NAMES}
+    row.update(
+        scene_id="s-1",
+        start_time=datetime(2026, 11, 28, 0, 30, tzinfo=UTC),
+        end_time=datetime(2026, 11, 28, 0, 30, 20, 500, tzinfo=UTC),
+        duration_s=20.0,
+        note='歩行者 "x"\n',
+        cameras={"front": "s3://b/k.mp4"},
+        tags=["rain"],
+        local_hour=9,
+        max_decel_mps2=1e-05,
+        disengagement_count=0,
+    )
+    assert manifest.jsonl_line(row) == (
+        '{"scene_id":"s-1","vehicle_id":null,"drive_id":null,'
+        '"start_time":"2026-11-28T00:30:00Z","end_time":"2026-11-28T00:30:20.000500Z",'
+        '"duration_s":20.0,"t_start_s":null,"t_end_s":null,"note":"歩行者 \\"x\\"\\n",'
+        '"cameras":{"front":"s3://b/k.mp4"},"tags":["rain"],"local_hour":9,'
+        '"max_speed_mps":null,"mean_speed_mps":null,"max_decel_mps2":1e-05,'
+        '"gnss_fix_rate":null,"disengagement_count":0,"start_lat":null,"start_lon":null,'
+        '"end_lat":null,"end_lon":null}'
+    )
