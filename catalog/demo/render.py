@@ -127,7 +127,7 @@ def prepare(scene: Mapping, *, width: int = WIDTH, height: int = HEIGHT, fps: in
     rain = []
     if look.rain:
         for _ in range(3):
-            count = width * height // 250
+            count = width * height // 500  # sparse: every streak costs the encoder bits
             x0 = rng.uniform(0, width, count)
             y0 = rng.uniform(-8, height, count)
             k = np.arange(9)

@@ -59,28 +59,32 @@ def pack(rgb: np.ndarray) -> np.ndarray:
     return c[..., 0] | (c[..., 1] << 8) | (c[..., 2] << 16) | np.uint32(0xFF000000)
 
 
-def _store(block: np.ndarray, yuv: np.ndarray, axis: int, gain: float, add_rgb=(0, 0, 0)):
-    """Write `gain * rgb + add_rgb` (given as YUV) into an atlas block, twice over `axis`.
+class _Paint:
+    """Paint by numbers: a texture is a label per texel into a short list of colours, so
+    lighting levels, white balance and rain recolour the list, not every texel."""
 
-    Lighting levels are affine in RGB and so in YUV: no per-level colour conversion.
-    """
-    offset = _RGB_TO_YUV @ np.asarray(add_rgb, np.float32) + (1 - gain) * _YUV_OFFSET + 0.5
-    level = yuv * np.float32(gain)
-    level += offset.astype(np.float32)
-    np.clip(level, 0, 255, out=level)
-    q = level.astype(np.uint32)
-    packed = q[..., 0] | (q[..., 1] << 8)
-    packed |= q[..., 2] << 16
-    packed |= np.uint32(0xFF000000)
-    shape = list(packed.shape)
-    n = shape[axis]
-    shape[axis] *= 2
-    out = block.reshape(shape)
-    first = [slice(None)] * len(shape)
-    second = list(first)
-    first[axis], second[axis] = slice(0, n), slice(n, 2 * n)
-    out[tuple(first)] = packed
-    out[tuple(second)] = packed
+    def __init__(self) -> None:
+        self._colours: list[np.ndarray] = []
+        self.size = 0
+
+    def add(self, rgb) -> int:
+        """Add one colour, or a row per building; returns the first label."""
+        rows = np.atleast_2d(np.asarray(rgb, np.float32))
+        first = self.size
+        self._colours.append(rows)
+        self.size += len(rows)
+        return first
+
+    def palette(self) -> np.ndarray:
+        return np.concatenate(self._colours)
+
+
+def _fill(block: np.ndarray, labels: np.ndarray, packed: np.ndarray) -> None:
+    """Write a labelled texture into an atlas block whose second axis holds it twice."""
+    texels = packed[labels]
+    out = block.reshape(labels.shape[0], 2, *labels.shape[1:])
+    out[:, 0] = texels
+    out[:, 1] = texels
 
 
 def _mix(a: np.ndarray, b: np.ndarray, w: float) -> np.ndarray:
@@ -159,79 +163,84 @@ CAR_COLOURS = [
 
 
 def _ground(rng: np.random.Generator, look: Look, lay: Layout, crossings: list[float]):
-    """Road surface texture (NX, NZ, 3) over lateral x and along a."""
+    """Road surface: labels (NX, NZ) over lateral x and along a, and their colours."""
+    paint = _Paint()
     x = ((np.arange(NX) - NX / 2 + 0.5) / X_RES)[:, None]
     a = (np.arange(NZ) / A_RES)[None, :]
     asphalt = rng.uniform(65, 100) + rng.normal(0, 4, 3)
     if look.rain:
         asphalt *= 0.6
-    tex = np.empty((NX, NZ, 3), np.float32)
-    tex[:] = asphalt
-    # Blotches of 0.5 x 1 m make motion visible without costing the encoder much.
-    grain = rng.normal(0, 4, (NX // 3 + 1, NZ // 4, 1)).astype(np.float32)
-    tex += np.repeat(np.repeat(grain, 3, axis=0)[:NX], 4, axis=1)
+    # Blotches of 0.5 x 1 m at seven shades make motion visible without costing the
+    # encoder much.
+    shades = np.linspace(-6, 6, 7)[:, None]
+    plain = paint.add(asphalt + shades)
+    grain = np.clip(np.round(rng.normal(0, 2, (NX // 3 + 1, NZ // 4))) + 3, 0, 6)
+    shade = np.repeat(np.repeat(grain.astype(np.int32), 3, axis=0)[:NX], 4, axis=1)
+    surface = np.full((NX, NZ), plain, np.int32)
     if look.rain:  # puddles: smooth dark, slightly blue patches
+        puddle = paint.add(asphalt + shades + np.array([-12, -12, -7]))
         blobs = np.sin(x * rng.uniform(0.3, 0.7) + 1.3) * np.sin(a * rng.uniform(0.1, 0.3))
-        tex += (np.where(blobs > 0.6, -12.0, 0.0)[..., None] * np.array([1, 1, 0.6])).astype(
-            np.float32
-        )
+        surface[np.broadcast_to(blobs > 0.6, (NX, NZ))] = puddle
 
     road = (x >= lay.xl) & (x <= lay.xr)
     if look.highway:
-        shoulder = ~road
-        tex[np.broadcast_to(shoulder, (NX, NZ))] *= 0.85
-    else:
+        surface[np.broadcast_to(~road, (NX, NZ))] = paint.add((asphalt + shades) * 0.85)
+    labels = surface + shade
+    if not look.highway:
         paving = _palette_colour(rng, PAVING_COLOURS) * (0.7 if look.rain else 1.0)
         tile = rng.uniform(0.6, 1.2)
         seams = ((x % tile) < 0.1) | ((a % tile) < 0.1)
         walk = np.broadcast_to(~road, (NX, NZ))
-        tex[walk] = paving
-        tex[walk & np.broadcast_to(seams, (NX, NZ))] *= 0.8
+        labels[walk] = paint.add(paving)
+        labels[walk & np.broadcast_to(seams, (NX, NZ))] = paint.add(paving * 0.8)
         curb = ((x > lay.xl - 0.25) & (x < lay.xl)) | ((x > lay.xr) & (x < lay.xr + 0.25))
-        tex[np.broadcast_to(curb, (NX, NZ))] = paving * 1.15
+        labels[np.broadcast_to(curb, (NX, NZ))] = paint.add(paving * 1.15)
+    white, yellow = paint.add(WHITE), paint.add(YELLOW)
 
-    def line(x0: float, colour, dash: tuple[float, float] | None = None) -> None:
+    def line(x0: float, label: int, dash: tuple[float, float] | None = None) -> None:
         mask = np.abs(x - x0) < 0.09
         if dash is not None:
             mask = mask & ((a % dash[0]) < dash[1])
-        tex[np.broadcast_to(mask, (NX, NZ))] = colour
+        labels[np.broadcast_to(mask, (NX, NZ))] = label
 
-    line(lay.xl + 0.2, WHITE)
+    line(lay.xl + 0.2, white)
     dash = (16.0, 6.0) if look.highway else (8.0, 3.0)
     for k in range(1, round((lay.xm - lay.xl) / lay.lane_w)):
-        line(lay.xl + k * lay.lane_w, WHITE, dash)
+        line(lay.xl + k * lay.lane_w, white, dash)
     if look.highway:
-        line(lay.xm - 0.2, YELLOW)
+        line(lay.xm - 0.2, yellow)
     else:
-        line(lay.xm, YELLOW)
+        line(lay.xm, yellow)
         for k in range(1, round((lay.xr - lay.xm) / lay.lane_w)):
-            line(lay.xm + k * lay.lane_w, WHITE, dash)
-        line(lay.xr - 0.2, WHITE)
+            line(lay.xm + k * lay.lane_w, white, dash)
+        line(lay.xr - 0.2, white)
+        zebra_paint = paint.add(WHITE * 0.95)
         for at in crossings:  # zebra crossing and stop line at each junction
             ahead = (a - at) % PERIOD_M
             zebra = road & ((x - lay.xl) % 0.9 < 0.45) & (ahead < 4.0)
             stop = (x > lay.xl) & (x < lay.xm) & ((at - a) % PERIOD_M < 0.45) & (ahead > 4)
-            tex[np.broadcast_to(zebra | stop, (NX, NZ))] = WHITE * 0.95
-    return tex
+            labels[np.broadcast_to(zebra | stop, (NX, NZ))] = zebra_paint
+    return labels, paint.palette()
 
 
-def _fronts(rng: np.random.Generator, look: Look) -> tuple[np.ndarray, np.ndarray]:
-    """Building fronts (2, NA, NY, 3) and heights (2, NA) in texels, left then right."""
-    tex = np.empty((2, NA, NY, 3), np.float32)
+def _fronts(rng: np.random.Generator, look: Look) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Building fronts or walls: labels (2, NA, NY), colours, heights (2, NA) in texels;
+    left side first."""
+    paint = _Paint()
+    labels = np.empty((2, NA, NY), np.int32)
     heights = np.empty((2, NA), np.int32)
     y = np.arange(NY)[None, :]
+    along = np.arange(NA)[:, None]
     table = rng.random((64, 64))
     for side in range(2):
         if look.highway:
             wall_h = round((rng.uniform(3.0, 4.5) if side == 0 else 1.0) * A_RES)
             grey = rng.uniform(150, 200) * np.array([1, 1, 0.97])
-            along = np.arange(NA)[:, None]
-            seams = (along % 8) == 0
-            shade = np.where(seams, 0.7, 1.0) * np.where(y < 2, 0.6, 1.0)
-            tex[side] = grey * shade[..., None]
+            panel = paint.add([grey, grey * 0.7, grey * 0.6, grey * 0.42])  # +1 seam, +2 base
+            lab = panel + ((along % 8) == 0) + 2 * (y < 2)
             if side == 1:  # reflector posts on the median barrier every 10 m
-                post = (along % 40 < 2) & (y > 1) & (y < 4)
-                tex[side][np.broadcast_to(post, (NA, NY))] = YELLOW
+                lab = np.where((along % 40 < 2) & (y > 1) & (y < 4), paint.add(YELLOW), lab)
+            labels[side] = lab
             heights[side] = wall_h
             continue
         widths = rng.integers(24, 100, size=64)
@@ -251,39 +260,41 @@ def _fronts(rng: np.random.Generator, look: Look) -> tuple[np.ndarray, np.ndarra
         lb = b[:, None]
         window = ((local % step_x[b]) < win_x[b])[:, None] & ((y % floor[lb]) < win_y[lb])
         window &= y >= 16
-        wall = np.repeat(colour[b][:, None, :], NY, axis=1)
+        wall = colour * (0.18 if look.night else 1.0)
+        lab = np.broadcast_to(paint.add(wall) + lb, (NA, NY)).copy()
         if look.night:
-            wall *= 0.18
-            lit = table[(local // step_x[b] + b * 7)[:, None] % 64, (y // floor[lb]) % 64]
-            warm = np.where((lit < 0.12)[..., None], [190.0, 215, 255], [255.0, 215, 140])
-            glass = np.where((lit < 0.4)[..., None], warm, wall * 0.6)
             shine = np.array(SHOP_LIGHTS)[rng.integers(len(SHOP_LIGHTS), size=count)]
             shine[rng.random(count) < 0.4] = (30.0, 30, 35)  # closed for the night
-            display = np.repeat(shine[b][:, None, :], NY, axis=1)
-        else:
-            display = np.repeat(
-                _mix(glass_tint, np.array([200.0, 205, 210]), 0.5)[b][:, None, :], NY, axis=1
+            display = paint.add(shine)
+            lit = table[(local // step_x[b] + b * 7)[:, None] % 64, (y // floor[lb]) % 64]
+            glass = np.where(
+                lit < 0.12,
+                paint.add((190, 215, 255)),
+                np.where(lit < 0.4, paint.add((255, 215, 140)), paint.add(wall * 0.6) + lb),
             )
-            glass = _mix(wall, glass_tint[b][:, None, :], 0.75)
-        out = np.where(window[..., None], glass, wall)
+        else:
+            display = paint.add(_mix(glass_tint, np.array([200.0, 205, 210]), 0.5))
+            glass = paint.add(_mix(wall, glass_tint, 0.75)) + lb
+        lab = np.where(window, glass, lab)
         ground_floor = y < 14
         store = ((shop[b] == 0) & (local % 16 >= 2))[:, None] & ground_floor & (y >= 1)
-        out[store] = display[store]
+        lab[store] = (display + lb + np.zeros((1, NY), int))[store]
         door = ((shop[b] == 1) & (local % 24 >= 8) & (local % 24 < 12))[:, None] & (y < 9)
-        out[door] = (40.0, 35, 30)
+        lab[door] = paint.add((40, 35, 30))
+        shutter_paint = paint.add(
+            np.array([[165.0, 165, 160], [130, 130, 128]]) * (0.3 if look.night else 1.0)
+        )
         shutter = (shop[b] == 2)[:, None] & ground_floor & (y >= 1)
-        out[shutter] = (165.0, 165, 160)
-        out[shutter & (y % 2 == 0)] = (130.0, 130, 128)
-        if look.night:
-            out[shutter] *= 0.3
+        lab[shutter] = (shutter_paint + (y % 2 == 0) + np.zeros((NA, 1), int))[shutter]
         band = (y >= 14) & (y < 16) & np.ones((NA, 1), bool)
-        out[band] = np.repeat(sign[b][:, None, :], 2, axis=1).reshape(-1, 3)
-        out[local < 3] *= 0.3  # alleys between buildings
-        if look.rain:
-            out *= 0.75
-        tex[side] = out
+        lab[band] = (paint.add(sign) + lb + np.zeros((1, NY), int))[band]
+        lab[local < 3] = (paint.add(wall * 0.3) + lb + np.zeros((1, NY), int))[local < 3]  # alleys
+        labels[side] = lab
         heights[side] = height[b]
-    return tex, heights
+    palette = paint.palette()
+    if look.rain:
+        palette *= 0.75
+    return labels, palette, heights
 
 
 def _sky(rng: np.random.Generator, look: Look) -> tuple[np.ndarray, np.ndarray]:
@@ -334,35 +345,38 @@ def _ego_paint(look: Look) -> np.ndarray:
 def build_world(
     rng: np.random.Generator, look: Look, lay: Layout, crossings: list[float], tunnel: bool
 ) -> World:
-    ground = _ground(rng, look, lay, crossings)
+    ground, ground_palette = _ground(rng, look, lay, crossings)
     if tunnel:
         lighting = "tunnel"
         d_left, d_right = -lay.xl + 1.0, lay.xr + 1.0
-        fronts, heights, sky, haze = _tunnel(rng)
-        ground *= np.array([1.15, 1.0, 0.75], np.float32)  # sodium lamps
+        fronts, front_palette, heights, sky, haze = _tunnel(rng)
+        ground_palette *= np.array([1.15, 1.0, 0.75], np.float32)  # sodium lamps
     else:
         lighting = "night" if look.night else "day"
         d_left, d_right = lay.d_left, lay.d_right
-        fronts, heights = _fronts(rng, look)
+        fronts, front_palette, heights = _fronts(rng, look)
         sky, haze = _sky(rng, look)
 
-    atlas = np.empty(ATLAS_SIZE, np.uint32)
     # White balance: light and camera differ from scene to scene; this also keeps scenes
     # apart for image models that see little but colour statistics.
     balance = np.exp(rng.normal(0, 0.1, 3)).astype(np.float32)
-    ground_yuv, fronts_yuv = _yuv(ground * balance), _yuv(fronts * balance)
+    ground_palette = ground_palette * balance
+    front_palette = front_palette * balance
     if lighting == "night":  # dark; lit by the headlights; dark in the distance
-        levels = [(0.35, (0, 0, 0)), (0.91, (20, 15, 0)), (0.17, (0, 0, 0))]
-        front_levels = [(1.0, (0, 0, 0)), (0.7, (0, 0, 0))]
+        levels = [(0.35, 0.0), (0.91, np.array([20.0, 15, 0])), (0.17, 0.0)]
+        front_levels = [(1.0, 0.0), (0.7, 0.0)]
     else:  # haze grows with distance
-        levels = [(1.0, (0, 0, 0)), (0.65, 0.35 * haze), (0.35, 0.65 * haze)]
-        front_levels = [(1.0, (0, 0, 0)), (0.5, 0.5 * haze)]
+        levels = [(1.0, 0.0), (0.65, 0.35 * haze), (0.35, 0.65 * haze)]
+        front_levels = [(1.0, 0.0), (0.5, 0.5 * haze)]
+    atlas = np.empty(ATLAS_SIZE, np.uint32)
     for k, (gain, add) in enumerate(levels):
-        _store(atlas[G0 + k * G_BLOCK : G0 + (k + 1) * G_BLOCK], ground_yuv, 1, gain, add)
+        block = atlas[G0 + k * G_BLOCK : G0 + (k + 1) * G_BLOCK]
+        _fill(block, ground, pack(ground_palette * gain + add))
     for k, (gain, add) in enumerate(front_levels):
         block = atlas[F0 + 2 * k * F_BLOCK : F0 + 2 * (k + 1) * F_BLOCK]
-        _store(block, fronts_yuv, 1, gain, add)
-    _store(atlas[S0:E0], _yuv(sky * balance), 0, 1.0)
+        _fill(block.reshape(2, -1), fronts.reshape(2, NA * NY), pack(front_palette * gain + add))
+    sky_packed = pack(sky * balance)
+    atlas[S0:E0] = np.concatenate([sky_packed, sky_packed]).ravel()
     atlas[E0:] = pack(_ego_paint(look))
     d_left, d_right = round(d_left * 2) / 2, round(d_right * 2) / 2  # geometry cache keys
     return World(
@@ -373,14 +387,13 @@ def build_world(
 def _tunnel(rng: np.random.Generator):
     """Tiled walls with a row of orange lamps, under a dark ceiling."""
     tile = rng.uniform(160, 200) * np.array([1.0, 0.95, 0.8])
+    palette = np.array([tile, tile * 0.35, [255.0, 170, 60]], np.float32)
     along = np.arange(NA)[:, None]
     y = np.arange(NY)[None, :]
-    wall = np.broadcast_to(tile, (NA, NY, 3)).copy()
-    wall[np.broadcast_to(y < 4, (NA, NY))] *= 0.35
-    lamp = (along % 16 < 5) & (y >= 17) & (y < 19)
-    wall[np.broadcast_to(lamp, (NA, NY))] = np.array([255.0, 170, 60])
-    fronts = np.stack([wall, wall])
+    wall = np.where(y < 4, 1, 0) + np.zeros((NA, 1), np.int32)
+    wall[(along % 16 < 5) & (y >= 17) & (y < 19)] = 2
+    fronts = np.stack([wall, wall]).astype(np.int32)
     heights = np.full((2, NA), 20, np.int32)
     ceiling = rng.uniform(35, 55) * np.array([1.0, 0.9, 0.75])
     sky = np.broadcast_to(ceiling, (NAZ, NEL, 3)).copy()
-    return fronts, heights, sky, ceiling * 0.6
+    return fronts, palette, heights, sky, ceiling * 0.6
