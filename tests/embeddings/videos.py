@@ -4,14 +4,19 @@ Each scene (a seed) has its own sky, road, lighting and a few moving boxes, so f
 one scene resemble each other and frames of different scenes do not.
 """
 
+import functools
 from pathlib import Path
 
 import av
 import numpy as np
 
 
-def render_frame(seed: int, t_s: float, width: int = 192, height: int = 108) -> np.ndarray:
-    """The RGB frame (height, width, 3) of scene `seed` at `t_s` seconds."""
+def render_frame(
+    seed: int, t_s: float, width: int = 192, height: int = 108, noise: float = 0.0
+) -> np.ndarray:
+    """The RGB frame (height, width, 3) of scene `seed` at `t_s` seconds; `noise` adds
+    sensor-like grain (standard deviation in levels), which raises the bitrate to a
+    camera's and so the decoding cost (bench/embed.py)."""
     rng = np.random.default_rng(seed)
     light = rng.uniform(0.35, 1.0)
     sky = rng.integers(40, 255, 3)
@@ -38,7 +43,18 @@ def render_frame(seed: int, t_s: float, width: int = 192, height: int = 108) -> 
         y0 = int(rng.uniform(horizon - h / 2, height - h))
         x = int(x0 % (width + w)) - w
         frame[max(y0, 0) : y0 + h, max(x, 0) : max(x + w, 0)] = colour
-    return np.clip(frame * light, 0, 255).astype(np.uint8)
+    frame *= light
+    if noise:
+        bank = _grain(seed, width, height, noise)
+        frame += bank[round(t_s * 1000) % len(bank)]
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+@functools.cache
+def _grain(seed: int, width: int, height: int, noise: float) -> np.ndarray:
+    """A few frames of grain, reused in turn (drawing fresh grain per frame is slow)."""
+    rng = np.random.default_rng(seed)
+    return rng.normal(0, noise, (7, height, width, 3)).astype(np.float32)
 
 
 def write_video(
@@ -50,6 +66,8 @@ def write_video(
     width: int = 192,
     height: int = 108,
     gop: int = 10,
+    noise: float = 0.0,
+    crf: int = 28,
 ) -> Path:
     """An H.264 MP4 of scene `seed` (a keyframe every `gop` frames)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -57,9 +75,9 @@ def write_video(
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop
-        stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": "28"}
+        stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": str(crf)}
         for i in range(round(duration_s * fps)):
-            image = render_frame(seed, i / fps, width, height)
+            image = render_frame(seed, i / fps, width, height, noise)
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             container.mux(stream.encode(frame))
         container.mux(stream.encode())
