@@ -92,73 +92,119 @@ def _ego_hit(o: tuple[float, float, float], d: list[np.ndarray]) -> tuple[np.nda
     return best, which
 
 
-@lru_cache(maxsize=96)
-def geometry(camera: str, width: int, height: int, d_left: float, d_right: float, lighting: str):
+@dataclass(frozen=True, slots=True)
+class _Rays:
+    """What a camera's pixels see whatever the street: rays, road plane, ego body, sky."""
+
+    f: float
+    cx: float
+    cy: float
+    dx: np.ndarray  # (w,) ray direction per column: lateral, forward; `down` per row
+    dz: np.ndarray
+    down: np.ndarray  # (h, 1)
+    horiz: np.ndarray  # (w,) horizontal length of the ray direction
+    t_ground: np.ndarray  # (h, w) ray parameter where it meets the road plane
+    near_ground: np.ndarray  # (h, w) bool: the road plane within 160 m
+    ego: np.ndarray  # (h, w) bool: the car's own body
+    static: np.ndarray  # (h * w,) atlas index of the body pixels
+    gx: np.ndarray  # (h, w) road-plane hit: lateral, forward
+    gz: np.ndarray
+    g_level: dict[str, np.ndarray]  # lighting -> (h, w) light level of the road
+    sky: np.ndarray  # (h, w) atlas index of the sky before turning
+
+
+@lru_cache(maxsize=32)
+def _rays(camera: str, width: int, height: int) -> _Rays:
     rig = RIGS[camera]
     f = width / 2 / math.tan(math.radians(rig.fov_deg) / 2)
     cx, cy = width / 2, height * HORIZON
     u = (np.arange(width) + 0.5 - cx) / f
-    down = ((np.arange(height) + 0.5 - cy) / f)[:, None] * np.ones((1, width))
+    down = ((np.arange(height) + 0.5 - cy) / f)[:, None]
     psi = math.radians(rig.yaw_deg)
-    dx = np.broadcast_to(u * math.cos(psi) + math.sin(psi), (height, width))
-    dz = np.broadcast_to(-u * math.sin(psi) + math.cos(psi), (height, width))
+    dx = u * math.cos(psi) + math.sin(psi)
+    dz = -u * math.sin(psi) + math.cos(psi)
     horiz = np.hypot(dx, dz)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t_ground = np.where(down > 1e-6, rig.y / down, np.inf)
-        t_face = np.where(
-            dx > 1e-6,
-            (d_right - rig.x) / dx,
-            np.where(dx < -1e-6, (d_left + rig.x) / -dx, np.inf),
-        )
-    t_ego, ego_box = _ego_hit((rig.x, rig.y, rig.z), [dx, -down, dz])
-    ego = t_ego < np.minimum(t_ground, t_face)
-    fy = rig.y - t_face * down
-    fz = rig.z + t_face * dz
-    # Above the tallest possible building a front pixel is always sky.
-    face = ~ego & (t_face < t_ground) & (t_face * horiz < 220) & (fy < sc.FRONT_TOP_M)
-    ground = ~ego & ~face & (t_ground * horiz < 160)
-    sky = ~ego & ~face & ~ground
-
-    azq = (np.arctan2(dx, dz) % (2 * np.pi) / (2 * np.pi) * sc.NAZ).astype(np.int32) & (sc.NAZ - 1)
-    elevation = np.arctan2(-down, horiz)
-    elq = np.clip(elevation / sc.EL_MAX * sc.NEL, 0, sc.NEL - 1).astype(np.int32)
-    sky_base = sc.S0 + elq
+        t_ground = np.where(down > 1e-6, rig.y / down, np.inf) * np.ones((1, width))
+    full = np.ones((height, width))
+    t_ego, ego_box = _ego_hit((rig.x, rig.y, rig.z), [dx * full, -down * full, dz * full])
+    ego = t_ego < t_ground  # the body is nearer than any building
+    static = np.zeros(height * width, np.int32)
+    static[ego.ravel()] = sc.E0 + ego_box[ego]
 
     gx = rig.x + t_ground * dx
     gz = rig.z + t_ground * dz
     dist = np.hypot(gx, gz)
-    if lighting == "night":  # the headlights' pool ahead, dark beyond
-        lit = (gz > 1.5) & (gz < 50) & (np.abs(gx) < 1.2 + 0.45 * gz)
-        g_level = np.where(lit, 1, np.where(dist > 50, 2, 0))
-    else:
-        g_level = np.where(dist < 45, 0, np.where(dist < 90, 1, 2))
-    f_level = (t_face * horiz > 80).astype(np.int32)
-    f_side = (dx > 0).astype(np.int32)
+    lit = (gz > 1.5) & (gz < 50) & (np.abs(gx) < 1.2 + 0.45 * gz)  # the headlights' pool
+    night = np.where(lit, 1, np.where(dist > 50, 2, 0))
+    day = np.where(dist < 45, 0, np.where(dist < 90, 1, 2))  # haze grows with distance
 
-    static = np.zeros(height * width, np.int32)
-    static[ego.ravel()] = sc.E0 + ego_box[ego]
-    g, fc, s = ground, face, sky
-    g_along = np.round(gz[g] * sc.A_RES).astype(np.int64) & (sc.NZ - 1)
-    f_along = np.round(fz[fc] * sc.A_RES).astype(np.int64) & (sc.NA - 1)
-    fyq = np.clip(fy[fc] * sc.A_RES, 0, sc.NY - 1).astype(np.int64)
-    f_block = (f_level[fc] * 2 + f_side[fc]) * sc.F_BLOCK
-    return Geometry(
-        rig=rig,
+    azq = (np.arctan2(dx, dz) % (2 * np.pi) / (2 * np.pi) * sc.NAZ).astype(np.int32) & (sc.NAZ - 1)
+    elevation = np.arctan2(-down, horiz)
+    elq = np.clip(elevation / sc.EL_MAX * sc.NEL, 0, sc.NEL - 1).astype(np.int32)
+    return _Rays(
         f=f,
         cx=cx,
         cy=cy,
+        dx=dx,
+        dz=dz,
+        down=down,
+        horiz=horiz,
+        t_ground=t_ground,
+        near_ground=t_ground * horiz < 160,
+        ego=ego,
         static=static,
+        gx=gx,
+        gz=gz,
+        g_level={"night": night, "day": day, "tunnel": day},
+        sky=sc.S0 + elq + azq * sc.NEL,
+    )
+
+
+@lru_cache(maxsize=96)
+def geometry(camera: str, width: int, height: int, d_left: float, d_right: float, lighting: str):
+    """Per-pixel constants of `camera` in a street with building fronts (or walls)
+    `d_left` and `d_right` metres from the ego lane's centre."""
+    rig, r = RIGS[camera], _rays(camera, width, height)
+    dx, dz = r.dx, r.dz
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t_face = np.where(
+            dx > 1e-6,
+            (d_right - rig.x) / dx,
+            np.where(dx < -1e-6, (d_left + rig.x) / -dx, np.inf),
+        )  # per column
+    fy = rig.y - t_face * r.down
+    fz = rig.z + t_face * dz
+    # Above the tallest possible building a front pixel is always sky.
+    face = ~r.ego & (t_face < r.t_ground) & (t_face * r.horiz < 220) & (fy < sc.FRONT_TOP_M)
+    ground = ~r.ego & ~face & r.near_ground
+    sky = ~r.ego & ~face & ~ground
+
+    f_level = (t_face * r.horiz > 80).astype(np.int64)
+    f_side = (dx > 0).astype(np.int64)
+    g, fc, s = ground, face, sky
+    cols = np.nonzero(fc)[1]
+    g_along = np.round(r.gz[g] * sc.A_RES).astype(np.int64) & (sc.NZ - 1)
+    f_along = np.round(fz[cols] * sc.A_RES).astype(np.int64) & (sc.NA - 1)
+    fyq = np.clip(fy[fc] * sc.A_RES, 0, sc.NY - 1).astype(np.int64)
+    f_block = (f_level[cols] * 2 + f_side[cols]) * sc.F_BLOCK
+    return Geometry(
+        rig=rig,
+        f=r.f,
+        cx=r.cx,
+        cy=r.cy,
+        static=r.static,
         gpix=np.flatnonzero(g),
-        gbase=(sc.G0 + g_level[g] * sc.G_BLOCK + g_along).astype(np.int32),
-        gx=(gx[g] * sc.X_RES + sc.NX / 2).astype(np.float32),
-        gz2h=(gz[g] ** 2 / 2 * sc.X_RES).astype(np.float32),
+        gbase=(sc.G0 + r.g_level[lighting][g] * sc.G_BLOCK + g_along).astype(np.int32),
+        gx=(r.gx[g] * sc.X_RES + sc.NX / 2).astype(np.float32),
+        gz2h=(r.gz[g] ** 2 / 2 * sc.X_RES).astype(np.float32),
         fpix=np.flatnonzero(fc),
         fbase=(sc.F0 + f_block + f_along * sc.NY + fyq).astype(np.int32),
-        fheight=(f_side[fc] * 2 * sc.NA + f_along).astype(np.int32),
+        fheight=(f_side[cols] * 2 * sc.NA + f_along).astype(np.int32),
         fyq=fyq.astype(np.int32),
-        fsky=(sky_base[fc] + azq[fc] * sc.NEL).astype(np.int32),
+        fsky=r.sky[fc].astype(np.int32),
         spix=np.flatnonzero(s),
-        ssky=(sky_base[s] + azq[s] * sc.NEL).astype(np.int32),
+        ssky=r.sky[s].astype(np.int32),
     )
 
 
