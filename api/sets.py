@@ -7,9 +7,10 @@ caller gets the same rule). Input naming a read-only or unknown field is a 400.
 
 from django.http import StreamingHttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, serializers, status
 from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
@@ -164,6 +165,12 @@ def _validated(serializer_class, data, *, partial: bool = False) -> dict:
     return serializer.validated_data
 
 
+def _owner(request) -> str | None:
+    """`?owner=<username>`, where `me` means the signed-in user."""
+    owner = request.query_params.get("owner")
+    return request.user.username if owner == "me" else owner
+
+
 def _confirm_flag(request) -> bool:
     """`?confirm=true` or `{"confirm": true}` in the body."""
     value = request.query_params.get("confirm")
@@ -183,22 +190,28 @@ class CurationView(GenericAPIView):
         return selectors.scene_set_get(scene_set_id=set_id)
 
 
-@extend_schema(
-    parameters=[
-        OpenApiParameter("owner", str, description="only this user's sets; `me` for yours"),
-        OpenApiParameter("q", str, description="name contains (case-insensitive)"),
-    ]
+# GET lists `get_queryset()`, paginated, and is described as a list in the schema.
+class CurationListView(ListModelMixin, CurationView):
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+@extend_schema_view(
+    get=extend_schema(
+        parameters=[
+            OpenApiParameter("owner", str, description="only this user's sets; `me` for yours"),
+            OpenApiParameter("q", str, description="name contains (case-insensitive)"),
+        ]
+    )
 )
-class SceneSetListView(CurationView):
+class SceneSetListView(CurationListView):
+    """Scene sets (live ones), most recently changed first; POST creates one you own."""
+
     serializer_class = SceneSetSerializer
 
-    def get(self, request):
-        owner = request.query_params.get("owner")
-        if owner == "me":
-            owner = request.user.username
-        sets = selectors.scene_set_list(owner_username=owner, q=request.query_params.get("q"))
-        page = self.paginate_queryset(sets)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def get_queryset(self):
+        params = self.request.query_params
+        return selectors.scene_set_list(owner_username=_owner(self.request), q=params.get("q"))
 
     @extend_schema(request=SceneSetInputSerializer, responses={201: SceneSetSerializer})
     def post(self, request):
@@ -209,6 +222,9 @@ class SceneSetListView(CurationView):
 
 
 class SceneSetDetailView(CurationView):
+    """A scene set. PATCH renames or describes it; DELETE hides it, but its versions stay
+    downloadable. Changes: owner or staff only."""
+
     serializer_class = SceneSetSerializer
 
     def get(self, request, set_id: int):
@@ -226,13 +242,16 @@ class SceneSetDetailView(CurationView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class SceneSetItemsView(CurationView):
+class SceneSetItemsView(CurationListView):
+    """The set's scenes, in the order added, with who added each, when and from which search.
+
+    POST adds by `scene_ids` (unknown ids: 400, nothing added) or from a `search` body run
+    server-side (its `limit`, at most 500); adding is idempotent. DELETE removes `scene_ids`."""
+
     serializer_class = ItemSerializer
 
-    def get(self, request, set_id: int):
-        items = selectors.scene_set_items(scene_set=self.scene_set(set_id))
-        page = self.paginate_queryset(items)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def get_queryset(self):
+        return selectors.scene_set_items(scene_set=self.scene_set(self.kwargs["set_id"]))
 
     @extend_schema(request=ItemsAddSerializer, responses={200: dict})
     def post(self, request, set_id: int):
@@ -257,6 +276,8 @@ class SceneSetItemsView(CurationView):
 
 
 class SceneSetItemDetailView(CurationView):
+    """One item; PATCH sets its `note` and time window (`t_start_s`/`t_end_s` within the scene)."""
+
     serializer_class = ItemSerializer
 
     def get(self, request, set_id: int, scene_id: str):
@@ -273,13 +294,14 @@ class SceneSetItemDetailView(CurationView):
         return Response(self.get_serializer(item).data)
 
 
-class VersionListView(CurationView):
+class VersionListView(CurationListView):
+    """Frozen versions; POST freezes the current items into version n+1 (`confirm=true` needed
+    over CATALOG_MAX_UNCONFIRMED_SCENES)."""
+
     serializer_class = VersionSerializer
 
-    def get(self, request, set_id: int):
-        versions = selectors.version_list(scene_set=self.scene_set(set_id))
-        page = self.paginate_queryset(versions)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def get_queryset(self):
+        return selectors.version_list(scene_set=self.scene_set(self.kwargs["set_id"]))
 
     @extend_schema(
         request=FreezeSerializer,
@@ -299,6 +321,8 @@ class VersionListView(CurationView):
 
 
 class VersionDetailView(CurationView):
+    """A frozen, immutable version: count, sha256 of its jsonl manifest, who froze it, queries."""
+
     serializer_class = VersionSerializer
 
     def get(self, request, set_id: int, number: int):
@@ -328,6 +352,11 @@ class IgnoreFormatParameter(BaseContentNegotiation):
     responses={(200, "application/octet-stream"): bytes},
 )
 class VersionManifestView(CurationView):
+    """The version's manifest, streamed: one row per scene, same columns in jsonl/csv/parquet.
+
+    The jsonl bytes hash to the version's sha256 (`X-Manifest-SHA256`). `presign` adds a
+    `camera_urls` column that is not part of the hashed manifest."""
+
     content_negotiation_class = IgnoreFormatParameter
 
     def get(self, request, set_id: int, number: int):
@@ -351,6 +380,8 @@ class VersionManifestView(CurationView):
 
 
 class VersionDiffView(CurationView):
+    """Scene ids added, removed and changed in this version relative to version `against`."""
+
     @extend_schema(
         parameters=[OpenApiParameter("against", int, required=True)], responses={200: dict}
     )
@@ -369,16 +400,16 @@ class VersionDiffView(CurationView):
         )
 
 
-class SavedSearchListView(CurationView):
+@extend_schema_view(
+    get=extend_schema(parameters=[OpenApiParameter("owner", str, description="`me` for yours")])
+)
+class SavedSearchListView(CurationListView):
+    """Saved searches (name + search body); POST saves one you own."""
+
     serializer_class = SavedSearchSerializer
 
-    @extend_schema(parameters=[OpenApiParameter("owner", str, description="`me` for yours")])
-    def get(self, request):
-        owner = request.query_params.get("owner")
-        if owner == "me":
-            owner = request.user.username
-        page = self.paginate_queryset(selectors.saved_search_list(owner_username=owner))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def get_queryset(self):
+        return selectors.saved_search_list(owner_username=_owner(self.request))
 
     @extend_schema(request=SavedSearchInputSerializer, responses={201: SavedSearchSerializer})
     def post(self, request):
@@ -388,6 +419,8 @@ class SavedSearchListView(CurationView):
 
 
 class SavedSearchDetailView(CurationView):
+    """A saved search; PATCH/DELETE by its owner or staff."""
+
     serializer_class = SavedSearchSerializer
 
     def get(self, request, search_id: int):
