@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from catalog.errors import NotFound
 from curation import manifest, selectors, services
 from curation.limits import MAX_SCENE_IDS_PER_REQUEST, require_confirmation
+from embeddings.encoder import EncoderUnavailable
 
 # --- serializers ---------------------------------------------------------------------------
 
@@ -180,10 +181,17 @@ def _confirm_flag(request) -> bool:
 # --- views ---------------------------------------------------------------------------------
 
 
+class EmbeddingsUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "the embedding model is not available"
+
+
 class CurationView(GenericAPIView):
     def handle_exception(self, exc):
         if isinstance(exc, NotFound):
             exc = exceptions.NotFound(str(exc))
+        elif isinstance(exc, EncoderUnavailable):  # adding a text search's results
+            exc = EmbeddingsUnavailable(str(exc))
         return super().handle_exception(exc)
 
     def scene_set(self, set_id: int):

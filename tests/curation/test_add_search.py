@@ -61,3 +61,20 @@ def test_search_add_through_api(api, scenes):
         format="json",
     )
     assert (response.status_code, response.json()["added"]) == (200, 3)
+
+
+def test_search_add_without_model_is_503_and_adds_nothing(api, scenes, monkeypatch):
+    from embeddings import search
+    from embeddings.encoder import EncoderUnavailable
+
+    def unavailable(request):
+        raise EncoderUnavailable("set CATALOG_CLIP_CHECKPOINT")
+
+    monkeypatch.setattr(search, "run_search", unavailable)
+    scene_set = make_set(api.user)
+    response = api.post(
+        f"/api/v1/sets/{scene_set.pk}/items/", {"search": {"text": "rain"}}, format="json"
+    )
+    assert response.status_code == 503
+    assert "CATALOG_CLIP_CHECKPOINT" in response.json()["detail"]
+    assert not SceneSetItem.objects.filter(scene_set=scene_set).exists()
