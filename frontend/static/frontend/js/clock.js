@@ -145,21 +145,30 @@ export function followClock(clock, videos, mainVideo) {
   });
 }
 
-// The main camera's frame duration, measured from decoded frames while playing
-// (requestVideoFrameCallback); frame-step uses it. 10 fps until measured.
+// The main camera's frame duration, measured from consecutive decoded frames while it
+// plays (requestVideoFrameCallback); frame-step uses it. 10 fps until measured. Frames
+// presented by seeks are not consecutive, so only playback counts.
+const MAX_FRAME_S = 0.5;
+const measured = new WeakMap(); // one measurement per <video>, however often it is asked
+
 export function frameDuration(video) {
+  if (video && measured.has(video)) return measured.get(video);
   let best = null;
   let last = null;
   const get = () => best || 0.1;
   if (!video || !("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return get;
+  video.addEventListener("seeking", () => (last = null));
   const onFrame = (_now, meta) => {
-    if (last !== null) {
-      const dt = meta.mediaTime - last;
-      if (dt > 0.004 && (best === null || dt < best)) best = dt;
+    if (video.paused || video.seeking) {
+      last = null;
+    } else {
+      const dt = last === null ? 0 : meta.mediaTime - last;
+      if (dt > 0.004 && dt < MAX_FRAME_S && (best === null || dt < best)) best = dt;
+      last = meta.mediaTime;
     }
-    last = meta.mediaTime;
     video.requestVideoFrameCallback(onFrame);
   };
   video.requestVideoFrameCallback(onFrame);
+  measured.set(video, get);
   return get;
 }
