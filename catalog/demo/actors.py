@@ -198,12 +198,19 @@ def draw(
     visible = np.flatnonzero(boxes.ok[i])
     if tunnel:  # nothing stands on a tunnel's pavement
         visible = visible[a.heading[visible] != 0]
-    for k in visible[np.argsort(-boxes.depth[i, visible], kind="stable")]:
-        u0, u1, v0, v1 = boxes.u0[i, k], boxes.u1[i, k], boxes.v0[i, k], boxes.v1[i, k]
+    order = visible[np.argsort(-boxes.depth[i, visible], kind="stable")]
+    # Plain Python ints from here: numpy scalars make this loop several times slower.
+    rows = zip(
+        boxes.u0[i, order].tolist(), boxes.u1[i, order].tolist(),
+        boxes.v0[i, order].tolist(), boxes.v1[i, order].tolist(),
+        boxes.face[i, order].tolist(), a.kind[order].tolist(), a.colour[order].tolist(),
+        strict=True,
+    )  # fmt: skip
+    for u0, u1, v0, v1, face, kind, colour in rows:
         if u1 <= u0 or v1 <= v0:
             continue
-        kind, w, h = a.kind[k], u1 - u0, v1 - v0
-        img[v0:v1, u0:u1] = a.colour[k]
+        w, h = u1 - u0, v1 - v0
+        img[v0:v1, u0:u1] = colour
         if kind == PERSON:
             img[v0 + h * 55 // 100 : v1, u0:u1] = TROUSERS
             img[v0 : v0 + max(1, h // 7), u0 + w // 4 : u1 - w // 4 or u1] = SKIN
@@ -224,7 +231,6 @@ def draw(
                     GLASS
                 )
             img[v1 - max(1, h // 8) : v1, u0:u1] = TYRE
-            face = boxes.face[i, k]
             if face and w >= 3:
                 if face > 0:
                     colour = TAIL_NIGHT if night or braking else TAIL_DAY

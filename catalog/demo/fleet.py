@@ -226,7 +226,9 @@ def build_fleet(
     """Write `out/manifest.jsonl` and, unless `video` is false, every camera video.
 
     Videos are rendered first and the manifest is renamed into place last, so a manifest
-    never names a video that was not written.
+    never names a video that was not written. With `workers` > 1 scenes are rendered (and
+    large manifests generated) in spawned processes, so a calling script needs the usual
+    `if __name__ == "__main__":` guard (manage.py has one).
     """
     from tqdm import tqdm
 

@@ -90,11 +90,15 @@ def prepare(scene: Mapping, *, width: int = WIDTH, height: int = HEIGHT, fps: in
     signals = scene.get("signals") or {}
     hz = float(signals.get("hz") or 10)
     n = max(2, round(float(scene["duration_s"]) * hz))
-    speed = np.maximum(_channel(signals, "speed_mps", n, 8.0), 0)[:n]
-    steer = _channel(signals, "steering_angle_deg", n, 0.0)[:n]
-    brake = _channel(signals, "brake", n, 0.0)[:n]
-    fix = _channel(signals, "gnss_fix", n, 1.0)[:n]
-    n = len(speed)
+    channels = [
+        _channel(signals, name, n, default)
+        for name, default in (
+            ("speed_mps", 8.0), ("steering_angle_deg", 0.0), ("brake", 0.0), ("gnss_fix", 1.0)
+        )
+    ]  # fmt: skip
+    n = max(1, min(n, *(len(c) for c in channels)))  # hand-written records may be short
+    speed, steer, brake, fix = (c[:n] for c in channels)
+    speed = np.maximum(speed, 0)
     curvature = np.tan(np.radians(steer) / STEER_RATIO) / WHEELBASE_M
     dist = np.concatenate(([0.0], np.cumsum(speed / hz)[:-1]))
     heading = np.concatenate(([0.0], np.cumsum(speed * curvature / hz)[:-1]))
