@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from catalog.errors import NotFound
 from curation import manifest, selectors, services
-from curation.limits import MAX_SCENE_IDS_PER_REQUEST, require_confirmation
+from curation.limits import MAX_SCENE_IDS_PER_REQUEST, check_presign, require_confirmation
 from embeddings.encoder import EncoderUnavailable
 
 # --- serializers ---------------------------------------------------------------------------
@@ -372,6 +372,8 @@ class VersionManifestView(CurationView):
         params = _validated(ManifestParamsSerializer, request.query_params)
         require_confirmation(action="exporting", count=version.count, confirm=params["confirm"])
         fmt, presign_s = params["format"], params.get("presign")
+        if presign_s is not None:
+            check_presign(count=version.count)
         response = StreamingHttpResponse(
             manifest.iter_manifest(version, fmt, presign_s=presign_s),
             content_type=manifest.CONTENT_TYPES[fmt],

@@ -274,3 +274,12 @@ def test_versions_have_no_write_endpoints(api, frozen):
     url = f"/api/v1/sets/{frozen.pk}/versions/1/"
     assert api.patch(url, {"count": 1}, format="json").status_code == 405
     assert api.delete(url).status_code == 405
+
+
+def test_presign_over_limit_is_400(api, frozen, monkeypatch):
+    from curation import limits
+
+    monkeypatch.setattr(limits, "MAX_PRESIGN_SCENES", 2)
+    response = api.get(f"/api/v1/sets/{frozen.pk}/versions/1/manifest?presign=60")
+    assert response.status_code == 400
+    assert "presign" in response.json()["errors"]
