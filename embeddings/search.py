@@ -336,7 +336,7 @@ def _scene_vector(scene_id: str, model: EmbeddingModel) -> tuple[int, np.ndarray
         .first()
     )
     if stored is not None:
-        return pk, np.asarray(stored.to_list(), dtype=np.float32)
+        return pk, _as_array(stored)
     # Scene vector not written yet: the mean of its frame vectors is the same thing.
     with connection.cursor() as cur:
         cur.execute(
@@ -348,6 +348,12 @@ def _scene_vector(scene_id: str, model: EmbeddingModel) -> tuple[int, np.ndarray
     if not row or row[0] is None:
         raise InvalidInput({"like_scene": f"scene {scene_id!r} has no vectors for {model.name}"})
     return pk, np.asarray([float(x) for x in row[0].strip("[]").split(",")], dtype=np.float32)
+
+
+def _as_array(stored) -> np.ndarray:
+    # pgvector's Django field gives lists; its psycopg adapter, if registered, HalfVector.
+    values = stored.to_list() if hasattr(stored, "to_list") else stored
+    return np.asarray(values, dtype=np.float32)
 
 
 def _frame_vector(like: LikeFrame, model: EmbeddingModel) -> tuple[int, np.ndarray]:
@@ -364,7 +370,7 @@ def _frame_vector(like: LikeFrame, model: EmbeddingModel) -> tuple[int, np.ndarr
         raise InvalidInput(
             {"like_frame": f"scene {like.scene_id!r} has no {like.camera!r} frame with a vector"}
         )
-    return pk, np.asarray(stored.to_list(), dtype=np.float32)
+    return pk, _as_array(stored)
 
 
 def _results(ranked: list[tuple[FrameHit, int | None, float | None]], tags_by_scene) -> list[dict]:

@@ -13,7 +13,8 @@ M* ~ sqrt(fetch * N). We count the filter's scenes up to that cap with one LIMIT
 - broad: HNSW with `relaxed_order` iterative scans, `ef_search` and `max_scan_tuples`
   set per query with `set_config(..., is_local => true)` (and `enable_sort` off, so the
   planner cannot swap the index for a sorted join), results re-sorted by exact distance
-  in an outer query; if the walk stops short, the exact scan answers instead.
+  in an outer query; the candidate scenes are then scored exactly over all their
+  frames (see `hnsw_rerank_sql`); if the walk stops short, the exact scan answers.
 
 Index use is structural, not left to luck: the HNSW query orders by exactly the indexed
 expression `embedding::halfvec(dim)` under `model_id = <id>` (the partial index's
@@ -39,16 +40,16 @@ EXACT_MIN_FRAMES = 5_000
 EXACT_TRADEOFF = 2.0
 # Cap on the scene ids collected for an exact scan (a bound on the IN-list we send).
 EXACT_MAX_SCENES = 20_000
-# HNSW candidate list: 40 (pgvector's default) loses ~6% recall@10 on clustered CLIP-like
-# data; the bench shows where recall reaches 0.95+.
-EF_SEARCH_MIN = 100
+# HNSW candidate list. With the exact re-score of reached scenes (hnsw_rerank_sql),
+# bench/search.py measured recall@10 0.975 at 40 (pgvector's default), 0.99 at 60-64.
+EF_SEARCH_MIN = 64
 EF_SEARCH_MAX = 1_000  # pgvector's limit
 # Tuples an iterative scan may visit: `SCAN_SAFETY * fetch / selectivity`, bounded.
 SCAN_SAFETY = 4.0
 MAX_SCAN_TUPLES_MIN = 20_000
 MAX_SCAN_TUPLES_MAX = 2_000_000
-# Frames fetched per wanted scene on the first HNSW round; grown x4 while short.
-FRAMES_PER_SCENE = 4
+# At most this many frames per wanted scene on the first HNSW round (then adaptive).
+FRAMES_PER_SCENE = 10
 MAX_FETCH_FRAMES = 50_000
 STATS_TTL_S = 60.0
 SMALL_TABLE_ROWS = 200_000  # below this, count exactly instead of reading statistics
@@ -350,6 +351,56 @@ def exact_scenes_sql(
     return sql, [*params, limit]
 
 
+def hnsw_rerank_sql(
+    scope: VectorScope,
+    qvec: str,
+    fetch: int,
+    *,
+    candidates: int,
+    limit: int,
+    per_scene: bool,
+    max_distance: float | None = None,
+) -> tuple[str, list]:
+    """One statement: the HNSW walk for `fetch` frames, then every frame of the
+    `candidates` best scenes it reached scored exactly, best first - one row per scene
+    when `per_scene`. Each row also carries what the walk saw (rows, distinct scenes,
+    farthest distance), so the caller can tell whether to walk further; a row with NULL
+    frame_id carries only those when nothing qualifies.
+
+    Why re-score: the graph leaves a few nodes unreachable - near-duplicate frames of
+    one scene crowd each other out of neighbour lists - and a larger ef_search does not
+    find them (bench: recall@10 stuck at 0.92 for ef 40..400, every miss a sibling of a
+    frame that was found). A scene is reached through any of its frames, so scoring all
+    frames of the reached scenes exactly recovers them, for ~10 distances per scene."""
+    dim = int(scope.dim)
+    inner, params = hnsw_frames_sql(scope, qvec, fetch, resort=False)
+    where, where_params = _where(scope, scene_pks=None, join=False)
+    best = "e"
+    if per_scene:
+        best = "(SELECT DISTINCT ON (scene_id) * FROM e ORDER BY scene_id, distance, frame_id)"
+    cut = ""
+    if max_distance is not None:
+        cut = "WHERE r.distance <= %s"
+    sql = (
+        f"WITH c AS MATERIALIZED ({inner}), "
+        "cand AS (SELECT scene_id FROM c GROUP BY scene_id ORDER BY min(distance) LIMIT %s), "
+        # No ORDER BY inside: this scan can only be a plain one, never the HNSW index.
+        f"e AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
+        f"fe.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
+        f"FROM {FE} fe WHERE {where} AND fe.scene_id IN (SELECT scene_id FROM cand)), "
+        "seen AS (SELECT count(*) AS n, count(DISTINCT scene_id) AS scenes, "
+        "max(distance) AS far FROM c) "
+        "SELECT r.frame_id, r.scene_id, r.camera, r.distance, seen.n, seen.scenes, seen.far "
+        "FROM seen LEFT JOIN LATERAL "
+        f"(SELECT * FROM {best} r {cut} ORDER BY r.distance + 0, r.scene_id, r.frame_id "
+        "LIMIT %s) r ON TRUE"
+    )
+    params = [*params, candidates, qvec, *where_params]
+    if max_distance is not None:
+        params.append(max_distance)
+    return sql, [*params, limit]
+
+
 # --- execution ---------------------------------------------------------------------------
 
 
@@ -400,22 +451,42 @@ def explain(sql: str, params: list, settings: dict[str, str] | None = None) -> s
         return "\n".join(row[0] for row in cur.fetchall())
 
 
+@dataclass
+class Walk:
+    """What one HNSW walk saw, besides the re-ranked hits."""
+
+    rows: int
+    scenes: int
+    farthest: float | None
+
+
+def _walk(scope, qvec, fetch, plan, **kw) -> tuple[list[FrameHit], Walk]:
+    plan.rounds += 1
+    plan.settings = hnsw_settings(fetch, _selectivity(plan))
+    sql, params = hnsw_rerank_sql(scope, qvec, fetch, **kw)
+    with local_settings(plan.settings) as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    walk = Walk(int(rows[0][4]), int(rows[0][5]), rows[0][6])
+    return _hits(r for r in rows if r[0] is not None), walk
+
+
 def nearest_frames(
     scope: VectorScope, query: np.ndarray, k: int, *, force: str | None = None
 ) -> tuple[list[FrameHit], Plan]:
     """The k nearest frames in scope (exact when the plan is exact)."""
     qvec = vector_literal(query)
     plan = choose_plan(scope, fetch=k, force=force)
-    plan.rounds = 1
     if plan.arm == "exact":
+        plan.rounds = 1
         if plan.scene_pks == []:
             return [], plan
         return run_sql(*exact_frames_sql(scope, qvec, k, scene_pks=plan.scene_pks)), plan
-    hits = run_sql(*hnsw_frames_sql(scope, qvec, k), plan.settings)
-    if len(hits) < k and (plan.matched_frames_est or 0) > len(hits) and force != "hnsw":
+    hits, walk = _walk(scope, qvec, k, plan, candidates=k, limit=k, per_scene=False)
+    if walk.rows < k and (plan.matched_frames_est or 0) > walk.rows and force != "hnsw":
         # The walk hit max_scan_tuples before k rows passed the filter.
         plan.fallback = True
-        hits = run_sql(*exact_frames_sql(scope, qvec, k))
+        return run_sql(*exact_frames_sql(scope, qvec, k)), plan
     return hits, plan
 
 
@@ -430,7 +501,11 @@ def nearest_scenes(
     """The best frame of each of the `limit` best scenes in scope, best first."""
     qvec = vector_literal(query)
     max_distance = None if min_score is None else 1.0 - min_score
-    fetch = max(limit * FRAMES_PER_SCENE, 40)
+    stats = model_stats(scope.model_id)
+    per_scene = stats.frames / max(stats.scenes, 1) * stats.share_of(scope.cameras)
+    # Frames of one scene tend to come together (consecutive frames look alike), so
+    # ask for enough frames to cover `limit` scenes, then adapt to what the walk saw.
+    fetch = _clamp_fetch(limit * min(max(per_scene, 1.0), FRAMES_PER_SCENE))
     plan = choose_plan(scope, fetch=fetch, force=force)
     if plan.arm == "exact":
         plan.rounds = 1
@@ -440,25 +515,40 @@ def nearest_scenes(
             scope, qvec, limit, scene_pks=plan.scene_pks, max_distance=max_distance
         )
         return run_sql(sql, params), plan
+    candidates = limit + rerank_margin(limit)
     while True:
-        plan.rounds += 1
-        plan.settings = hnsw_settings(fetch, _selectivity(plan))
-        hits = run_sql(*hnsw_frames_sql(scope, qvec, fetch), plan.settings)
-        best = best_per_scene(hits, max_distance)
-        if len(best) >= limit:
-            return best[:limit], plan
-        if len(hits) < fetch:
-            if force == "hnsw" or (plan.matched_frames_est or 0) <= len(hits):
-                return best, plan
-            # The walk stopped early (scan budget): the exact scan is the answer.
+        hits, walk = _walk(
+            scope,
+            qvec,
+            fetch,
+            plan,
+            candidates=candidates,
+            limit=limit,
+            per_scene=True,
+            max_distance=max_distance,
+        )
+        exhausted = walk.rows < fetch
+        if exhausted and force != "hnsw" and (plan.matched_frames_est or 0) > walk.rows:
+            # The walk stopped early (scan budget), not for lack of matches: the exact
+            # scan over the filter is the answer.
             plan.fallback = True
             sql, params = exact_scenes_sql(scope, qvec, limit, max_distance=max_distance)
             return run_sql(sql, params), plan
-        if max_distance is not None and hits[-1].distance > max_distance:
-            return best, plan  # everything further is below min_score
-        if fetch >= MAX_FETCH_FRAMES:
-            return best, plan
-        fetch = min(MAX_FETCH_FRAMES, fetch * 4)
+        beyond_min_score = max_distance is not None and (walk.farthest or 0) > max_distance
+        if walk.scenes >= limit or exhausted or beyond_min_score or fetch >= MAX_FETCH_FRAMES:
+            return hits, plan
+        frames_per_scene = walk.rows / max(walk.scenes, 1)
+        fetch = _clamp_fetch(max(fetch * 2, 1.5 * limit * frames_per_scene))
+
+
+def _clamp_fetch(n: float) -> int:
+    return int(min(MAX_FETCH_FRAMES, max(40, math.ceil(n))))
+
+
+def rerank_margin(limit: int) -> int:
+    # Scenes just past the limit by their best *found* frame may move up once all
+    # their frames are scored.
+    return max(10, limit // 2)
 
 
 def _selectivity(plan: Plan) -> float:

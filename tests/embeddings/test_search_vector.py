@@ -59,6 +59,14 @@ def test_hnsw_arm_orders_the_index_scan_by_distance_alone(model):
     assert "ORDER BY distance LIMIT" in inner  # no tie-breaker after the distance
 
 
+def test_walk_and_rerank_scan_the_index_once_and_rescore_without_it(model, populated):
+    sql, params = sv.hnsw_rerank_sql(
+        _night(model), sv.vector_literal(_query()), 40, candidates=15, limit=10, per_scene=True
+    )
+    plan = sv.explain(sql, params, sv.hnsw_settings(40, 0.5))
+    assert plan.count(f"Index Scan using {frame_index_name(model)} ") == 1
+
+
 def test_exact_arm_never_uses_the_hnsw_index(model, populated):
     pks = [s.pk for s in populated[:3]]
     sql, params = sv.exact_scenes_sql(_night(model), sv.vector_literal(_query()), 5, scene_pks=pks)
