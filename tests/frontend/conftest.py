@@ -69,9 +69,11 @@ def video_dir(tmp_path_factory):
 
 
 @pytest.fixture
-def fleet(media_dir, video_dir, tmp_path):
+def fleet(media_dir, video_dir, tmp_path, settings):
     from tests.frontend import demo
 
+    # Five frames per camera are plenty for the pages; embedding is most of the setup.
+    settings.CATALOG_EMBED_HZ = 0.25
     demos = demo.small_fleet()
     (tmp_path / "videos").symlink_to(video_dir, target_is_directory=True)
     demo.build(tmp_path, demos)
