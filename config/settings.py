@@ -159,6 +159,10 @@ except (ZoneInfoNotFoundError, ValueError) as exc:
 CATALOG_INGEST_BATCH_SIZE = env_int("CATALOG_INGEST_BATCH_SIZE", 2000)
 # Lifetime of signed media URLs (local media view and S3 presigned URLs).
 CATALOG_MEDIA_URL_TTL_S = env_int("CATALOG_MEDIA_URL_TTL_S", 3600)
+# Web UI map tiles: a {z}/{x}/{y} URL template (e.g. an internal tile server). Empty: maps
+# draw tracks and points on a plain background and the browser fetches nothing outside.
+CATALOG_MAP_TILE_URL = env_str("CATALOG_MAP_TILE_URL", "")
+CATALOG_MAP_TILE_ATTRIBUTION = env_str("CATALOG_MAP_TILE_ATTRIBUTION", "")
 # Freezing or exporting a scene set version larger than this needs `confirm=true`.
 CATALOG_MAX_UNCONFIRMED_SCENES = env_int("CATALOG_MAX_UNCONFIRMED_SCENES", 50000)
 if CATALOG_EMBED_HZ <= 0:

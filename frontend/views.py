@@ -24,8 +24,8 @@ def ui_config(request: HttpRequest) -> dict:
     return {
         "api": "/api/v1/",
         "timezone": settings.CATALOG_TIMEZONE,
-        "tileUrl": getattr(settings, "CATALOG_MAP_TILE_URL", ""),
-        "tileAttribution": getattr(settings, "CATALOG_MAP_TILE_ATTRIBUTION", ""),
+        "tileUrl": settings.CATALOG_MAP_TILE_URL,
+        "tileAttribution": settings.CATALOG_MAP_TILE_ATTRIBUTION,
         "filterNames": list(FILTER_NAMES),
         "repeatable": list(REPEATABLE),
         "model": selectors.model_info(),

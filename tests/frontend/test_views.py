@@ -158,3 +158,9 @@ def test_scene_page_shows_the_disengagement_badge(client_in):
     scene = SceneFactory(disengagement_count=1)
     Disengagement.objects.create(scene=scene, t_s=3.5, kind="driver_override")
     assert b"1 disengagement" in client_in.get(f"/scenes/{scene.scene_id}").content
+
+
+@pytest.mark.django_db
+def test_map_tile_url_comes_from_settings(client_in, settings):
+    settings.CATALOG_MAP_TILE_URL = "https://tiles.example/{z}/{x}/{y}.png"
+    assert b"https://tiles.example/{z}/{x}/{y}.png" in client_in.get("/").content
