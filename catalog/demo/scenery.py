@@ -235,7 +235,7 @@ def _fronts(rng: np.random.Generator, look: Look) -> tuple[np.ndarray, np.ndarra
     for side in range(2):
         if look.highway:
             wall_h = round((rng.uniform(3.0, 4.5) if side == 0 else 1.0) * A_RES)
-            grey = rng.uniform(150, 200) * np.array([1, 1, 0.97])
+            grey = rng.uniform(150, 200) * np.array([1, 1, 0.97]) * (0.3 if look.night else 1.0)
             panel = paint.add([grey, grey * 0.7, grey * 0.6, grey * 0.42])  # +1 seam, +2 base
             lab = panel + ((along % 8) == 0) + 2 * (y < 2)
             if side == 1:  # reflector posts on the median barrier every 10 m
