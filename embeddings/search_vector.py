@@ -34,10 +34,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from django.db import connection, transaction
 
-# Below this many matching frames an exact scan takes a few ms: never approximate.
-EXACT_MIN_FRAMES = 5_000
-# Crossover constant C in M* = sqrt(C * fetch * N), calibrated with bench/search.py.
-EXACT_TRADEOFF = 2.0
+# Below this many matching frames an exact scan takes a few ms, less than the fixed cost
+# of an HNSW walk: never approximate.
+EXACT_MIN_FRAMES = 2_000
+# Crossover constant C in M* = sqrt(C * fetch * N). bench/search.py (200k frames): an
+# exact scan costs ~2-5 us per matching frame, an iterative walk ~10 ms plus ~40 us per
+# tuple visited (~fetch / selectivity), so the two meet near C = 10.
+EXACT_TRADEOFF = 10.0
 # Cap on the scene ids collected for an exact scan (a bound on the IN-list we send).
 EXACT_MAX_SCENES = 20_000
 # HNSW candidate list. With the exact re-score of reached scenes (hnsw_rerank_sql),
