@@ -158,6 +158,7 @@ def main() -> None:
         f"{WIDTH}x{HEIGHT} {FPS} fps H.264 (keyframe every {GOP / FPS:g} s), "
         f"sampled at {settings.CATALOG_EMBED_HZ:g} Hz"
     )
+    print(f"load average during the run: {os.getloadavg()[1]:.1f} on {os.cpu_count()} CPUs")
     print(f"{'arm':<10}{'frames':>8}{'seconds':>10}{'frames/s':>10}")
     for arm in ("pipeline", "bare", "decode"):
         print(f"{arm:<10}{frames[arm]:>8}{totals[arm]:>10.1f}{rate[arm]:>10.1f}")

@@ -94,3 +94,22 @@ def test_embed_with_another_model_leaves_the_configured_one(make_scene, media_di
         embed("--wait", "--model", "test-tiny/fleet-v2")
     assert states() == ["done"]
     assert states("test-tiny/fleet-v2") == ["failed"]
+
+
+def test_wait_hints_at_a_missing_worker_when_nothing_progresses(monkeypatch, capsys):
+    import threading
+
+    from embeddings.management.commands import embed as command
+
+    monkeypatch.setattr(command, "POLL_S", 0.05)
+    monkeypatch.setattr(command, "STALL_HINT_S", 0.2)
+    job = Job.objects.create(kind=Job.Kind.EMBED, total=1)
+    finish = threading.Timer(
+        1.0, lambda: Job.objects.filter(pk=job.pk).update(done=1, state=Job.State.DONE)
+    )
+    finish.start()
+    try:
+        assert command.Command()._wait(job, no_progress=True).state == Job.State.DONE
+    finally:
+        finish.join()
+    assert "is a worker running?" in capsys.readouterr().err

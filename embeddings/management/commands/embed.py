@@ -84,7 +84,8 @@ class Command(BaseCommand):
                     bar.write(
                         f"no scene finished in {STALL_HINT_S} s: is a worker running? "
                         "Start one with `celery -A config worker -l info`, or embed here "
-                        "with `manage.py embed --inline`."
+                        "with `manage.py embed --inline`.",
+                        file=sys.stderr,
                     )
                 time.sleep(POLL_S)
         finally:
