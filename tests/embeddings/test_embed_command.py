@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from catalog.models import Job
 from embeddings import queueing
@@ -104,9 +105,12 @@ def test_wait_hints_at_a_missing_worker_when_nothing_progresses(monkeypatch, cap
     monkeypatch.setattr(command, "POLL_S", 0.05)
     monkeypatch.setattr(command, "STALL_HINT_S", 0.2)
     job = Job.objects.create(kind=Job.Kind.EMBED, total=1)
-    finish = threading.Timer(
-        1.0, lambda: Job.objects.filter(pk=job.pk).update(done=1, state=Job.State.DONE)
-    )
+
+    def worker_finishes() -> None:
+        Job.objects.filter(pk=job.pk).update(done=1, state=Job.State.DONE)
+        connection.close()  # this thread's own connection
+
+    finish = threading.Timer(1.0, worker_finishes)
     finish.start()
     try:
         assert command.Command()._wait(job, no_progress=True).state == Job.State.DONE
