@@ -81,7 +81,12 @@ def test_screenshots(browser, live_server, user, showcase_fleet):
     from catalog.models import Scene
     from curation import services
 
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
+    width, height = (
+        int(x) for x in os.environ.get("CATALOG_SCREENSHOTS_SIZE", "1440x900").split("x")
+    )
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": height}
+    )
     page = context.new_page()
     page.goto("/login/")
     shot(page, "01-login")
