@@ -12,6 +12,11 @@ const sceneId = page.dataset.sceneId;
 const duration = Number(page.dataset.duration) || 20;
 let camera = page.dataset.camera;
 
+// Filled in once the scene's API detail arrives.
+let charts = { update() {} };
+let trackMarker = { update() {} };
+let detail = null;
+
 const clock = new MasterClock(duration);
 clock._rebase(Number(page.dataset.t) || 0);
 
@@ -131,10 +136,6 @@ document.getElementById("copy-link").addEventListener("click", async () => {
 });
 
 // ---- data from the API ----------------------------------------------------------------------
-
-let charts = { update() {} };
-let trackMarker = { update() {} };
-let detail = null;
 
 function renderDisengagements(list) {
   const host = document.getElementById("diseng-list");

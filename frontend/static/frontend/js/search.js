@@ -121,7 +121,7 @@ function showError(error, params) {
   results.replaceChildren(body);
 }
 
-function showEmpty(params) {
+function showEmpty(params, reason) {
   if (!hasQuery(params)) {
     results.replaceChildren(
       h("div", { class: "state" }, icon("film", "icon-lg"), h("h2", {}, "The catalog is empty"),
@@ -130,9 +130,11 @@ function showEmpty(params) {
     );
     return;
   }
-  const hint = activeFilterCount(params)
-    ? "Loosen a filter, or clear the place or time range."
-    : "Try other words: describe what a camera would see.";
+  const hint = reason
+    ? `${reason[0].toUpperCase()}${reason.slice(1)}: similarity search needs embedded scenes (see the status bar).`
+    : activeFilterCount(params)
+      ? "Loosen a filter, or clear the place or time range."
+      : "Try other words: describe what a camera would see.";
   results.replaceChildren(
     h("div", { class: "state" }, icon("search", "icon-lg"), h("h2", {}, "No scenes match"), h("p", {}, hint)),
   );
@@ -174,14 +176,15 @@ function render(params, data, elapsedMs) {
     parts.push(h("span", {}, "Latest scenes · ", h("strong", {}, total.toLocaleString()), " in the catalog"));
   }
   const took = typeof data.took_ms === "number" ? data.took_ms : elapsedMs;
-  parts.push(h("span", { class: "sep" }, "·"), h("span", { class: "mono" }, `${Math.round(took)} ms`));
+  const plan = data.plan ? JSON.stringify(data.plan) : null;
+  parts.push(h("span", { class: "sep" }, "·"), h("span", { class: "mono", title: plan ? `query plan: ${plan}` : null }, `${Math.round(took)} ms`));
   if (data.model && (data.model.name || typeof data.model === "string")) {
     parts.push(h("span", { class: "sep" }, "·"), h("span", { class: "mono faint" }, data.model.name || data.model));
   }
   meta.replaceChildren(...parts);
 
   if (!current.length) {
-    showEmpty(params);
+    showEmpty(params, data.plan && data.plan.reason);
     return;
   }
   for (const id of [...selected]) if (!current.some((r) => r.sceneId === id)) selected.delete(id);
