@@ -6,12 +6,12 @@ const HARD_SYNC_S = 0.25; // beyond this drift a video is seeked
 const SOFT_SYNC_S = 0.04; // beyond this its playback rate is nudged
 
 export class MasterClock extends EventTarget {
-  constructor(duration) {
+  constructor(duration, start = 0) {
     super();
     this.duration = duration;
     this.rate = 1;
     this.playing = false;
-    this.t0 = 0; // clock time at wall0
+    this.t0 = Math.max(0, Math.min(duration, start)); // clock time at wall0
     this.wall0 = 0;
     this.holding = () => false;
     this._frame = null;

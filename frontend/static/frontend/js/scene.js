@@ -17,8 +17,7 @@ let charts = { update() {} };
 let trackMarker = { update() {} };
 let detail = null;
 
-const clock = new MasterClock(duration);
-clock._rebase(Number(page.dataset.t) || 0);
+const clock = new MasterClock(duration, Number(page.dataset.t) || 0);
 
 const cams = [...document.querySelectorAll(".cam")];
 const videos = cams.map((c) => c.querySelector("video"));
