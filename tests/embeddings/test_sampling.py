@@ -45,6 +45,24 @@ def test_sparse_samples_across_long_gops(tmp_path):
         assert _diff(image, 5, round(t * 5) / 5) < 6
 
 
+def test_b_frames_are_sampled_in_display_order(tmp_path):
+    path = write_video(tmp_path / "bframes.mp4", seed=6, duration_s=8, fps=5, gop=10, bframes=2)
+    got = list(sampling.iter_frames(path, [0.0, 1.4, 3.0, 7.6]))
+    assert [t for t, _ in got] == [0.0, 1.4, 3.0, 7.6]
+    for t, image in got:
+        assert _diff(image, 6, t) < 6
+
+
+def test_keyframes_are_found_without_decoding(tmp_path):
+    import av
+
+    path = write_video(tmp_path / "gop.mp4", seed=1, duration_s=4, fps=5, gop=5)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        found = sampling._keyframe_times(container, stream, float(stream.time_base), 0.0)
+    assert found == [0.0, 1.0, 2.0, 3.0]
+
+
 def test_times_past_the_end_are_dropped(video_cache):  # noqa: F811
     path = video_file(video_cache, 3, duration_s=8.0)
     assert [t for t, _ in sampling.iter_frames(path, [6.0, 9.0, 12.0])] == [6.0]

@@ -68,14 +68,20 @@ def write_video(
     gop: int = 10,
     noise: float = 0.0,
     crf: int = 28,
+    bframes: int = 0,
 ) -> Path:
-    """An H.264 MP4 of scene `seed` (a keyframe every `gop` frames)."""
+    """An H.264 MP4 of scene `seed` (a keyframe every `gop` frames; with `bframes`,
+    frames are stored out of display order, as most camera encoders do)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.codec_context.gop_size = gop
-        stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": str(crf)}
+        if bframes:
+            stream.codec_context.max_b_frames = bframes
+            stream.options = {"preset": "veryfast", "crf": str(crf)}
+        else:
+            stream.options = {"preset": "ultrafast", "tune": "zerolatency", "crf": str(crf)}
         for i in range(round(duration_s * fps)):
             image = render_frame(seed, i / fps, width, height, noise)
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
