@@ -44,7 +44,10 @@ class SceneSet(models.Model):
 class SceneSetItem(models.Model):
     """A scene in a set, with who added it, when, from which search, and an annotation."""
 
-    scene_set = models.ForeignKey(SceneSet, on_delete=models.CASCADE, related_name="items")
+    # No separate index: the unique (scene_set, scene) index leads with scene_set.
+    scene_set = models.ForeignKey(
+        SceneSet, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="+")
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
@@ -116,7 +119,12 @@ class SceneSetVersion(models.Model):
 class SceneSetVersionItem(models.Model):
     """One manifest row of a version: a copy of the scene and item at freeze time."""
 
-    version = models.ForeignKey(SceneSetVersion, on_delete=models.PROTECT, related_name="items")
+    # No separate index on version: the unique (version, position) index serves every
+    # read. A lone version index would also tempt the planner, before statistics know a
+    # new version's size, into scan-and-sort plans for each manifest page.
+    version = models.ForeignKey(
+        SceneSetVersion, on_delete=models.PROTECT, related_name="items", db_index=False
+    )
     position = models.PositiveIntegerField()  # manifest row order, 1-based
     scene_id = models.CharField(max_length=200)
     vehicle_id = models.CharField(max_length=64)
