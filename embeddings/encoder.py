@@ -231,16 +231,27 @@ def _zero_mean_patch_filters(model) -> None:
             conv.weight -= conv.weight.mean(dim=(1, 2, 3), keepdim=True)
 
 
+_cpu_sharers = 1  # processes of this host's worker that run models side by side
+
+
+def share_cpus_with(processes: int) -> None:
+    """Declare that `processes` worker processes (a Celery prefork pool) each run a model
+    on this host: each then takes its share of the CPUs instead of all of them, which
+    would oversubscribe the cores. Call it before the pool forks."""
+    global _cpu_sharers
+    _cpu_sharers = max(1, int(processes))
+
+
 def _set_cpu_threads() -> None:
-    """One intra-op thread per CPU this process may use (respects taskset/cgroup
-    affinity, which torch's default, the physical core count, ignores)."""
+    """This process's share of the CPUs it may use (taskset/cgroup affinity, which
+    torch's default, the physical core count, ignores) as intra-op threads."""
     import torch
 
     try:
         available = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         available = os.cpu_count() or 1
-    torch.set_num_threads(max(1, available))
+    torch.set_num_threads(max(1, available // _cpu_sharers))
 
 
 def _short(exc: Exception) -> str:

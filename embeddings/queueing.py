@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from catalog.models import Job
 from embeddings import services
 from embeddings.encoder import ClipEncoder, get_encoder
-from embeddings.models import EmbeddingModel
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +43,6 @@ def on_scenes_changed(scene_pks: Sequence[int]) -> None:
         logger.info("embedding job %s: %d scenes queued", job.pk, job.total)
     except Exception:
         logger.exception("could not queue %d changed scenes for embedding", len(scene_pks))
-
-
-def model_by_name(name: str) -> EmbeddingModel | None:
-    return EmbeddingModel.objects.filter(name=name).first()
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

@@ -9,13 +9,24 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import worker_init
 from django.db import InterfaceError, OperationalError
 
 from embeddings import services
-from embeddings.encoder import get_encoder
+from embeddings.encoder import get_encoder, share_cpus_with
 from embeddings.transient import TransientError
 
 logger = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def _split_cpus_between_pool_processes(sender=None, **kwargs) -> None:
+    """A prefork pool of N processes on a CPU host: each model gets 1/N of the cores."""
+    pool = str(getattr(sender, "pool_cls", "prefork")).lower()
+    concurrency = getattr(sender, "concurrency", None)
+    if "prefork" in pool and isinstance(concurrency, int):
+        share_cpus_with(concurrency)
+
 
 MAX_RETRIES = 5
 RETRY_BACKOFF_S = 10

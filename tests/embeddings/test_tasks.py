@@ -122,3 +122,22 @@ def test_a_broken_model_setting_does_not_break_ingestion(make_scene, settings, c
     queueing.on_scenes_changed([scene.pk])  # logs, does not raise
     assert "could not queue" in caplog.text
     assert not Job.objects.exists()
+
+
+def test_prefork_pool_processes_split_the_cpus(monkeypatch):
+    import os
+    from types import SimpleNamespace
+
+    import torch
+
+    from embeddings import encoder
+    from embeddings.tasks import _split_cpus_between_pool_processes
+
+    monkeypatch.setattr(encoder, "_cpu_sharers", 1)
+    threads = torch.get_num_threads()
+    try:
+        _split_cpus_between_pool_processes(SimpleNamespace(pool_cls="prefork", concurrency=2))
+        encoder._set_cpu_threads()
+        assert torch.get_num_threads() == max(1, len(os.sched_getaffinity(0)) // 2)
+    finally:
+        torch.set_num_threads(threads)
