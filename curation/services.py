@@ -21,6 +21,7 @@ from catalog.models import Scene
 from curation import manifest
 from curation.limits import MAX_SCENE_IDS_PER_REQUEST, MAX_SEARCH_RESULTS, require_confirmation
 from curation.models import SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
+from embeddings import search as embeddings_search
 
 MAX_NAME = 200
 MAX_TEXT = 10_000
@@ -196,16 +197,12 @@ def scene_set_add_search(*, scene_set_id: int, actor, search: dict) -> AddResult
     At most `MAX_SEARCH_RESULTS` scenes (the search's `limit`). Each new item records the
     body and the embedding model that ran it.
     """
-    # Imported here: search is a sibling feature being built alongside, and curation must
-    # import even where embeddings' search module is unavailable.
-    from embeddings.search import SearchRequest, run_search
-
     scene_set = _writable_set(scene_set_id, actor)
     if not isinstance(search, dict):
         raise InvalidInput({"search": "a search body (JSON object) is required"})
     try:
-        request = SearchRequest.from_json(search)
-        response = run_search(request)
+        request = embeddings_search.SearchRequest.from_json(search)
+        response = embeddings_search.run_search(request)
     except InvalidInput as exc:
         raise InvalidInput({f"search.{k}": v for k, v in exc.errors.items()}) from exc
     except NotFound as exc:
@@ -370,11 +367,7 @@ def _clean_search(search: object) -> dict:
     if not isinstance(search, dict):
         raise InvalidInput({"search": "a search body (JSON object) is required"})
     try:
-        from embeddings.search import SearchRequest
-    except ImportError:  # search not installed yet: store the body as given
-        return search
-    try:
-        SearchRequest.from_json(search)
+        embeddings_search.SearchRequest.from_json(search)
     except InvalidInput as exc:
         raise InvalidInput({f"search.{k}": v for k, v in exc.errors.items()}) from exc
     except NotFound as exc:

@@ -19,7 +19,6 @@ def test_save_and_list(api):
 
 
 def test_invalid_search_body_names_the_field(api):
-    pytest.importorskip("embeddings.search")
     response = api.post("/api/v1/searches/", {"name": "bad", "search": {"limit": 0}}, format="json")
     assert response.status_code == 400
     assert "search.limit" in response.json()["errors"]

@@ -8,8 +8,6 @@ from curation.models import SceneSetItem
 from tests.curation.helpers import make_scenes, make_set
 from tests.factories import VehicleFactory
 
-pytest.importorskip("embeddings.search", reason="search is built alongside curation")
-
 pytestmark = pytest.mark.django_db
 
 
