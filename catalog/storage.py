@@ -83,7 +83,13 @@ def split_s3(uri: str) -> tuple[str, str]:
 @functools.cache
 def s3_client():
     # Explicit retries: transient S3 errors (throttling, 5xx) are retried by boto3 itself.
-    return boto3.client("s3", config=Config(retries={"max_attempts": 5, "mode": "standard"}))
+    # SigV4 for presigned URLs: newer AWS regions and MinIO accept nothing else.
+    return boto3.client(
+        "s3",
+        config=Config(
+            retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4"
+        ),
+    )
 
 
 def reset_clients() -> None:
