@@ -144,7 +144,10 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CATALOG_CELERY_EAGER", False)
 
 CATALOG_MEDIA_URI = env_str("CATALOG_MEDIA_URI", (DATA_DIR / "media").as_uri())
 CATALOG_CLIP_MODEL = env_str("CATALOG_CLIP_MODEL", "ViT-B-32")
-CATALOG_CLIP_PRETRAINED = env_str("CATALOG_CLIP_PRETRAINED", "laion2b_s34b_b79k")
+# test-tiny is untrained by definition; every other model defaults to the LAION tag.
+CATALOG_CLIP_PRETRAINED = env_str(
+    "CATALOG_CLIP_PRETRAINED", "" if CATALOG_CLIP_MODEL == "test-tiny" else "laion2b_s34b_b79k"
+)
 CATALOG_CLIP_CHECKPOINT = env_optional("CATALOG_CLIP_CHECKPOINT")
 CATALOG_EMBED_HZ = env_float("CATALOG_EMBED_HZ", 0.5)
 CATALOG_EMBED_CAMERAS = env_list("CATALOG_EMBED_CAMERAS", ["all"])
