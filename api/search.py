@@ -6,6 +6,7 @@ curation's "add a search to a set"); the serializers here document the shapes.
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -65,6 +66,8 @@ class SearchResponseSerializer(serializers.Serializer):
 
 
 class SearchView(APIView):
+    parser_classes = [JSONParser]  # the body is JSON (DESIGN §6): lists, numbers, null
+
     @extend_schema(request=SearchRequestSerializer, responses=SearchResponseSerializer)
     def post(self, request):
         try:

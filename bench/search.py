@@ -132,6 +132,7 @@ def load(vectors, scene_of, rng, *, rebuild: bool, vector_index: bool):
     have = FrameEmbedding.objects.filter(model=model).count() if model else 0
     if model and have == len(vectors) and not rebuild:
         print(f"reusing {have:,} frame vectors in database bench_search (--rebuild to redo)")
+        ensure_scene_vectors(model)
         return model
     from common import reset_tables
 
@@ -182,11 +183,41 @@ def load(vectors, scene_of, rng, *, rebuild: bool, vector_index: bool):
                 "ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
                 [vector_size],
             )
+    ensure_scene_vectors(model)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE embeddings_frameembedding")
         cur.execute("VACUUM ANALYZE catalog_scene")
         cur.execute("VACUUM ANALYZE embeddings_frame")
     return model
+
+
+def ensure_scene_vectors(model) -> None:
+    """Scene vectors as the pipeline stores them (normalised mean of the frames), and
+    the model's scene HNSW index built after they are in."""
+    from django.db import connection
+
+    from embeddings.models import SceneEmbedding
+    from embeddings.services import HNSW_OPTIONS, scene_index_name
+
+    if SceneEmbedding.objects.filter(model=model).exists():
+        return
+    index = scene_index_name(model)
+    with connection.cursor() as cur, Timer() as t:
+        cur.execute(f"DROP INDEX IF EXISTS {index}")
+        cur.execute(
+            "INSERT INTO embeddings_sceneembedding (scene_id, model_id, embedding) "
+            f"SELECT scene_id, model_id, l2_normalize(avg(embedding::halfvec({DIM})"
+            f"::vector({DIM})))::halfvec({DIM}) FROM embeddings_frameembedding "
+            "WHERE model_id = %s GROUP BY scene_id, model_id",
+            [model.pk],
+        )
+        cur.execute(
+            f"CREATE INDEX {index} ON embeddings_sceneembedding USING hnsw "
+            f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WITH ({HNSW_OPTIONS}) "
+            f"WHERE model_id = {model.pk}"
+        )
+        cur.execute("VACUUM ANALYZE embeddings_sceneembedding")
+    print(f"scene vectors + their HNSW index: {t.seconds:.1f} s", flush=True)
 
 
 def _raw_connection():

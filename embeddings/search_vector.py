@@ -51,13 +51,16 @@ EF_SEARCH_MAX = 1_000  # pgvector's limit
 SCAN_SAFETY = 4.0
 MAX_SCAN_TUPLES_MIN = 20_000
 MAX_SCAN_TUPLES_MAX = 2_000_000
-# At most this many frames per wanted scene on the first HNSW round (then adaptive).
-FRAMES_PER_SCENE = 10
+# Frames walked per wanted scene: the moments that match best. (Scenes similar
+# throughout come from the scene-vector walk, so this need not cover `limit` scenes.)
+FRAMES_PER_SCENE = 2
+MIN_FETCH_FRAMES = 40
 MAX_FETCH_FRAMES = 50_000
 STATS_TTL_S = 60.0
 SMALL_TABLE_ROWS = 200_000  # below this, count exactly instead of reading statistics
 
 FE = "embeddings_frameembedding"
+SE = "embeddings_sceneembedding"
 
 
 @dataclass(frozen=True)
@@ -106,13 +109,13 @@ class Plan:
     reason: str
     total_frames: int
     matched_frames_est: float | None = None
+    matched_scenes_est: float = 0.0  # scenes with vectors that pass the filter
     scene_pks: list[int] | None = None  # exact arm: the filter's scenes, already counted
     settings: dict[str, str] = field(default_factory=dict)
-    rounds: int = 0
     fallback: bool = False
 
     def describe(self) -> dict:
-        out = {"arm": self.arm, "reason": self.reason, "rounds": self.rounds}
+        out = {"arm": self.arm, "reason": self.reason}
         if self.fallback:
             out["fallback"] = "exact"
         if self.matched_frames_est is not None:
@@ -125,10 +128,19 @@ class Plan:
 
 @dataclass(frozen=True)
 class ModelStats:
-    frames: int
-    scenes: int
+    frames: int  # frame vectors of the model
+    scenes: int  # scenes in the catalog
+    vector_scenes: int  # scenes with a scene vector of the model
     camera_share: dict[str, float]
     at: float
+
+    @property
+    def embedded_share(self) -> float:
+        return min(1.0, self.vector_scenes / max(self.scenes, 1))
+
+    @property
+    def frames_per_scene(self) -> float:
+        return self.frames / max(self.vector_scenes, 1)
 
     def share_of(self, cameras: Sequence[str]) -> float:
         if not cameras or not self.camera_share:
@@ -167,7 +179,14 @@ def model_stats(model_id: int, *, refresh: bool = False) -> ModelStats:
             scenes = cur.fetchone()[0]
         else:
             scenes = round(scenes_est)
-    stats = ModelStats(frames=frames, scenes=scenes, camera_share=shares, at=now)
+        vector_scenes_est = _reltuples(cur, SE)
+        if vector_scenes_est < SMALL_TABLE_ROWS:
+            cur.execute(f"SELECT count(*) FROM {SE} WHERE model_id = %s", [model_id])
+            vector_scenes = cur.fetchone()[0]
+        else:
+            share = _mcv_share(cur, SE, "model_id", model_id, default=1.0)
+            vector_scenes = round(vector_scenes_est * share)
+    stats = ModelStats(frames, scenes, vector_scenes, shares, now)
     with _stats_lock:
         _stats[model_id] = stats
     return stats
@@ -217,16 +236,17 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
     if not scope.filtered:
         matched = total * cam_share
         arm = "exact" if matched <= cap_frames else "hnsw"
-        plan = Plan(arm, f"no filter, ~{matched:.0f} frames", total, matched)
+        plan = Plan(arm, f"no filter, ~{matched:.0f} frames", total, matched, stats.vector_scenes)
     else:
-        per_scene = total / max(stats.scenes, 1) * cam_share
+        # Frames per catalog scene (not every scene may be embedded yet).
+        per_scene = stats.frames_per_scene * stats.embedded_share * cam_share
         cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
         pks = _filter_scene_pks(scope, cap_scenes + 1)
-        matched = len(pks) * per_scene
+        matched, scenes = len(pks) * per_scene, len(pks) * stats.embedded_share
         if len(pks) <= cap_scenes:
-            plan = Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, pks)
+            plan = Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
         else:
-            plan = Plan("hnsw", f"filter keeps > {cap_scenes} scenes", total, matched)
+            plan = Plan("hnsw", f"filter keeps > {cap_scenes} scenes", total, matched, scenes)
     if force and force != plan.arm:
         plan.arm, plan.reason = force, f"forced ({plan.reason})"
         plan.scene_pks = None
@@ -354,29 +374,53 @@ def exact_scenes_sql(
     return sql, [*params, limit]
 
 
+def hnsw_scenes_sql(scope: VectorScope, qvec: str, n: int) -> tuple[str, list]:
+    """Top-n scenes by their mean vector through the model's scene HNSW index (same
+    rules as hnsw_frames_sql; cameras are applied when the frames are scored)."""
+    dim = int(scope.dim)
+    clauses = [f"se.model_id = {int(scope.model_id)}"]
+    params: list = [qvec]
+    source = f"{SE} se"
+    if scope.filtered:
+        source += " JOIN catalog_scene s ON s.id = se.scene_id"
+        clauses.append(f"({scope.filter_sql})")
+        params.extend(scope.filter_params)
+    if scope.exclude_scene_pk is not None:
+        clauses.append("se.scene_id <> %s")
+        params.append(scope.exclude_scene_pk)
+    sql = (
+        f"SELECT se.scene_id, se.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
+        f"FROM {source} WHERE {' AND '.join(clauses)} ORDER BY distance LIMIT %s"
+    )
+    return sql, [*params, n]
+
+
 def hnsw_rerank_sql(
     scope: VectorScope,
     qvec: str,
-    fetch: int,
     *,
-    candidates: int,
+    frames: int,
+    scenes: int,
     limit: int,
     per_scene: bool,
     max_distance: float | None = None,
 ) -> tuple[str, list]:
-    """One statement: the HNSW walk for `fetch` frames, then every frame of the
-    `candidates` best scenes it reached scored exactly, best first - one row per scene
-    when `per_scene`. Each row also carries what the walk saw (rows, distinct scenes,
-    farthest distance), so the caller can tell whether to walk further; a row with NULL
-    frame_id carries only those when nothing qualifies.
+    """One statement: two HNSW walks - `frames` nearest frames (the moments) and
+    `scenes` nearest scenes by mean vector - then every frame of the scenes either walk
+    reached scored exactly, best first (one row per scene when `per_scene`). Each row
+    also carries what the walks saw (frame rows, scene rows), so the caller can tell a
+    walk that ran out of budget; a row with NULL frame_id carries only those.
 
-    Why re-score: the graph leaves a few nodes unreachable - near-duplicate frames of
-    one scene crowd each other out of neighbour lists - and a larger ef_search does not
-    find them (bench: recall@10 stuck at 0.92 for ef 40..400, every miss a sibling of a
-    frame that was found). A scene is reached through any of its frames, so scoring all
-    frames of the reached scenes exactly recovers them, for ~10 distances per scene."""
+    Why both walks and the re-score: the frame graph leaves some nodes unreachable.
+    Near-duplicate frames of one scene crowd each other out of neighbour lists, and a
+    scene's frames can end up an island that no ef_search reaches (bench: recall@10
+    stuck at 0.92-0.935 for ef 40..400 and fetch 10..40, every miss a sibling of a found
+    frame or a whole scene never reached). In the scene graph each scene is one node, so
+    there is no such crowding; and a scene reached either way has all its frames scored
+    exactly, for ~10 distances per scene."""
     dim = int(scope.dim)
-    inner, params = hnsw_frames_sql(scope, qvec, fetch, resort=False)
+    frame_walk, params = hnsw_frames_sql(scope, qvec, frames, resort=False)
+    scene_walk, scene_params = hnsw_scenes_sql(scope, qvec, scenes)
     where, where_params = _where(scope, scene_pks=None, join=False)
     best = "e"
     if per_scene:
@@ -385,20 +429,19 @@ def hnsw_rerank_sql(
     if max_distance is not None:
         cut = "WHERE r.distance <= %s"
     sql = (
-        f"WITH c AS MATERIALIZED ({inner}), "
-        "cand AS (SELECT scene_id FROM c GROUP BY scene_id ORDER BY min(distance) LIMIT %s), "
+        f"WITH c AS MATERIALIZED ({frame_walk}), sc AS MATERIALIZED ({scene_walk}), "
+        "cand AS (SELECT scene_id FROM c UNION SELECT scene_id FROM sc), "
         # No ORDER BY inside: this scan can only be a plain one, never the HNSW index.
         f"e AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
         f"fe.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
         f"FROM {FE} fe WHERE {where} AND fe.scene_id IN (SELECT scene_id FROM cand)), "
-        "seen AS (SELECT count(*) AS n, count(DISTINCT scene_id) AS scenes, "
-        "max(distance) AS far FROM c) "
-        "SELECT r.frame_id, r.scene_id, r.camera, r.distance, seen.n, seen.scenes, seen.far "
+        "seen AS (SELECT (SELECT count(*) FROM c) AS frames, (SELECT count(*) FROM sc) AS scenes) "
+        "SELECT r.frame_id, r.scene_id, r.camera, r.distance, seen.frames, seen.scenes "
         "FROM seen LEFT JOIN LATERAL "
         f"(SELECT * FROM {best} r {cut} ORDER BY r.distance + 0, r.scene_id, r.frame_id "
         "LIMIT %s) r ON TRUE"
     )
-    params = [*params, candidates, qvec, *where_params]
+    params = [*params, *scene_params, qvec, *where_params]
     if max_distance is not None:
         params.append(max_distance)
     return sql, [*params, limit]
@@ -456,22 +499,32 @@ def explain(sql: str, params: list, settings: dict[str, str] | None = None) -> s
 
 @dataclass
 class Walk:
-    """What one HNSW walk saw, besides the re-ranked hits."""
+    """How many rows each HNSW walk returned (fewer than asked: it ran out)."""
 
-    rows: int
+    frames: int
     scenes: int
-    farthest: float | None
 
 
-def _walk(scope, qvec, fetch, plan, **kw) -> tuple[list[FrameHit], Walk]:
-    plan.rounds += 1
-    plan.settings = hnsw_settings(fetch, _selectivity(plan))
-    sql, params = hnsw_rerank_sql(scope, qvec, fetch, **kw)
+def _walk(scope, qvec, plan, *, frames: int, scenes: int, **kw) -> tuple[list[FrameHit], Walk]:
+    plan.settings = hnsw_settings(max(frames, scenes), _selectivity(plan))
+    sql, params = hnsw_rerank_sql(scope, qvec, frames=frames, scenes=scenes, **kw)
     with local_settings(plan.settings) as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
-    walk = Walk(int(rows[0][4]), int(rows[0][5]), rows[0][6])
+    walk = Walk(int(rows[0][4]), int(rows[0][5]))
     return _hits(r for r in rows if r[0] is not None), walk
+
+
+def _walk_ran_out(plan: Plan, walk: Walk, *, frames: int, scenes: int, force) -> bool:
+    """A walk returned fewer rows than asked although the filter keeps more: it hit
+    max_scan_tuples (an anti-correlated filter), so its answer is incomplete."""
+    if force == "hnsw":
+        return False
+    matched = plan.matched_frames_est or 0
+    short_frames = walk.frames < frames and matched > walk.frames
+    expected_scenes = plan.matched_scenes_est - 1  # less the excluded scene, if any
+    short_scenes = walk.scenes < scenes and expected_scenes > walk.scenes
+    return short_frames or short_scenes
 
 
 def nearest_frames(
@@ -481,13 +534,11 @@ def nearest_frames(
     qvec = vector_literal(query)
     plan = choose_plan(scope, fetch=k, force=force)
     if plan.arm == "exact":
-        plan.rounds = 1
         if plan.scene_pks == []:
             return [], plan
         return run_sql(*exact_frames_sql(scope, qvec, k, scene_pks=plan.scene_pks)), plan
-    hits, walk = _walk(scope, qvec, k, plan, candidates=k, limit=k, per_scene=False)
-    if walk.rows < k and (plan.matched_frames_est or 0) > walk.rows and force != "hnsw":
-        # The walk hit max_scan_tuples before k rows passed the filter.
+    hits, walk = _walk(scope, qvec, plan, frames=k, scenes=k, limit=k, per_scene=False)
+    if _walk_ran_out(plan, walk, frames=k, scenes=k, force=force):
         plan.fallback = True
         return run_sql(*exact_frames_sql(scope, qvec, k)), plan
     return hits, plan
@@ -501,57 +552,48 @@ def nearest_scenes(
     min_score: float | None = None,
     force: str | None = None,
 ) -> tuple[list[FrameHit], Plan]:
-    """The best frame of each of the `limit` best scenes in scope, best first."""
+    """The best frame of each of the `limit` best scenes in scope, best first.
+
+    Candidates: the scenes of the best `FRAMES_PER_SCENE * limit` frames (scenes with a
+    strong moment) and the best `limit + margin` scenes by mean vector (scenes similar
+    throughout - and enough distinct scenes in one walk, however the frames bunch)."""
     qvec = vector_literal(query)
     max_distance = None if min_score is None else 1.0 - min_score
-    stats = model_stats(scope.model_id)
-    per_scene = stats.frames / max(stats.scenes, 1) * stats.share_of(scope.cameras)
-    # Frames of one scene tend to come together (consecutive frames look alike), so
-    # ask for enough frames to cover `limit` scenes, then adapt to what the walk saw.
-    fetch = _clamp_fetch(limit * min(max(per_scene, 1.0), FRAMES_PER_SCENE))
-    plan = choose_plan(scope, fetch=fetch, force=force)
+    frames = _clamp_fetch(limit * FRAMES_PER_SCENE)
+    scenes = limit + rerank_margin(limit)
+    plan = choose_plan(scope, fetch=frames, force=force)
     if plan.arm == "exact":
-        plan.rounds = 1
         if plan.scene_pks == []:
             return [], plan
         sql, params = exact_scenes_sql(
             scope, qvec, limit, scene_pks=plan.scene_pks, max_distance=max_distance
         )
         return run_sql(sql, params), plan
-    candidates = limit + rerank_margin(limit)
-    while True:
-        hits, walk = _walk(
-            scope,
-            qvec,
-            fetch,
-            plan,
-            candidates=candidates,
-            limit=limit,
-            per_scene=True,
-            max_distance=max_distance,
-        )
-        exhausted = walk.rows < fetch
-        if exhausted and force != "hnsw" and (plan.matched_frames_est or 0) > walk.rows:
-            # The walk stopped early (scan budget), not for lack of matches: the exact
-            # scan over the filter is the answer.
-            plan.fallback = True
-            sql, params = exact_scenes_sql(scope, qvec, limit, max_distance=max_distance)
-            return run_sql(sql, params), plan
-        beyond_min_score = max_distance is not None and (walk.farthest or 0) > max_distance
-        if walk.scenes >= limit or exhausted or beyond_min_score or fetch >= MAX_FETCH_FRAMES:
-            return hits, plan
-        frames_per_scene = walk.rows / max(walk.scenes, 1)
-        fetch = _clamp_fetch(max(fetch * 2, 1.5 * limit * frames_per_scene))
+    hits, walk = _walk(
+        scope,
+        qvec,
+        plan,
+        frames=frames,
+        scenes=scenes,
+        limit=limit,
+        per_scene=True,
+        max_distance=max_distance,
+    )
+    if _walk_ran_out(plan, walk, frames=frames, scenes=scenes, force=force):
+        plan.fallback = True
+        sql, params = exact_scenes_sql(scope, qvec, limit, max_distance=max_distance)
+        return run_sql(sql, params), plan
+    return hits, plan
 
 
 def _clamp_fetch(n: float) -> int:
-    return int(min(MAX_FETCH_FRAMES, max(40, math.ceil(n))))
+    return int(min(MAX_FETCH_FRAMES, max(MIN_FETCH_FRAMES, math.ceil(n))))
 
 
 def rerank_margin(limit: int) -> int:
-    # Scenes just past the limit by their best *found* frame may move up once all
-    # their frames are scored.
-    return max(10, limit // 2)
+    # Scenes past the limit by mean vector may move up by their best frame (bench:
+    # recall of the top 50 scenes 0.95 with limit/2 more, 0.98-1.0 with limit more).
+    return max(10, limit)
 
 
 def _selectivity(plan: Plan) -> float:

@@ -6,7 +6,7 @@ from django.db import connection, transaction
 
 from embeddings import search_vector as sv
 from embeddings.search_vector import FrameHit, VectorScope, best_per_scene
-from embeddings.services import frame_index_name
+from embeddings.services import frame_index_name, scene_index_name
 from tests.embeddings.search_support import TINY_DIM, add_vectors, analyze, ensure_model, unit
 from tests.factories import SceneFactory
 
@@ -59,12 +59,13 @@ def test_hnsw_arm_orders_the_index_scan_by_distance_alone(model):
     assert "ORDER BY distance LIMIT" in inner  # no tie-breaker after the distance
 
 
-def test_walk_and_rerank_scan_the_index_once_and_rescore_without_it(model, populated):
+def test_walks_scan_each_index_once_and_rescore_without_them(model, populated):
     sql, params = sv.hnsw_rerank_sql(
-        _night(model), sv.vector_literal(_query()), 40, candidates=15, limit=10, per_scene=True
+        _night(model), sv.vector_literal(_query()), frames=40, scenes=15, limit=10, per_scene=True
     )
     plan = sv.explain(sql, params, sv.hnsw_settings(40, 0.5))
     assert plan.count(f"Index Scan using {frame_index_name(model)} ") == 1
+    assert plan.count(f"Index Scan using {scene_index_name(model)} ") == 1
 
 
 def test_exact_arm_never_uses_the_hnsw_index(model, populated):
@@ -130,11 +131,10 @@ def test_results_are_in_the_filter_and_cameras(model, populated):
         assert hits and all(h.scene_pk in night and h.camera == "rear" for h in hits)
 
 
-def test_hnsw_fetches_more_rounds_until_enough_scenes(model, populated, monkeypatch):
-    monkeypatch.setattr(sv, "FRAMES_PER_SCENE", 1)
-    hits, plan = sv.nearest_scenes(VectorScope(model.id, model.dim), _query(), 30, force="hnsw")
+def test_scene_walk_supplies_enough_scenes_when_frames_bunch(model, populated, monkeypatch):
+    monkeypatch.setattr(sv, "FRAMES_PER_SCENE", 0.5)  # 15 frames: a few scenes' worth
+    hits, _ = sv.nearest_scenes(VectorScope(model.id, model.dim), _query(), 30, force="hnsw")
     assert len({h.scene_pk for h in hits}) == 30
-    assert plan.rounds >= 2
 
 
 def test_min_score_cuts_results(model, populated):
