@@ -85,6 +85,9 @@ def main() -> int:
     if settings.EMBEDDED:
         password, token = demo_credentials(data_dir)
         ensure_demo_fleet(data_dir)
+    # Scenes not yet embedded with the configured model (new model, weights that were
+    # missing last time, a crash) are queued again; the worker picks them up.
+    manage("embed")
 
     bin_dir = Path(sys.executable).parent
     children = [
