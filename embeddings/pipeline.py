@@ -112,7 +112,15 @@ def embed_scene_frames(
                 decoders.submit(decode_camera, camera, uri, writer)
             remaining = len(videos)
             while remaining:
-                item = items.get()
+                # Greedy batches: whenever the model would otherwise wait, it encodes what
+                # is ready. The first batch starts after one decoded frame instead of a
+                # full batch, and a decoder slower than the model (GPU hosts) never
+                # leaves the model idle waiting for a batch to fill.
+                try:
+                    item = items.get(block=not batch)
+                except queue.Empty:
+                    flush()
+                    continue
                 if item is _END:
                     remaining -= 1
                 elif isinstance(item, BaseException):
