@@ -377,20 +377,15 @@ def _results(ranked: list[tuple[FrameHit, int | None, float | None]], tags_by_sc
     frames = {
         f["id"]: f
         for f in Frame.objects.filter(id__in=[h.frame_id for h, _, _ in ranked]).values(
-            "id", "camera", "t_s", "thumbnail_uri"
+            "id", "camera", "t_s", "thumbnail_uri", "scene__scene_id"
         )
     }
-    scene_ids = dict(
-        Scene.objects.filter(id__in=[h.scene_pk for h, _, _ in ranked]).values_list(
-            "id", "scene_id"
-        )
-    )
     results = []
     for hit, vector_rank, fused in ranked:
         frame = frames.get(hit.frame_id)
-        scene_id = scene_ids.get(hit.scene_pk)
-        if frame is None or scene_id is None:
+        if frame is None:
             continue  # deleted between the ranking and now
+        scene_id = frame["scene__scene_id"]
         match: dict[str, Any] = {
             "vector": {"rank": vector_rank, "score": round(hit.score, 6)},
             "tags": tags_by_scene.get(hit.scene_pk, []),

@@ -471,9 +471,12 @@ def local_settings(settings: dict[str, str]) -> Iterator:
 
 
 def _apply(cur, settings: dict[str, str]) -> None:
-    for name, value in settings.items():
-        # SET cannot take bind parameters; set_config(..., true) is SET LOCAL that can.
-        cur.execute("SELECT set_config(%s, %s, true)", [name, value])
+    if not settings:
+        return
+    # SET cannot take bind parameters; set_config(..., true) is SET LOCAL that can. One
+    # statement for all of them: one round trip.
+    calls = ", ".join("set_config(%s, %s, true)" for _ in settings)
+    cur.execute(f"SELECT {calls}", [x for item in settings.items() for x in item])
 
 
 def _hits(rows) -> list[FrameHit]:
