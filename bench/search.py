@@ -16,6 +16,7 @@ ranking), then end-to-end `POST /api/v1/search/` with a text query (ViT-B-32 tex
 random weights) uncached, cached, and cached with a 1% filter.
 
     .venv/bin/python bench/search.py [--frames 200000] [--queries 200] [--quick] [--rebuild]
+                                     [--e2e-only]
 
 Runs in its own database `bench_search` on the embedded server; data is kept between
 runs (regenerated with --rebuild or a different --frames).
@@ -62,6 +63,7 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true", help="regenerate the data")
     parser.add_argument("--no-vector-index", action="store_true", help="skip vector(512) size")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--e2e-only", action="store_true", help="only the POST search/ part")
     args = parser.parse_args()
     if args.quick:
         args.frames, args.queries = 50_000, 60
@@ -78,8 +80,8 @@ def main() -> None:
     queries = make_queries(vectors, args.queries, rng)
     del vectors
     print_data_summary(model)
-    rows = run_arms(model, queries)
-    print_table(rows)
+    if not args.e2e_only:
+        print_table(run_arms(model, queries))
     e2e = run_end_to_end()
     print_e2e(e2e)
 
