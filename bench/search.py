@@ -400,16 +400,17 @@ def recall(hits, truth) -> float:
 def run_arms(model, queries: np.ndarray) -> list[dict]:
     from catalog.filters import parse_json_filters
     from catalog.selectors import scene_filter_sql
+    from embeddings import search_plan as sp
     from embeddings import search_vector as sv
     from embeddings.services import frame_index_name
 
-    sv.clear_stats()
+    sp.clear_stats()
     rows = []
-    total = sv.model_stats(model.pk).frames
+    total = sp.model_stats(model.pk).frames
     for label, raw in FILTERS.items():
         filters = parse_json_filters(raw)
         sql, params = scene_filter_sql(filters, "s") if raw else ("TRUE", [])
-        scope = sv.VectorScope(model.pk, model.dim, sql, tuple(params))
+        scope = sp.VectorScope(model.pk, model.dim, sql, tuple(params))
         arms, plans = _arms(scope)
         qtexts = [sv.vector_literal(q) for q in queries]
         check_plans(plans, qtexts[0], frame_index_name(model))

@@ -25,8 +25,9 @@ from catalog.errors import InvalidInput, NotFound
 from catalog.filters import SceneFilters, parse_json_filters
 from catalog.models import Scene
 from embeddings.models import EmbeddingModel, Frame, FrameEmbedding, SceneEmbedding
+from embeddings.search_plan import VectorScope
 from embeddings.search_text import encode_text_cached, matched_tags, tags_match_sql, tags_tsquery
-from embeddings.search_vector import FrameHit, VectorScope, nearest_scenes
+from embeddings.search_vector import FrameHit, nearest_scenes
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from catalog.errors import InvalidInput
-from embeddings import search_vector as sv
+from embeddings import search_plan as sp
 from embeddings.search import SearchRequest, run_search
 from tests.embeddings.search_support import (
     CAMERAS,
@@ -66,8 +66,8 @@ PROPERTY = settings(
 def fleet(monkeypatch):
     # Make the planner choose HNSW for broad filters even on ~300 frames, so both plans
     # are exercised: exact up to ~40 matching frames (8+ scenes), HNSW above.
-    monkeypatch.setattr(sv, "EXACT_MIN_FRAMES", 40)
-    monkeypatch.setattr(sv, "EXACT_TRADEOFF", 0.01)
+    monkeypatch.setattr(sp, "EXACT_MIN_FRAMES", 40)
+    monkeypatch.setattr(sp, "EXACT_TRADEOFF", 0.01)
     return build_fleet()
 
 

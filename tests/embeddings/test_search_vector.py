@@ -4,33 +4,18 @@ import numpy as np
 import pytest
 from django.db import connection, transaction
 
+from embeddings import search_plan as sp
 from embeddings import search_vector as sv
-from embeddings.search_vector import FrameHit, VectorScope, best_per_scene
+from embeddings.search_plan import VectorScope
 from embeddings.services import frame_index_name, scene_index_name
-from tests.embeddings.search_support import TINY_DIM, add_vectors, analyze, ensure_model, unit
-from tests.factories import SceneFactory
+from tests.embeddings.search_support import (  # noqa: F401 (fixtures)
+    TINY_DIM,
+    model_fixture,
+    populated_fixture,
+    unit,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def model():
-    return ensure_model()
-
-
-@pytest.fixture
-def populated(model):
-    """40 scenes x 10 frames of clustered vectors, half of them at night."""
-    rng = np.random.default_rng(1)
-    centres = rng.normal(size=(4, TINY_DIM))
-    scenes = []
-    for i in range(40):
-        scene = SceneFactory(local_hour=22 if i % 2 else 9)
-        vectors = unit(centres[i % 4] + rng.normal(scale=0.8, size=(10, TINY_DIM)))
-        add_vectors(scene, model, vectors, ("front_wide", "rear"))
-        scenes.append(scene)
-    analyze()
-    return scenes
 
 
 def _query(seed=5) -> np.ndarray:
@@ -43,13 +28,13 @@ def _night(model) -> VectorScope:
 
 def test_hnsw_arm_scans_the_partial_hnsw_index(model, populated):
     sql, params = sv.hnsw_frames_sql(_night(model), sv.vector_literal(_query()), 40)
-    plan = sv.explain(sql, params, sv.hnsw_settings(40, 0.5))
+    plan = sv.explain(sql, params, sp.hnsw_settings(40, 0.5))
     assert f"Index Scan using {frame_index_name(model)} " in plan
 
 
 def test_hnsw_arm_resorts_the_relaxed_order_rows(model, populated):
     sql, params = sv.hnsw_frames_sql(_night(model), sv.vector_literal(_query()), 40)
-    plan = sv.explain(sql, params, sv.hnsw_settings(40, 0.5))
+    plan = sv.explain(sql, params, sp.hnsw_settings(40, 0.5))
     assert plan.splitlines()[0].startswith("Sort")  # above the CTE scan
 
 
@@ -63,7 +48,7 @@ def test_walks_scan_each_index_once_and_rescore_without_them(model, populated):
     sql, params = sv.hnsw_rerank_sql(
         _night(model), sv.vector_literal(_query()), frames=40, scenes=15, limit=10, per_scene=True
     )
-    plan = sv.explain(sql, params, sv.hnsw_settings(40, 0.5))
+    plan = sv.explain(sql, params, sp.hnsw_settings(40, 0.5))
     assert plan.count(f"Index Scan using {frame_index_name(model)} ") == 1
     assert plan.count(f"Index Scan using {scene_index_name(model)} ") == 1
 
@@ -73,27 +58,6 @@ def test_exact_arm_never_uses_the_hnsw_index(model, populated):
     sql, params = sv.exact_scenes_sql(_night(model), sv.vector_literal(_query()), 5, scene_pks=pks)
     plan = sv.explain(sql, params, {"enable_seqscan": "off"})
     assert "hnsw" not in plan
-
-
-def test_narrow_filter_plans_an_exact_scan_over_its_scenes(model, populated):
-    scope = VectorScope(model.id, model.dim, "s.id = %s", (populated[0].pk,))
-    plan = sv.choose_plan(scope, fetch=10)
-    assert (plan.arm, plan.scene_pks) == ("exact", [populated[0].pk])
-
-
-def test_broad_filter_plans_hnsw_with_iterative_scans(model, populated, monkeypatch):
-    monkeypatch.setattr(sv, "EXACT_MIN_FRAMES", 10)
-    monkeypatch.setattr(sv, "EXACT_TRADEOFF", 0.01)
-    plan = sv.choose_plan(_night(model), fetch=10)
-    assert plan.arm == "hnsw"
-    assert plan.settings["hnsw.iterative_scan"] == "relaxed_order"
-    assert int(plan.settings["hnsw.ef_search"]) >= sv.EF_SEARCH_MIN
-
-
-def test_scan_budget_grows_as_the_filter_narrows():
-    broad = sv.hnsw_settings(200, 0.5)["hnsw.max_scan_tuples"]
-    narrow = sv.hnsw_settings(200, 0.005)["hnsw.max_scan_tuples"]
-    assert int(narrow) > int(broad)
 
 
 def test_planner_settings_do_not_outlive_the_query(model, populated):
@@ -158,8 +122,3 @@ def test_excluded_scene_never_appears(model, populated):
     for force in ("exact", "hnsw"):
         hits, _ = sv.nearest_scenes(scope, _query(), 40, force=force)
         assert source.pk not in {h.scene_pk for h in hits}
-
-
-def test_best_per_scene_keeps_the_nearest_frame_of_each_scene():
-    hits = [FrameHit(1, 10, "a", 0.1), FrameHit(2, 10, "a", 0.2), FrameHit(3, 11, "b", 0.3)]
-    assert [h.frame_id for h in best_per_scene(hits)] == [1, 3]

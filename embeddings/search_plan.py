@@ -1,0 +1,252 @@
+"""Choosing the plan of one vector query: exact scan or HNSW walk.
+
+An HNSW scan applies SQL filters *after* it walks the graph, so a filter keeping 1% of
+the frames returns a fraction of the true top-k. pgvector 0.8's iterative scans keep
+walking until enough rows pass the filter: fast for broad filters, but the walk visits
+about `fetch / selectivity` tuples and its recall decays the further it goes. An exact
+scan costs one distance per matching frame and has recall 1.0. With M frames matching
+out of N, exact costs ~M and HNSW ~fetch*N/M, so the crossover is at M* ~ sqrt(fetch*N).
+`choose_plan` counts the filter's scenes up to that cap with one LIMITed query (served
+by the scene indexes): at most the cap, an exact scan over exactly those scenes'
+frames; more, an HNSW walk with iterative-scan settings sized to the selectivity.
+"""
+
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+
+# Below this many matching frames an exact scan takes a few ms, less than the fixed cost
+# of an HNSW walk: never approximate.
+EXACT_MIN_FRAMES = 2_000
+# Crossover constant C in M* = sqrt(C * fetch * N). bench/search.py (200k frames): an
+# exact scan costs ~2-5 us per matching frame, an iterative walk ~10 ms plus ~40 us per
+# tuple visited (~fetch / selectivity), so the two meet near C = 10.
+EXACT_TRADEOFF = 10.0
+# Cap on the scene ids collected for an exact scan (a bound on the IN-list we send).
+EXACT_MAX_SCENES = 20_000
+# HNSW candidate list. bench/search.py, frame walk + exact re-score of the reached
+# scenes: recall@10 0.975 at ef 40 (pgvector's default), 0.99 at 64; with the scene
+# walk added (search_vector.hnsw_rerank_sql) 1.0 at 64.
+EF_SEARCH_MIN = 64
+EF_SEARCH_MAX = 1_000  # pgvector's limit
+# Tuples an iterative scan may visit: `SCAN_SAFETY * fetch / selectivity`, bounded.
+SCAN_SAFETY = 4.0
+MAX_SCAN_TUPLES_MIN = 20_000
+MAX_SCAN_TUPLES_MAX = 2_000_000
+STATS_TTL_S = 60.0
+SMALL_TABLE_ROWS = 200_000  # below this, count exactly instead of reading statistics
+
+FE = "embeddings_frameembedding"
+SE = "embeddings_sceneembedding"
+
+
+@dataclass(frozen=True)
+class VectorScope:
+    """Which frame vectors a query ranks: one model, scenes passing a filter, cameras."""
+
+    model_id: int
+    dim: int
+    filter_sql: str = "TRUE"  # boolean over `catalog_scene AS s`
+    filter_params: tuple = ()
+    cameras: tuple[str, ...] = ()
+    exclude_scene_pk: int | None = None
+
+    @property
+    def filtered(self) -> bool:
+        return self.filter_sql.strip().upper() != "TRUE"
+
+    def narrowed(self, sql: str, params: Sequence) -> "VectorScope":
+        """The same scope with one more condition over `s` (e.g. a tag match)."""
+        combined = f"({self.filter_sql}) AND ({sql})" if self.filtered else sql
+        return VectorScope(
+            self.model_id,
+            self.dim,
+            combined,
+            (*self.filter_params, *params),
+            self.cameras,
+            self.exclude_scene_pk,
+        )
+
+
+@dataclass
+class Plan:
+    arm: str  # "exact" | "hnsw"
+    reason: str
+    total_frames: int
+    matched_frames_est: float | None = None
+    matched_scenes_est: float = 0.0  # scenes with vectors that pass the filter
+    scene_pks: list[int] | None = None  # exact arm: the filter's scenes, already counted
+    settings: dict[str, str] = field(default_factory=dict)
+    fallback: bool = False
+
+    def describe(self) -> dict:
+        out = {"arm": self.arm, "reason": self.reason}
+        if self.fallback:
+            out["fallback"] = "exact"
+        if self.matched_frames_est is not None:
+            out["matched_frames_est"] = round(self.matched_frames_est)
+        return out
+
+
+# --- statistics --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelStats:
+    frames: int  # frame vectors of the model
+    scenes: int  # scenes in the catalog
+    vector_scenes: int  # scenes with a scene vector of the model
+    camera_share: dict[str, float]
+    at: float
+
+    @property
+    def embedded_share(self) -> float:
+        return min(1.0, self.vector_scenes / max(self.scenes, 1))
+
+    @property
+    def frames_per_scene(self) -> float:
+        return self.frames / max(self.vector_scenes, 1)
+
+    def share_of(self, cameras: Sequence[str]) -> float:
+        if not cameras or not self.camera_share:
+            return 1.0
+        return min(1.0, sum(self.camera_share.get(c, 0.0) for c in cameras))
+
+
+_stats_lock = threading.Lock()
+_stats: dict[int, ModelStats] = {}
+
+
+def model_stats(model_id: int, *, refresh: bool = False) -> ModelStats:
+    """Frame/scene counts per model (exact when small, planner statistics when large),
+    cached per process for a minute: the plan needs magnitudes, not exact figures."""
+    now = time.monotonic()
+    with _stats_lock:
+        cached = _stats.get(model_id)
+    if cached and not refresh and now - cached.at < STATS_TTL_S:
+        return cached
+    with connection.cursor() as cur:
+        frames_est = _reltuples(cur, FE)
+        if frames_est < SMALL_TABLE_ROWS:
+            cur.execute(
+                f"SELECT camera, count(*) FROM {FE} WHERE model_id = %s GROUP BY camera",
+                [model_id],
+            )
+            counts = dict(cur.fetchall())
+            frames = sum(counts.values())
+            shares = {c: n / frames for c, n in counts.items()} if frames else {}
+        else:
+            frames = round(frames_est * _mcv_share(cur, FE, "model_id", model_id, default=1.0))
+            shares = _mcv_shares(cur, FE, "camera")
+        scenes_est = _reltuples(cur, "catalog_scene")
+        if scenes_est < SMALL_TABLE_ROWS:
+            cur.execute("SELECT count(*) FROM catalog_scene")
+            scenes = cur.fetchone()[0]
+        else:
+            scenes = round(scenes_est)
+        vector_scenes_est = _reltuples(cur, SE)
+        if vector_scenes_est < SMALL_TABLE_ROWS:
+            cur.execute(f"SELECT count(*) FROM {SE} WHERE model_id = %s", [model_id])
+            vector_scenes = cur.fetchone()[0]
+        else:
+            share = _mcv_share(cur, SE, "model_id", model_id, default=1.0)
+            vector_scenes = round(vector_scenes_est * share)
+    stats = ModelStats(frames, scenes, vector_scenes, shares, now)
+    with _stats_lock:
+        _stats[model_id] = stats
+    return stats
+
+
+def clear_stats() -> None:
+    with _stats_lock:
+        _stats.clear()
+
+
+def _reltuples(cur, table: str) -> float:
+    cur.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [table])
+    row = cur.fetchone()
+    return float(row[0]) if row else -1.0  # -1: never analysed
+
+
+def _mcv_shares(cur, table: str, column: str) -> dict[str, float]:
+    cur.execute(
+        "SELECT most_common_vals::text::text[], most_common_freqs FROM pg_stats "
+        "WHERE tablename = %s AND attname = %s",
+        [table, column],
+    )
+    row = cur.fetchone()
+    if not row or row[0] is None:
+        return {}
+    return dict(zip(row[0], row[1], strict=False))
+
+
+def _mcv_share(cur, table: str, column: str, value, *, default: float) -> float:
+    shares = _mcv_shares(cur, table, column)
+    return shares.get(str(value), default) if shares else default
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+def exact_cap_frames(fetch: int, total_frames: int) -> float:
+    return max(EXACT_MIN_FRAMES, math.sqrt(EXACT_TRADEOFF * max(fetch, 1) * total_frames))
+
+
+def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> Plan:
+    """Pick exact or HNSW for `fetch` nearest frames in `scope` (see module docstring)."""
+    stats = model_stats(scope.model_id)
+    total = max(stats.frames, 1)
+    cam_share = stats.share_of(scope.cameras)
+    cap_frames = exact_cap_frames(fetch, total)
+    if not scope.filtered:
+        matched = total * cam_share
+        arm = "exact" if matched <= cap_frames else "hnsw"
+        plan = Plan(arm, f"no filter, ~{matched:.0f} frames", total, matched, stats.vector_scenes)
+    else:
+        # Frames per catalog scene (not every scene may be embedded yet).
+        per_scene = stats.frames_per_scene * stats.embedded_share * cam_share
+        cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
+        pks = _filter_scene_pks(scope, cap_scenes + 1)
+        matched, scenes = len(pks) * per_scene, len(pks) * stats.embedded_share
+        if len(pks) <= cap_scenes:
+            plan = Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
+        else:
+            plan = Plan("hnsw", f"filter keeps > {cap_scenes} scenes", total, matched, scenes)
+    if force and force != plan.arm:
+        plan.arm, plan.reason = force, f"forced ({plan.reason})"
+        plan.scene_pks = None
+    if plan.arm == "hnsw":
+        plan.settings = hnsw_settings(fetch, selectivity(plan))
+    return plan
+
+
+def hnsw_settings(fetch: int, selectivity: float) -> dict[str, str]:
+    ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, fetch))
+    budget = SCAN_SAFETY * fetch / max(selectivity, 1e-9)
+    max_tuples = int(min(MAX_SCAN_TUPLES_MAX, max(MAX_SCAN_TUPLES_MIN, budget)))
+    return {
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.ef_search": str(ef),
+        "hnsw.max_scan_tuples": str(max_tuples),
+        # We already decided on the index: with small or stale statistics the planner
+        # would rather sort a join, so take the sort-based plans off the table (the
+        # outer re-sort of n rows still runs; it has no alternative).
+        "enable_sort": "off",
+    }
+
+
+def _filter_scene_pks(scope: VectorScope, limit: int) -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT s.id FROM catalog_scene s WHERE {scope.filter_sql} LIMIT %s",
+            [*scope.filter_params, limit],
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def selectivity(plan: Plan) -> float:
+    return min(1.0, max(plan.matched_frames_est or 0.0, 1.0) / max(plan.total_frames, 1))
