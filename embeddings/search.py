@@ -23,7 +23,10 @@ from django.db.models.functions import Abs
 
 from catalog.errors import InvalidInput, NotFound
 from catalog.filters import SceneFilters, parse_json_filters
+from catalog.media import media_url
 from catalog.models import Scene
+from catalog.selectors import scene_filter_sql, scene_list
+from embeddings.encoder import EncoderUnavailable, get_encoder
 from embeddings.models import EmbeddingModel, Frame, FrameEmbedding, SceneEmbedding
 from embeddings.search_plan import VectorScope
 from embeddings.search_text import encode_text_cached, matched_tags, tags_match_sql, tags_tsquery
@@ -210,20 +213,21 @@ def _seconds(t_s: float) -> str:
 
 
 def _encoder():
-    from embeddings.encoder import get_encoder
-
     return get_encoder()
 
 
-def _model_info(model: EmbeddingModel | None, encoder) -> dict | None:
-    name = model.name if model else getattr(encoder, "model_name", None)
-    if name is None:
-        return None
-    dim = model.dim if model else getattr(encoder, "dim", None)
-    untrained = getattr(encoder, "untrained", None)
-    if untrained is None:
-        untrained = name.split("/")[0] == "test-tiny"
-    return {"name": name, "dim": dim, "untrained": bool(untrained)}
+def _model_info(model: EmbeddingModel | None, encoder) -> dict:
+    """The model that ranked (or would rank) the results; `untrained` for test-tiny and
+    other random-weight models, so the UI can say results mean nothing."""
+    if model is not None:
+        dim = model.dim
+    else:
+        try:
+            dim = encoder.dim
+        except EncoderUnavailable:
+            dim = None  # an unknown architecture: filters-only search still works
+    name = model.name if model else encoder.model_name
+    return {"name": name, "dim": dim, "untrained": bool(encoder.untrained)}
 
 
 def run_search(request: SearchRequest, *, force_plan: str | None = None) -> SearchResponse:
@@ -298,8 +302,6 @@ def _fuse(vector_hits, tag_hits, tags_by_scene, limit) -> tuple[list, dict]:
 def _filter_sql(filters: SceneFilters) -> tuple[str, list]:
     if filters.is_empty():
         return "TRUE", []
-    from catalog.selectors import scene_filter_sql
-
     return scene_filter_sql(filters, "s")
 
 
@@ -406,8 +408,6 @@ def _results(ranked: list[tuple[FrameHit, int | None, float | None]], tags_by_sc
 
 
 def _frame_json(frame: dict) -> dict:
-    from catalog.media import media_url
-
     uri = frame["thumbnail_uri"]
     return {
         "camera": frame["camera"],
@@ -417,8 +417,6 @@ def _frame_json(frame: dict) -> dict:
 
 
 def _filters_only(request: SearchRequest) -> list[dict]:
-    from catalog.selectors import scene_list
-
     scenes = scene_list(filters=request.filters)
     if request.cameras:
         scenes = scenes.filter(cameras__has_any_keys=list(request.cameras))
