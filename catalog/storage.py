@@ -86,9 +86,7 @@ def s3_client():
     # SigV4 for presigned URLs: newer AWS regions and MinIO accept nothing else.
     return boto3.client(
         "s3",
-        config=Config(
-            retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4"
-        ),
+        config=Config(retries={"max_attempts": 5, "mode": "standard"}, signature_version="s3v4"),
     )
 
 

@@ -33,9 +33,7 @@ def scene_frames(scene: Scene, *, model: EmbeddingModel | str | None = None) -> 
     )
 
 
-def scene_embedding_state(
-    scene: Scene, *, model: EmbeddingModel | str | None = None
-) -> dict:
+def scene_embedding_state(scene: Scene, *, model: EmbeddingModel | str | None = None) -> dict:
     """`{"model", "state", "error", "frames", "updated_at", "stale"}` for the scene.
 
     `state` is pending for a scene never queued too; `stale` is true when the scene

@@ -2,106 +2,212 @@
 
 import django.db.models.deletion
 import pgvector.django.halfvec
-from pgvector.django import VectorExtension
 from django.db import migrations, models
+from pgvector.django import VectorExtension
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         VectorExtension(),
         migrations.CreateModel(
-            name='EmbeddingModel',
+            name="EmbeddingModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('architecture', models.CharField(max_length=100)),
-                ('pretrained', models.CharField(blank=True, default='', max_length=200)),
-                ('dim', models.IntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, unique=True)),
+                ("architecture", models.CharField(max_length=100)),
+                ("pretrained", models.CharField(blank=True, default="", max_length=200)),
+                ("dim", models.IntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(('dim__gt', 0)), name='model_dim_positive')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("dim__gt", 0)), name="model_dim_positive"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Frame',
+            name="Frame",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('camera', models.CharField(max_length=64)),
-                ('t_s', models.FloatField()),
-                ('thumbnail_uri', models.TextField(blank=True, default='')),
-                ('scene', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='frames', to='catalog.scene')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("camera", models.CharField(max_length=64)),
+                ("t_s", models.FloatField()),
+                ("thumbnail_uri", models.TextField(blank=True, default="")),
+                (
+                    "scene",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="frames",
+                        to="catalog.scene",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['scene', 'camera', 't_s'],
+                "ordering": ["scene", "camera", "t_s"],
             },
         ),
         migrations.CreateModel(
-            name='FrameEmbedding',
+            name="FrameEmbedding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('camera', models.CharField(max_length=64)),
-                ('embedding', pgvector.django.halfvec.HalfVectorField()),
-                ('frame', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embeddings', to='embeddings.frame')),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeddings.embeddingmodel')),
-                ('scene', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.scene')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("camera", models.CharField(max_length=64)),
+                ("embedding", pgvector.django.halfvec.HalfVectorField()),
+                (
+                    "frame",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="embeddings",
+                        to="embeddings.frame",
+                    ),
+                ),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="embeddings.embeddingmodel",
+                    ),
+                ),
+                (
+                    "scene",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="catalog.scene",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SceneEmbedding',
+            name="SceneEmbedding",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('embedding', pgvector.django.halfvec.HalfVectorField()),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeddings.embeddingmodel')),
-                ('scene', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scene_embeddings', to='catalog.scene')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("embedding", pgvector.django.halfvec.HalfVectorField()),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="embeddings.embeddingmodel",
+                    ),
+                ),
+                (
+                    "scene",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scene_embeddings",
+                        to="catalog.scene",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SceneEmbeddingState',
+            name="SceneEmbeddingState",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('done', 'Done'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('error', models.TextField(blank=True, default='')),
-                ('content_sha256', models.CharField(blank=True, default='', max_length=64)),
-                ('attempts', models.IntegerField(default=0)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('model', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='embeddings.embeddingmodel')),
-                ('scene', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='embedding_states', to='catalog.scene')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("done", "Done"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True, default="")),
+                ("content_sha256", models.CharField(blank=True, default="", max_length=64)),
+                ("attempts", models.IntegerField(default=0)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "model",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="embeddings.embeddingmodel",
+                    ),
+                ),
+                (
+                    "scene",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="embedding_states",
+                        to="catalog.scene",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='frame',
-            constraint=models.UniqueConstraint(fields=('scene', 'camera', 't_s'), name='frame_unique_moment'),
+            model_name="frame",
+            constraint=models.UniqueConstraint(
+                fields=("scene", "camera", "t_s"), name="frame_unique_moment"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='frame',
-            constraint=models.CheckConstraint(condition=models.Q(('t_s__gte', 0)), name='frame_t_nonneg'),
+            model_name="frame",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("t_s__gte", 0)), name="frame_t_nonneg"
+            ),
         ),
         migrations.AddIndex(
-            model_name='frameembedding',
-            index=models.Index(fields=['model', 'scene'], name='frame_emb_model_scene'),
+            model_name="frameembedding",
+            index=models.Index(fields=["model", "scene"], name="frame_emb_model_scene"),
         ),
         migrations.AddConstraint(
-            model_name='frameembedding',
-            constraint=models.UniqueConstraint(fields=('frame', 'model'), name='frame_embedding_unique'),
+            model_name="frameembedding",
+            constraint=models.UniqueConstraint(
+                fields=("frame", "model"), name="frame_embedding_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='sceneembedding',
-            constraint=models.UniqueConstraint(fields=('scene', 'model'), name='scene_embedding_unique'),
+            model_name="sceneembedding",
+            constraint=models.UniqueConstraint(
+                fields=("scene", "model"), name="scene_embedding_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='sceneembeddingstate',
-            index=models.Index(fields=['model', 'state'], name='embed_state_model_state'),
+            model_name="sceneembeddingstate",
+            index=models.Index(fields=["model", "state"], name="embed_state_model_state"),
         ),
         migrations.AddConstraint(
-            model_name='sceneembeddingstate',
-            constraint=models.UniqueConstraint(fields=('scene', 'model'), name='scene_embed_state_unique'),
+            model_name="sceneembeddingstate",
+            constraint=models.UniqueConstraint(
+                fields=("scene", "model"), name="scene_embed_state_unique"
+            ),
         ),
     ]

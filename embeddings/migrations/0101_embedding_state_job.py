@@ -5,16 +5,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_scene_track_box'),
-        ('embeddings', '0100_search_tags_fts'),
+        ("catalog", "0002_scene_track_box"),
+        ("embeddings", "0100_search_tags_fts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='sceneembeddingstate',
-            name='job',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='catalog.job'),
+            model_name="sceneembeddingstate",
+            name="job",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="catalog.job",
+            ),
         ),
     ]
