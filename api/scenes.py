@@ -12,10 +12,7 @@ from catalog.filters import parse_query_params
 from catalog.media import media_url
 from catalog.selectors import scene_get, scene_list
 from catalog.signals_data import signals_as_columns
-
-
-def scene_page_url(scene_id: str) -> str:
-    return f"/scenes/{scene_id}"
+from embeddings.search import scene_url
 
 
 class SceneSummarySerializer(serializers.Serializer):
@@ -43,7 +40,7 @@ class SceneSummarySerializer(serializers.Serializer):
         return sorted(scene.cameras)
 
     def get_url(self, scene) -> str:
-        return scene_page_url(scene.scene_id)
+        return scene_url(scene.scene_id)
 
 
 class SceneDetailSerializer(SceneSummarySerializer):

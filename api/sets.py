@@ -18,6 +18,7 @@ from catalog.errors import NotFound
 from curation import manifest, selectors, services
 from curation.limits import MAX_SCENE_IDS_PER_REQUEST, check_presign, require_confirmation
 from embeddings.encoder import EncoderUnavailable
+from embeddings.search import scene_url
 
 # --- serializers ---------------------------------------------------------------------------
 
@@ -77,7 +78,7 @@ class ItemSerializer(serializers.Serializer):
     url = serializers.SerializerMethodField()
 
     def get_url(self, item) -> str:
-        return f"/scenes/{item.scene.scene_id}"
+        return scene_url(item.scene.scene_id)
 
 
 class ItemsAddSerializer(StrictSerializer):
