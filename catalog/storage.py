@@ -8,6 +8,7 @@ Everything that touches videos, manifests, thumbnails or exports uses this modul
 import functools
 import os
 import posixpath
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -46,6 +47,9 @@ def resolve_uri(base_uri: str, ref: str) -> str:
     """
     if ref.startswith(("s3://", "file://", "http://", "https://")):
         return ref
+    if _PLAIN_RELATIVE.fullmatch(ref):
+        # The common case (`videos/<scene>/front.mp4`): nothing to normalise or quote.
+        return _folder_prefix(base_uri) + ref
     if ref.startswith("/"):
         return "file://" + quote(posixpath.normpath(ref))
     if is_s3(base_uri):
@@ -54,6 +58,19 @@ def resolve_uri(base_uri: str, ref: str) -> str:
         return f"s3://{bucket}{joined}"
     folder = _local_folder(base_uri)
     return "file://" + quote(posixpath.normpath(posixpath.join(folder, ref)))
+
+
+# Relative references whose segments cannot be ".", ".." or empty and need no quoting.
+_PLAIN_RELATIVE = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_prefix(base_uri: str) -> str:
+    if is_s3(base_uri):
+        bucket, key = split_s3(base_uri)
+        folder = posixpath.normpath(posixpath.join("/", posixpath.dirname(key)))
+        return f"s3://{bucket}{folder.rstrip('/')}/"
+    return "file://" + quote(_local_folder(base_uri).rstrip("/")) + "/"
 
 
 @functools.lru_cache(maxsize=64)

@@ -7,6 +7,7 @@ Two modes:
   environment and `manage.py check --deploy` is clean.
 """
 
+import os
 import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -160,6 +161,10 @@ except (ZoneInfoNotFoundError, ValueError) as exc:
         f"CATALOG_TIMEZONE={CATALOG_TIMEZONE!r} is not a known zone"
     ) from exc
 CATALOG_INGEST_BATCH_SIZE = env_int("CATALOG_INGEST_BATCH_SIZE", 2000)
+# Processes that parse and validate manifest lines (1: in the ingesting process itself).
+CATALOG_INGEST_WORKERS = env_int("CATALOG_INGEST_WORKERS", min(8, os.cpu_count() or 1))
+if CATALOG_INGEST_WORKERS < 1:
+    raise ImproperlyConfigured("CATALOG_INGEST_WORKERS must be at least 1")
 # Lifetime of signed media URLs (local media view and S3 presigned URLs).
 CATALOG_MEDIA_URL_TTL_S = env_int("CATALOG_MEDIA_URL_TTL_S", 3600)
 # Web UI map tiles: a {z}/{x}/{y} URL template (e.g. an internal tile server). Empty: maps

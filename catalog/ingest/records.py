@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 
 from catalog import storage
+from catalog.ingest.derive import derive_group
 
 SIGNAL_CHANNELS = (
     "speed_mps",
@@ -56,7 +57,7 @@ class SceneRecord:
     cameras: dict[str, str]
     tags: list[str]
     extra: dict
-    content_sha256: str
+    content_sha256: str = ""  # set once signals are derived
     max_speed_mps: float | None = None
     mean_speed_mps: float | None = None
     max_decel_mps2: float | None = None
@@ -237,55 +238,65 @@ def _first_bad_channel(present: list[tuple[str, list]]) -> str:
     return present[0][0]
 
 
-def _finite(values: np.ndarray | None) -> np.ndarray | None:
-    if values is None:
-        return None
-    finite = values[np.isfinite(values)]
-    return finite if finite.size else None
+def _content_sha256(normalised: dict, signals: tuple[float, list[str], np.ndarray] | None) -> str:
+    """Identity of a scene's content: the same scene written with other key order,
+    spacing or number spelling (1 vs 1.0) hashes the same. Signals are hashed as their
+    float64 bytes rather than re-serialised as JSON (1,600 floats per 20 s scene)."""
+    digest = hashlib.sha256(orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS))
+    if signals is not None:
+        hz, names, matrix = signals
+        digest.update(f"\0signals {hz!r} {','.join(names)}\0".encode())
+        digest.update(np.ascontiguousarray(matrix, dtype="<f8").tobytes())
+    return digest.hexdigest()
 
 
-def _derive_signals(rec: SceneRecord, hz: float, names: list[str], matrix: np.ndarray) -> None:
-    channels = dict(zip(names, matrix, strict=True))
-    speed = channels.get("speed_mps")
-    if (finite := _finite(speed)) is not None:
-        rec.max_speed_mps = float(finite.max())
-        rec.mean_speed_mps = float(finite.mean())
-    accel = channels.get("accel_mps2")
-    if accel is None and speed is not None and len(speed) > 1:
-        accel = np.diff(speed) * hz
-    if (finite := _finite(accel)) is not None:
-        rec.max_decel_mps2 = float(max(0.0, -finite.min()))
-    fix = channels.get("gnss_fix")
-    has_fix = fix > 0 if fix is not None else None  # NaN (no sample) counts as no fix
-    if has_fix is not None and len(has_fix):
-        rec.gnss_fix_rate = float(has_fix.mean())
-    lat, lon = channels.get("lat"), channels.get("lon")
-    if lat is not None and lon is not None:
-        with np.errstate(invalid="ignore"):
-            valid = (np.abs(lat) <= 90) & (np.abs(lon) <= 180)  # False for NaN
-        if has_fix is not None:
-            valid &= has_fix
-        if rec.gnss_fix_rate is None and len(lat):
-            rec.gnss_fix_rate = float(valid.mean())
-        idx = np.flatnonzero(valid)
-        if len(idx):
-            rec.start_lat, rec.start_lon = float(lat[idx[0]]), float(lon[idx[0]])
-            rec.end_lat, rec.end_lon = float(lat[idx[-1]]), float(lon[idx[-1]])
-            step = max(1, round(hz))  # the track keeps ~1 point per second
-            keep = idx[::step] if idx[-1] in idx[::step] else np.append(idx[::step], idx[-1])
-            track_lat, track_lon = lat[keep], lon[keep]
-            rec.track_lat = track_lat.round(7).tolist()
-            rec.track_lon = track_lon.round(7).tolist()
-            valid_lat, valid_lon = lat[idx], lon[idx]
-            rec.min_lat, rec.max_lat = float(valid_lat.min()), float(valid_lat.max())
-            rec.min_lon, rec.max_lon = float(valid_lon.min()), float(valid_lon.max())
-    rec.signals_hz = hz
-    rec.signals_samples = matrix.shape[1]
-    rec.signals_channels = names
-    rec.signals_data = matrix.astype("<f4").tobytes()
+Signals = tuple[float, list[str], np.ndarray]  # hz, channel names, channels x samples
 
 
 def parse_record(record: Any, *, manifest_uri: str, tz: ZoneInfo) -> SceneRecord:
+    """One record, validated and derived, or RecordError."""
+    rec, signals, normalised = _validate(record, manifest_uri, tz)
+    _derive([(rec, signals, normalised)])
+    return rec
+
+
+def parse_records(
+    records: list[Any], *, manifest_uri: str, tz: ZoneInfo
+) -> list[SceneRecord | RecordError]:
+    """Many records at once (same result as parse_record each, but derived in groups)."""
+    out: list[SceneRecord | RecordError] = []
+    valid = []
+    for record in records:
+        try:
+            validated = _validate(record, manifest_uri, tz)
+        except RecordError as exc:
+            out.append(exc)
+            continue
+        out.append(validated[0])
+        valid.append(validated)
+    _derive(valid)
+    return out
+
+
+def _derive(validated: list[tuple[SceneRecord, Signals | None, dict]]) -> None:
+    groups: dict[tuple, list[tuple[SceneRecord, np.ndarray, dict]]] = {}
+    for rec, signals, normalised in validated:
+        if signals is None:
+            rec.content_sha256 = _content_sha256(normalised, None)
+            continue
+        hz, names, matrix = signals
+        key = (hz, tuple(names), matrix.shape[1])
+        groups.setdefault(key, []).append((rec, matrix, normalised))
+    for (hz, names, _), members in groups.items():
+        stack = np.stack([matrix for _, matrix, _ in members])
+        derive_group([rec for rec, _, _ in members], hz, list(names), stack)
+        for (rec, _, normalised), matrix in zip(members, stack, strict=True):
+            rec.content_sha256 = _content_sha256(normalised, (hz, list(names), matrix))
+
+
+def _validate(
+    record: Any, manifest_uri: str, tz: ZoneInfo
+) -> tuple[SceneRecord, Signals | None, dict]:
     if not isinstance(record, dict):
         raise RecordError("expected a JSON object")
     unknown = sorted(k for k in set(record) - KNOWN_FIELDS if record[k] is not None)
@@ -305,12 +316,8 @@ def parse_record(record: Any, *, manifest_uri: str, tz: ZoneInfo) -> SceneRecord
     normalised = {
         "scene_id": scene_id, "vehicle_id": vehicle_id, "drive_id": drive_id,
         "start_time": start_time.isoformat(), "duration_s": duration_s, "cameras": cameras,
-        "signals": record.get("signals"), "disengagements": disengagements, "tags": tags,
-        "extra": extra,
+        "disengagements": disengagements, "tags": tags, "extra": extra,
     }  # fmt: skip
-    digest = hashlib.sha256(
-        orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY)
-    ).hexdigest()
     rec = SceneRecord(
         scene_id=scene_id,
         vehicle_id=vehicle_id,
@@ -322,9 +329,6 @@ def parse_record(record: Any, *, manifest_uri: str, tz: ZoneInfo) -> SceneRecord
         cameras=cameras,
         tags=tags,
         extra=extra,
-        content_sha256=digest,
         disengagements=disengagements,
     )
-    if signals is not None:
-        _derive_signals(rec, *signals)
-    return rec
+    return rec, signals, normalised

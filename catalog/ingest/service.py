@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 from catalog import hooks, storage
+from catalog.ingest.parse import BadLine, ParsedLine, ParsePool
 from catalog.ingest.reader import iter_records, open_manifest
-from catalog.ingest.records import RecordError, SceneRecord, parse_record
 from catalog.ingest.writer import write_batch
 
 # Progress callback: (lines read so far, estimated total lines or None).
@@ -47,7 +47,11 @@ class IngestReport:
 
 
 def manifest_ingest(
-    *, manifest_uri: str, progress: Progress | None = None, batch_size: int | None = None
+    *,
+    manifest_uri: str,
+    progress: Progress | None = None,
+    batch_size: int | None = None,
+    workers: int | None = None,
 ) -> IngestReport:
     """Ingest every valid line of the manifest at `manifest_uri` (path or URI).
 
@@ -67,15 +71,15 @@ def manifest_ingest(
         bytes_read += n
 
     seen: dict[str, int] = {}
-    batch: list[tuple[int, SceneRecord]] = []
+    batch: list[ParsedLine] = []
+    pool = ParsePool(uri, settings.CATALOG_TIMEZONE, workers=_workers(manifest, workers))
     # Inside an outer transaction (tests, callers composing work) everything must stay on
     # this connection; otherwise a writer thread overlaps parsing with the database.
-    with BatchWriter(uri, report, threaded=not connection.in_atomic_block) as writer:
-        for line_no, raw in iter_records(manifest, on_bytes=count_bytes):
+    with pool, BatchWriter(uri, report, threaded=not connection.in_atomic_block) as writer:
+        for parsed in pool.parse(iter_records(manifest, on_bytes=count_bytes)):
             report.lines += 1
-            record = _validate(line_no, raw, uri, seen, report)
-            if record is not None:
-                batch.append((line_no, record))
+            if _accept(parsed, seen, report):
+                batch.append(parsed)
             if len(batch) >= batch_size:
                 writer.submit(batch)
                 batch = []
@@ -90,23 +94,30 @@ def manifest_ingest(
     return report
 
 
-def _validate(line_no, raw, uri, seen, report) -> SceneRecord | None:
-    scene_id = raw.get("scene_id") if isinstance(raw, dict) else None
-    scene_id = scene_id if isinstance(scene_id, str) else None
-    try:
-        if isinstance(raw, RecordError):
-            raise raw
-        record = parse_record(raw, manifest_uri=uri, tz=settings.CATALOG_TZ)
-    except RecordError as exc:
-        report.rejected.append(Rejection(line_no, scene_id, str(exc)))
-        return None
-    first = seen.setdefault(record.scene_id, line_no)
-    if first != line_no:
+SCENE_RACE_ATTEMPTS = 3
+# Below this a manifest is parsed in-process: starting workers would cost more than it saves.
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+
+def _workers(manifest, requested: int | None) -> int:
+    if requested is not None:
+        return requested
+    if manifest.size_bytes is not None and manifest.size_bytes < PARALLEL_MIN_BYTES:
+        return 1
+    return settings.CATALOG_INGEST_WORKERS
+
+
+def _accept(parsed: ParsedLine | BadLine, seen: dict[str, int], report: IngestReport) -> bool:
+    if isinstance(parsed, BadLine):
+        report.rejected.append(Rejection(parsed.line_no, parsed.scene_id, parsed.reason))
+        return False
+    first = seen.setdefault(parsed.scene_id, parsed.line_no)
+    if first != parsed.line_no:
         report.rejected.append(
-            Rejection(line_no, record.scene_id, f"scene_id: duplicate of line {first}")
+            Rejection(parsed.line_no, parsed.scene_id, f"scene_id: duplicate of line {first}")
         )
-        return None
-    return record
+        return False
+    return True
 
 
 class BatchWriter:
@@ -127,7 +138,7 @@ class BatchWriter:
             self.thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
             self.thread.start()
 
-    def submit(self, batch: list[tuple[int, SceneRecord]]) -> None:
+    def submit(self, batch: list[ParsedLine]) -> None:
         if not self.threaded:
             self._flush(batch)
             return
@@ -151,10 +162,18 @@ class BatchWriter:
         finally:
             connection.close()
 
-    def _flush(self, batch: list[tuple[int, SceneRecord]]) -> None:
-        with transaction.atomic():
-            result = write_batch(batch, self.uri)
-            hooks.notify_scenes_changed(result.inserted + result.updated)
+    def _flush(self, batch: list[ParsedLine]) -> None:
+        for attempt in range(1, SCENE_RACE_ATTEMPTS + 1):
+            try:
+                with transaction.atomic():
+                    result = write_batch(batch, self.uri)
+                    hooks.notify_scenes_changed(result.inserted + result.updated)
+                break
+            except IntegrityError as exc:
+                # Another ingest inserted one of our new scenes first; run the batch
+                # again and it is seen as existing.
+                if attempt == SCENE_RACE_ATTEMPTS or not _is_scene_insert_race(exc):
+                    raise
         self.report.inserted += len(result.inserted)
         self.report.updated += len(result.updated)
         self.report.unchanged += result.unchanged
@@ -170,6 +189,15 @@ class BatchWriter:
         self.thread.join()
         if exc is None and self.error is not None:
             raise self.error
+
+
+def _is_scene_insert_race(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    return (
+        getattr(exc.__cause__, "sqlstate", None) == "23505"
+        and diag is not None
+        and diag.table_name == "catalog_scene"
+    )
 
 
 def _estimate_total(lines: int, bytes_read: int, manifest) -> int | None:

@@ -1,54 +1,30 @@
-"""Bulk upsert of validated scene records: COPY into a temporary staging table, then
-INSERT ... ON CONFLICT (scene_id) so a batch costs a handful of statements whatever its
-size. An unchanged scene (same content hash) is not touched at all."""
+"""Bulk upsert of parsed manifest lines: a handful of statements per batch, whatever its size.
 
+- Unchanged scenes (same content hash) cost one index lookup and are not touched.
+- New scenes, the bulk of a fresh manifest, are COPYed straight into catalog_scene under
+  primary keys drawn from its sequence up front, so their signals and disengagements can
+  be COPYed right after without a round trip per row.
+- Changed scenes are COPYed into a temporary table and updated in place with one UPDATE
+  (never deleted: embeddings and curated sets point at them).
+
+The caller holds the transaction. If a concurrent ingest inserts one of the same new
+scenes first, the COPY fails on the unique scene_id and the whole batch rolls back;
+`write_batch` is then simply run again, and sees that scene as existing.
+"""
+
+import struct
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-import orjson
 from django.db import connection
 
-from catalog.ingest.records import SceneRecord
+from catalog.ingest.parse import ParsedLine
+from catalog.ingest.rows import DISENGAGEMENT_COLUMNS, SCENE_COLUMNS, SIGNALS_COLUMNS
 
-STAGE_COLUMNS = (
-    ("line_no", "integer"),
-    ("scene_id", "varchar(200)"),
-    ("vehicle_key", "varchar(64)"),
-    ("drive_key", "varchar(128)"),
-    ("start_time", "timestamptz"),
-    ("end_time", "timestamptz"),
-    ("duration_s", "float8"),
-    ("local_hour", "smallint"),
-    ("cameras", "jsonb"),
-    ("tags", "varchar(64)[]"),
-    ("extra", "jsonb"),
-    ("manifest_uri", "text"),
-    ("content_sha256", "varchar(64)"),
-    ("max_speed_mps", "float8"),
-    ("mean_speed_mps", "float8"),
-    ("max_decel_mps2", "float8"),
-    ("gnss_fix_rate", "float8"),
-    ("start_lat", "float8"),
-    ("start_lon", "float8"),
-    ("end_lat", "float8"),
-    ("end_lon", "float8"),
-    ("min_lat", "float8"),
-    ("max_lat", "float8"),
-    ("min_lon", "float8"),
-    ("max_lon", "float8"),
-    ("track_lat", "float8[]"),
-    ("track_lon", "float8[]"),
-    ("signals_hz", "float8"),
-    ("signals_samples", "integer"),
-    ("signals_channels", "varchar(32)[]"),
-    ("signals_data", "bytea"),
-    ("disengagements", "jsonb"),
-)
-SCENE_COLUMNS = (
-    "start_time", "end_time", "duration_s", "local_hour", "cameras", "tags", "extra",
-    "manifest_uri", "content_sha256", "max_speed_mps", "mean_speed_mps", "max_decel_mps2",
-    "gnss_fix_rate", "start_lat", "start_lon", "end_lat", "end_lon", "min_lat", "max_lat",
-    "min_lon", "max_lon",
-)  # fmt: skip
+BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+BINARY_TRAILER = struct.pack(">h", -1)
+# Columns an update rewrites: all but the key and the first-ingested time.
+UPDATED_COLUMNS = tuple(c for c in SCENE_COLUMNS if c not in ("id", "ingested_at"))
 
 
 @dataclass
@@ -59,105 +35,147 @@ class BatchResult:
     rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, scene, reason
 
 
-def _json(value) -> str:
-    return orjson.dumps(value).decode()
-
-
-def _float_array(values: list[float] | None) -> str:
-    # Array literals built directly: psycopg's generic list adapter is the slowest part
-    # of a COPY row otherwise, and these are plain finite floats.
-    return "{" + ",".join(map(repr, values or ())) + "}"
-
-
-def _row(line_no: int, rec: SceneRecord, manifest_uri: str) -> tuple:
-    return (
-        line_no, rec.scene_id, rec.vehicle_id, rec.drive_id, rec.start_time, rec.end_time,
-        rec.duration_s, rec.local_hour, _json(rec.cameras), rec.tags, _json(rec.extra),
-        manifest_uri, rec.content_sha256, rec.max_speed_mps, rec.mean_speed_mps,
-        rec.max_decel_mps2, rec.gnss_fix_rate, rec.start_lat, rec.start_lon, rec.end_lat,
-        rec.end_lon, rec.min_lat, rec.max_lat, rec.min_lon, rec.max_lon,
-        _float_array(rec.track_lat), _float_array(rec.track_lon), rec.signals_hz,
-        rec.signals_samples, rec.signals_channels, rec.signals_data,
-        _json(rec.disengagements or []),
-    )  # fmt: skip
-
-
-def write_batch(records: list[tuple[int, SceneRecord]], manifest_uri: str) -> BatchResult:
-    """Upsert one batch; the caller holds the transaction (all or nothing per batch)."""
+def write_batch(lines: list[ParsedLine], manifest_uri: str) -> BatchResult:
+    """Upsert one batch of lines with distinct scene ids (all or nothing per batch)."""
     result = BatchResult()
     with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TEMPORARY TABLE IF NOT EXISTS ingest_stage ("
-            + ", ".join(f"{name} {kind}" for name, kind in STAGE_COLUMNS)
-            + ") ON COMMIT DELETE ROWS"
-        )
-        cursor.execute("TRUNCATE ingest_stage")
-        names = ", ".join(name for name, _ in STAGE_COLUMNS)
-        with cursor.cursor.copy(f"COPY ingest_stage ({names}) FROM STDIN") as copy:
-            for line_no, rec in records:
-                copy.write_row(_row(line_no, rec, manifest_uri))
+        existing = _existing(cursor, [line.scene_id for line in lines])
+        todo = [
+            line
+            for line in lines
+            if line.scene_id not in existing or existing[line.scene_id][1] != line.content_sha256
+        ]
+        result.unchanged = len(lines) - len(todo)
+        if not todo:
+            return result
+        owners = _owners(cursor, todo, result)
+        todo = [line for line in todo if line.scene_id in owners]
+        new = [line for line in todo if line.scene_id not in existing]
+        changed = [line for line in todo if line.scene_id in existing]
+        fresh = _allocate_ids(cursor, len(new))
+        pks = dict(zip((line.scene_id for line in new), fresh, strict=True))
+        pks.update((line.scene_id, existing[line.scene_id][0]) for line in changed)
+        now = datetime.now(UTC).isoformat().encode()
 
-        cursor.execute(
-            "INSERT INTO catalog_vehicle (vehicle_id, created_at) "
-            "SELECT DISTINCT vehicle_key, now() FROM ingest_stage ON CONFLICT DO NOTHING"
-        )
-        cursor.execute(
-            "INSERT INTO catalog_drive (drive_id, vehicle_id, created_at) "
-            "SELECT DISTINCT ON (s.drive_key) s.drive_key, v.id, now() FROM ingest_stage s "
-            "JOIN catalog_vehicle v ON v.vehicle_id = s.vehicle_key "
-            "WHERE s.drive_key IS NOT NULL ORDER BY s.drive_key, s.line_no "
-            "ON CONFLICT DO NOTHING"
-        )
-        # A drive belongs to one vehicle: lines that contradict it are rejected.
-        cursor.execute(
-            "DELETE FROM ingest_stage s USING catalog_drive d, catalog_vehicle v "
-            "WHERE d.drive_id = s.drive_key AND v.id = d.vehicle_id "
-            "AND v.vehicle_id <> s.vehicle_key "
-            "RETURNING s.line_no, s.scene_id, s.drive_key, v.vehicle_id"
-        )
-        for line_no, scene_id, drive, owner in cursor.fetchall():
-            result.rejected.append(
-                (line_no, scene_id, f"drive_id: {drive} belongs to vehicle {owner}")
+        def scene_rows(part: list[ParsedLine]) -> bytes:
+            return b"".join(
+                b"%d\t%b\t%b\t%b" % (pks[line.scene_id], owners[line.scene_id], now, now)
+                + line.scene
+                for line in part
             )
 
-        columns = ", ".join(SCENE_COLUMNS)
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SCENE_COLUMNS)
-        cursor.execute(
-            f"INSERT INTO catalog_scene (scene_id, vehicle_id, drive_id, {columns}, "
-            "track_lat, track_lon, disengagement_count, ingested_at, updated_at) "
-            f"SELECT s.scene_id, v.id, d.id, {', '.join('s.' + c for c in SCENE_COLUMNS)}, "
-            "s.track_lat, s.track_lon, jsonb_array_length(s.disengagements), now(), now() "
-            "FROM ingest_stage s JOIN catalog_vehicle v ON v.vehicle_id = s.vehicle_key "
-            "LEFT JOIN catalog_drive d ON d.drive_id = s.drive_key "
-            f"ON CONFLICT (scene_id) DO UPDATE SET vehicle_id = EXCLUDED.vehicle_id, "
-            f"drive_id = EXCLUDED.drive_id, {updates}, track_lat = EXCLUDED.track_lat, "
-            "track_lon = EXCLUDED.track_lon, "
-            "disengagement_count = EXCLUDED.disengagement_count, updated_at = now() "
-            "WHERE catalog_scene.content_sha256 <> EXCLUDED.content_sha256 "
-            "RETURNING id, (xmax = 0)"
+        if new:
+            _copy(cursor, "catalog_scene", SCENE_COLUMNS, scene_rows(new))
+        if changed:
+            _update_scenes(cursor, scene_rows(changed), [pks[line.scene_id] for line in changed])
+        _copy_signals(cursor, todo, pks)
+        disengagements = b"".join(
+            b"%d%b" % (pks[line.scene_id], d) for line in todo for d in line.disengagements
         )
-        for pk, inserted in cursor.fetchall():
-            (result.inserted if inserted else result.updated).append(pk)
-        changed = result.inserted + result.updated
-        result.unchanged = len(records) - len(result.rejected) - len(changed)
-        if not changed:
-            return result
-
-        cursor.execute("DELETE FROM catalog_scenesignals WHERE scene_id = ANY(%s)", [changed])
-        cursor.execute("DELETE FROM catalog_disengagement WHERE scene_id = ANY(%s)", [changed])
-        cursor.execute(
-            "INSERT INTO catalog_scenesignals (scene_id, hz, samples, channels, data) "
-            "SELECT c.id, s.signals_hz, s.signals_samples, s.signals_channels, s.signals_data "
-            "FROM ingest_stage s JOIN catalog_scene c ON c.scene_id = s.scene_id "
-            "WHERE c.id = ANY(%s) AND s.signals_hz IS NOT NULL",
-            [changed],
-        )
-        cursor.execute(
-            "INSERT INTO catalog_disengagement (scene_id, t_s, kind) "
-            "SELECT c.id, (d->>'t_s')::float8, d->>'kind' "
-            "FROM ingest_stage s JOIN catalog_scene c ON c.scene_id = s.scene_id "
-            "CROSS JOIN LATERAL jsonb_array_elements(s.disengagements) d "
-            "WHERE c.id = ANY(%s)",
-            [changed],
-        )
+        _copy(cursor, "catalog_disengagement", DISENGAGEMENT_COLUMNS, disengagements)
+        result.inserted = [pks[line.scene_id] for line in new]
+        result.updated = [pks[line.scene_id] for line in changed]
     return result
+
+
+def _existing(cursor, scene_ids: list[str]) -> dict[str, tuple[int, str]]:
+    cursor.execute(
+        "SELECT scene_id, id, content_sha256 FROM catalog_scene WHERE scene_id = ANY(%s)",
+        [scene_ids],
+    )
+    return {scene_id: (pk, sha) for scene_id, pk, sha in cursor.fetchall()}
+
+
+def _owners(cursor, lines: list[ParsedLine], result: BatchResult) -> dict[str, bytes]:
+    """scene_id -> b"<vehicle pk>\\t<drive pk or \\N>", creating vehicles and drives as
+    needed. A drive belongs to the vehicle of its first line; lines that contradict an
+    existing drive are rejected (added to `result`) and left out."""
+    vehicles = sorted({line.vehicle_id for line in lines})
+    cursor.execute(
+        "INSERT INTO catalog_vehicle (vehicle_id, created_at) "
+        "SELECT unnest(%s::varchar[]), now() ON CONFLICT DO NOTHING",
+        [vehicles],
+    )
+    cursor.execute(
+        "SELECT vehicle_id, id FROM catalog_vehicle WHERE vehicle_id = ANY(%s)", [vehicles]
+    )
+    vehicle_pk = dict(cursor.fetchall())
+    first_owner: dict[str, int] = {}
+    for line in sorted(lines, key=lambda line: line.line_no):
+        if line.drive_id:
+            first_owner.setdefault(line.drive_id, vehicle_pk[line.vehicle_id])
+    drives: dict[str, tuple[int, int, str]] = {}
+    if first_owner:
+        cursor.execute(
+            "INSERT INTO catalog_drive (drive_id, vehicle_id, created_at) "
+            "SELECT d, v, now() FROM unnest(%s::varchar[], %s::bigint[]) AS x(d, v) "
+            "ON CONFLICT DO NOTHING",
+            [list(first_owner), list(first_owner.values())],
+        )
+        cursor.execute(
+            "SELECT d.drive_id, d.id, d.vehicle_id, v.vehicle_id FROM catalog_drive d "
+            "JOIN catalog_vehicle v ON v.id = d.vehicle_id WHERE d.drive_id = ANY(%s)",
+            [list(first_owner)],
+        )
+        drives = {drive: (pk, owner_pk, owner) for drive, pk, owner_pk, owner in cursor.fetchall()}
+    owners = {}
+    for line in lines:
+        vehicle = vehicle_pk[line.vehicle_id]
+        drive = b"\\N"
+        if line.drive_id:
+            drive_pk, owner_pk, owner = drives[line.drive_id]
+            if owner_pk != vehicle:
+                reason = f"drive_id: {line.drive_id} belongs to vehicle {owner}"
+                result.rejected.append((line.line_no, line.scene_id, reason))
+                continue
+            drive = b"%d" % drive_pk
+        owners[line.scene_id] = b"%d\t%b" % (vehicle, drive)
+    return owners
+
+
+def _allocate_ids(cursor, count: int) -> list[int]:
+    if not count:
+        return []
+    cursor.execute(
+        "SELECT nextval(pg_get_serial_sequence('catalog_scene', 'id')) FROM generate_series(1, %s)",
+        [count],
+    )
+    return [pk for (pk,) in cursor.fetchall()]
+
+
+def _update_scenes(cursor, rows: bytes, pks: list[int]) -> None:
+    columns = ", ".join(SCENE_COLUMNS)
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE ingest_changed ON COMMIT DROP AS SELECT {columns} "
+        "FROM catalog_scene WITH NO DATA"
+    )
+    _copy(cursor, "ingest_changed", SCENE_COLUMNS, rows)
+    assignments = ", ".join(f"{c} = s.{c}" for c in UPDATED_COLUMNS)
+    cursor.execute(
+        f"UPDATE catalog_scene c SET {assignments} FROM ingest_changed s WHERE c.id = s.id"
+    )
+    cursor.execute("DROP TABLE ingest_changed")
+    # Signals and disengagements of a changed scene are replaced whole.
+    cursor.execute("DELETE FROM catalog_scenesignals WHERE scene_id = ANY(%s)", [pks])
+    cursor.execute("DELETE FROM catalog_disengagement WHERE scene_id = ANY(%s)", [pks])
+
+
+def _copy_signals(cursor, lines: list[ParsedLine], pks: dict[str, int]) -> None:
+    rows = b"".join(
+        struct.pack(">hiq", len(SIGNALS_COLUMNS), 8, pks[line.scene_id]) + line.signals
+        for line in lines
+        if line.signals is not None
+    )
+    if rows:
+        data = BINARY_HEADER + rows + BINARY_TRAILER
+        _copy(cursor, "catalog_scenesignals", SIGNALS_COLUMNS, data, binary=True)
+
+
+def _copy(cursor, table: str, columns: tuple[str, ...], data: bytes, binary=False) -> None:
+    if not data:
+        return
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    statement += " (FORMAT BINARY)" if binary else ""
+    # Raw psycopg COPY: wrapped so that errors surface as Django's (IntegrityError, ...).
+    with connection.wrap_database_errors, cursor.cursor.copy(statement) as copy:
+        copy.write(data)

@@ -178,3 +178,69 @@ def test_ingest_command_missing_manifest_exits_2(tmp_path):
 
         execute_from_command_line(["manage.py", "ingest", str(tmp_path / "nope.jsonl")])
     assert exit_info.value.code == 2
+
+
+def test_parallel_parsing_matches_inline(tmp_path, monkeypatch):
+    records = [scene_record(i) for i in range(9)]
+    records[4] = "{broken"
+    records[6] = scene_record(6, duration_s=-1)
+    path = write_manifest(tmp_path / "m.jsonl", records)
+    monkeypatch.setattr("catalog.ingest.parse.CHUNK_LINES", 2)  # several tasks, out of order
+    parallel = manifest_ingest(manifest_uri=str(path), workers=2, batch_size=3)
+    parallel_rows = list(
+        Scene.objects.order_by("scene_id").values_list("scene_id", "max_speed_mps")
+    )
+    Scene.objects.all().delete()
+    inline = manifest_ingest(manifest_uri=str(path), workers=1)
+    assert (
+        (parallel.inserted, parallel.rejected)
+        == (inline.inserted, inline.rejected)
+        == (7, parallel.rejected)
+    )
+    assert [r.line for r in parallel.rejected] == [5, 7]
+    assert parallel_rows == list(
+        Scene.objects.order_by("scene_id").values_list("scene_id", "max_speed_mps")
+    )
+
+
+def test_batch_retries_when_a_concurrent_ingest_inserted_the_same_scene(manifest, monkeypatch):
+    manifest_ingest(manifest_uri=str(manifest))
+    real_existing = writer._existing
+    calls = {"n": 0}
+
+    def missed_concurrent_insert(cursor, scene_ids):
+        calls["n"] += 1
+        return {} if calls["n"] == 1 else real_existing(cursor, scene_ids)
+
+    monkeypatch.setattr(writer, "_existing", missed_concurrent_insert)
+    report = manifest_ingest(manifest_uri=str(manifest))
+    assert calls["n"] == 2
+    assert (report.inserted, report.updated, report.unchanged) == (0, 0, 3)
+    assert Scene.objects.count() == 3
+
+
+def test_changed_scene_gets_its_new_signals_and_disengagements(tmp_path, manifest):
+    manifest_ingest(manifest_uri=str(manifest))
+    faster = scene_record(0, disengagements=[{"t_s": 2.0, "kind": "brake"}])
+    faster["signals"]["speed_mps"] = [20.0] * 200
+    write_manifest(manifest, [faster])
+    manifest_ingest(manifest_uri=str(manifest))
+    scene = Scene.objects.get(scene_id=faster["scene_id"])
+    assert scene.max_speed_mps == 20.0
+    assert SceneSignals.objects.filter(scene=scene).count() == 1
+    assert list(scene.disengagements.values_list("t_s", "kind")) == [(2.0, "brake")]
+
+
+def test_text_with_copy_delimiters_round_trips(tmp_path):
+    awkward = 'tab\there, "quoted", back\\slash, {brace}, NULL'
+    record = scene_record(
+        tags=[awkward, "plain"],
+        extra={"note": "line\nbreak\\", "tab": "\t"},
+        disengagements=[{"t_s": 1.5, "kind": "driver\toverride\\"}],
+    )
+    path = write_manifest(tmp_path / "m.jsonl", [record])
+    assert manifest_ingest(manifest_uri=str(path)).inserted == 1
+    scene = Scene.objects.get()
+    assert scene.tags == [awkward, "plain"]
+    assert scene.extra == {"note": "line\nbreak\\", "tab": "\t"}
+    assert scene.disengagements.get().kind == "driver\toverride\\"

@@ -1,0 +1,96 @@
+"""A validated record as ready-made PostgreSQL COPY data.
+
+Formatting happens where the record was parsed (in the parse worker processes), so the
+process that talks to the database only concatenates bytes. psycopg's per-value adapters
+cost more than parsing the JSON did; these columns are few and their types are known.
+"""
+
+import struct
+
+import orjson
+
+from catalog.ingest.records import SceneRecord
+
+# Columns of a catalog_scene COPY line. The first five are filled in by the writer (they
+# are known only there); the rest come from the parse worker as one pre-formatted tail.
+SCENE_COLUMNS = (
+    "id", "vehicle_id", "drive_id", "ingested_at", "updated_at",
+    "scene_id", "start_time", "end_time", "duration_s", "local_hour", "cameras", "tags",
+    "extra", "manifest_uri", "content_sha256", "max_speed_mps", "mean_speed_mps",
+    "max_decel_mps2", "gnss_fix_rate", "start_lat", "start_lon", "end_lat", "end_lon",
+    "min_lat", "max_lat", "min_lon", "max_lon", "track_lat", "track_lon",
+    "disengagement_count",
+)  # fmt: skip
+SIGNALS_COLUMNS = ("scene_id", "hz", "samples", "channels", "data")
+DISENGAGEMENT_COLUMNS = ("scene_id", "t_s", "kind")
+VARCHAR_OID = 1043
+
+NULL = "\\N"
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(value: str | None) -> str:
+    """A text value escaped for COPY's text format (NULL for None)."""
+    if value is None:
+        return NULL
+    return value.translate(_COPY_ESCAPES)
+
+
+def copy_json(value) -> str:
+    # orjson escapes control characters inside strings, so only backslashes need doubling.
+    return orjson.dumps(value).decode().replace("\\", "\\\\")
+
+
+def copy_float(value: float | None) -> str:
+    return NULL if value is None else repr(value)
+
+
+def float_array(values: list[float] | None) -> str:
+    # orjson writes the same shortest round-trip digits as repr(), several times faster.
+    return "{" + orjson.dumps(values or [])[1:-1].decode() + "}"
+
+
+def text_array(values: list[str]) -> str:
+    """An array literal whose elements are always quoted, so commas, braces, quotes and
+    the word NULL inside a tag stay text."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return copy_text("{" + ",".join(quoted) + "}")
+
+
+def scene_line_tail(rec: SceneRecord, manifest_uri: str) -> bytes:
+    """A catalog_scene COPY line from `scene_id` on (see SCENE_COLUMNS)."""
+    fields = (
+        "", rec.scene_id, rec.start_time.isoformat(), rec.end_time.isoformat(),
+        repr(rec.duration_s), str(rec.local_hour), copy_json(rec.cameras),
+        text_array(rec.tags), copy_json(rec.extra), copy_text(manifest_uri),
+        rec.content_sha256, copy_float(rec.max_speed_mps), copy_float(rec.mean_speed_mps),
+        copy_float(rec.max_decel_mps2), copy_float(rec.gnss_fix_rate),
+        copy_float(rec.start_lat), copy_float(rec.start_lon), copy_float(rec.end_lat),
+        copy_float(rec.end_lon), copy_float(rec.min_lat), copy_float(rec.max_lat),
+        copy_float(rec.min_lon), copy_float(rec.max_lon), float_array(rec.track_lat),
+        float_array(rec.track_lon), str(len(rec.disengagements or ())),
+    )  # fmt: skip
+    return ("\t".join(fields) + "\n").encode()
+
+
+def signals_binary_tail(rec: SceneRecord) -> bytes | None:
+    """A catalog_scenesignals row in COPY BINARY format without its leading field count
+    and scene pk (known only to the writer); None when the record has no signals. Binary
+    because the text format would spell the 6 KB of samples as 13 KB of hex for the
+    server to decode again."""
+    if rec.signals_data is None:
+        return None
+    names = [name.encode() for name in rec.signals_channels or ()]
+    array = struct.pack(">iiiii", 1, 0, VARCHAR_OID, len(names), 1) + b"".join(
+        struct.pack(">i", len(name)) + name for name in names
+    )
+    data = rec.signals_data
+    return b"".join((
+        struct.pack(">idii", 8, rec.signals_hz, 4, rec.signals_samples),
+        struct.pack(">i", len(array)), array,
+        struct.pack(">i", len(data)), data,
+    ))  # fmt: skip
+
+
+def disengagement_tails(rec: SceneRecord) -> list[bytes]:
+    return [f"\t{d['t_s']!r}\t{copy_text(d['kind'])}\n".encode() for d in rec.disengagements or ()]
