@@ -18,14 +18,9 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from catalog.ingest.reader import Chunk, LineBlock
 from catalog.ingest.records import RecordError, parse_records
 from catalog.ingest.rows import disengagement_tails, scene_line_tail, signals_binary_tail
-
-# (line number, raw JSON bytes | decoded record | RecordError from the reader)
-RawItem = tuple[int, Any]
-# Lines per task sent to a worker: ~2.5 MB of JSON, large enough that a task's overhead
-# is noise and that derivation is vectorised over many scenes.
-CHUNK_LINES = 250
 
 
 @dataclass(slots=True)
@@ -49,8 +44,9 @@ class BadLine:
     reason: str
 
 
-def parse_chunk(items: list[RawItem], manifest_uri: str, tz_name: str) -> list:
-    """Each item as a ParsedLine or a BadLine, in order. Runs in a worker process."""
+def parse_chunk(chunk: Chunk, manifest_uri: str, tz_name: str) -> list:
+    """Each line of the chunk as a ParsedLine or a BadLine, in order. Runs in a worker."""
+    items = chunk.items() if isinstance(chunk, LineBlock) else chunk
     decoded = [_decode(raw) for _, raw in items]
     records = parse_records(
         [r for r in decoded if not isinstance(r, RecordError)],
@@ -95,17 +91,6 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def _chunked(items: Iterable[RawItem], size: int) -> Iterator[list[RawItem]]:
-    chunk: list[RawItem] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 class ParsePool:
     """Maps parse_chunk over a stream of items, in order, with bounded memory.
 
@@ -132,8 +117,7 @@ class ParsePool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
 
-    def parse(self, items: Iterable[RawItem]) -> Iterator[ParsedLine | BadLine]:
-        chunks = _chunked(items, CHUNK_LINES)
+    def parse(self, chunks: Iterable[Chunk]) -> Iterator[ParsedLine | BadLine]:
         if self.executor is None:
             for chunk in chunks:
                 yield from parse_chunk(chunk, self.manifest_uri, self.tz_name)

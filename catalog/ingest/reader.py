@@ -1,6 +1,12 @@
-"""Stream manifest records from JSON Lines (optionally gzipped) or Parquet, anywhere
-`catalog.storage` reaches. Yields `(line_number, item)` where item is a JSON line's raw
-bytes, a decoded Parquet row, or a RecordError, so one bad line never stops the rest."""
+"""Stream a manifest, JSON Lines (optionally gzipped) or Parquet, from anywhere
+`catalog.storage` reaches, in chunks for the parse workers.
+
+A JSON Lines chunk is a LineBlock: a few megabytes of whole lines, cut at a newline, with
+the number of its first line. Splitting it into lines is left to the worker, so the
+reading process never handles a line on its own. A Parquet chunk is a list of
+`(row number, record)`. A line too long to be a scene is reported as a RecordError item
+and skipped, and one bad line never stops the rest.
+"""
 
 import gzip
 import tempfile
@@ -12,7 +18,36 @@ from catalog import storage
 from catalog.ingest.records import RecordError
 
 MAX_LINE_BYTES = 16 * 1024 * 1024
+READ_BYTES = 1 << 20
+BLOCK_BYTES = 2 << 20  # ~200 scenes with 10 Hz signals
+PARQUET_ROWS = 250
 PARQUET_SUFFIXES = (".parquet", ".pq")
+RawItem = tuple[int, Any]  # (line number, raw JSON bytes | decoded record | RecordError)
+
+
+@dataclass(slots=True)
+class LineBlock:
+    first_line: int
+    data: bytes
+
+    def items(self) -> list[RawItem]:
+        """The block's non-blank lines, numbered."""
+        items: list[RawItem] = []
+        for number, line in enumerate(self.data.split(b"\n"), start=self.first_line):
+            if not line or line.isspace():
+                continue
+            if len(line) > MAX_LINE_BYTES:
+                items.append((number, _too_long()))
+            else:
+                items.append((number, line))
+        return items
+
+
+Chunk = LineBlock | list[RawItem]
+
+
+def _too_long() -> RecordError:
+    return RecordError(f"line longer than {MAX_LINE_BYTES} bytes")
 
 
 @dataclass
@@ -32,38 +67,38 @@ def open_manifest(uri: str) -> Manifest:
     return Manifest(uri=uri, format=fmt, size_bytes=size)
 
 
-def iter_records(manifest: Manifest, on_bytes=None) -> Iterator[tuple[int, Any]]:
+def iter_chunks(manifest: Manifest, on_bytes=None) -> Iterator[Chunk]:
     if manifest.format == "parquet":
-        yield from _iter_parquet(manifest.uri)
+        yield from _parquet_chunks(manifest.uri)
     else:
-        yield from _iter_jsonl(manifest.uri, on_bytes)
+        yield from _jsonl_blocks(manifest.uri, on_bytes)
 
 
-def _iter_lines(stream, on_bytes) -> Iterator[bytes]:
-    pending = b""
-    while chunk := stream.read(1 << 20):
-        if on_bytes:
-            on_bytes(len(chunk))
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
-        yield from lines
-        if len(pending) > MAX_LINE_BYTES:
-            yield pending  # reported as too long below, then the rest of it is skipped
-            pending = b""
-    if pending:
-        yield pending
-
-
-def _iter_jsonl(uri: str, on_bytes) -> Iterator[tuple[int, Any]]:
+def _jsonl_blocks(uri: str, on_bytes) -> Iterator[Chunk]:
     with storage.open_read(uri) as raw:
         stream = gzip.GzipFile(fileobj=raw) if uri.lower().endswith(".gz") else raw
-        for number, line in enumerate(_iter_lines(stream, on_bytes), start=1):
-            if not line.strip():
+        first_line, pending, skipping = 1, b"", False
+        while chunk := stream.read(READ_BYTES):
+            if on_bytes:
+                on_bytes(len(chunk))
+            if skipping:  # the rest of a line already reported as too long
+                newline = chunk.find(b"\n")
+                if newline < 0:
+                    continue
+                chunk, skipping, first_line = chunk[newline + 1 :], False, first_line + 1
+            pending += chunk
+            if len(pending) < BLOCK_BYTES:
                 continue
-            if len(line) > MAX_LINE_BYTES:
-                yield number, RecordError(f"line longer than {MAX_LINE_BYTES} bytes")
-                continue
-            yield number, line  # decoded where it is validated, in a parse worker
+            cut = pending.rfind(b"\n") + 1
+            if cut:
+                block, pending = pending[:cut], pending[cut:]
+                yield LineBlock(first_line, block)
+                first_line += block.count(b"\n")
+            elif len(pending) > MAX_LINE_BYTES:
+                yield [(first_line, _too_long())]
+                pending, skipping = b"", True
+        if pending and not skipping:
+            yield LineBlock(first_line, pending)
 
 
 def _plain(value: Any) -> Any:
@@ -79,7 +114,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _iter_parquet(uri: str) -> Iterator[tuple[int, Any]]:
+def _parquet_chunks(uri: str) -> Iterator[Chunk]:
     import pyarrow.parquet as pq
 
     # Parquet needs random access: S3 objects are spooled to a local temporary file.
@@ -92,10 +127,12 @@ def _iter_parquet(uri: str) -> Iterator[tuple[int, Any]]:
         except Exception as exc:  # pyarrow raises several types for a bad file
             raise storage.StorageError(f"cannot read {uri} as Parquet: {exc}") from exc
         number = 0
-        for batch in parquet.iter_batches(batch_size=2000):
+        for batch in parquet.iter_batches(batch_size=PARQUET_ROWS):
+            rows = []
             for row in batch.to_pylist():
                 number += 1
                 record = {k: _plain(v) for k, v in row.items()}
                 if isinstance(record.get("extra"), list) and not record["extra"]:
                     record["extra"] = {}
-                yield number, record
+                rows.append((number, record))
+            yield rows

@@ -11,7 +11,7 @@ from django.db import IntegrityError, connection, transaction
 
 from catalog import hooks, storage
 from catalog.ingest.parse import BadLine, ParsedLine, ParsePool
-from catalog.ingest.reader import iter_records, open_manifest
+from catalog.ingest.reader import iter_chunks, open_manifest
 from catalog.ingest.writer import write_batch
 
 # Progress callback: (lines read so far, estimated total lines or None).
@@ -76,7 +76,7 @@ def manifest_ingest(
     # Inside an outer transaction (tests, callers composing work) everything must stay on
     # this connection; otherwise a writer thread overlaps parsing with the database.
     with pool, BatchWriter(uri, report, threaded=not connection.in_atomic_block) as writer:
-        for parsed in pool.parse(iter_records(manifest, on_bytes=count_bytes)):
+        for parsed in pool.parse(iter_chunks(manifest, on_bytes=count_bytes)):
             report.lines += 1
             if _accept(parsed, seen, report):
                 batch.append(parsed)

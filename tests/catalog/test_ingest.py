@@ -185,7 +185,8 @@ def test_parallel_parsing_matches_inline(tmp_path, monkeypatch):
     records[4] = "{broken"
     records[6] = scene_record(6, duration_s=-1)
     path = write_manifest(tmp_path / "m.jsonl", records)
-    monkeypatch.setattr("catalog.ingest.parse.CHUNK_LINES", 2)  # several tasks, out of order
+    monkeypatch.setattr("catalog.ingest.reader.READ_BYTES", 8192)  # a few lines per task
+    monkeypatch.setattr("catalog.ingest.reader.BLOCK_BYTES", 20_000)
     parallel = manifest_ingest(manifest_uri=str(path), workers=2, batch_size=3)
     parallel_rows = list(
         Scene.objects.order_by("scene_id").values_list("scene_id", "max_speed_mps")
