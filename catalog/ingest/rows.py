@@ -5,6 +5,7 @@ process that talks to the database only concatenates bytes. psycopg's per-value 
 cost more than parsing the JSON did; these columns are few and their types are known.
 """
 
+import functools
 import struct
 
 import orjson
@@ -80,16 +81,22 @@ def signals_binary_tail(rec: SceneRecord) -> bytes | None:
     server to decode again."""
     if rec.signals_data is None:
         return None
-    names = [name.encode() for name in rec.signals_channels or ()]
-    array = struct.pack(">iiiii", 1, 0, VARCHAR_OID, len(names), 1) + b"".join(
-        struct.pack(">i", len(name)) + name for name in names
-    )
     data = rec.signals_data
     return b"".join((
         struct.pack(">idii", 8, rec.signals_hz, 4, rec.signals_samples),
-        struct.pack(">i", len(array)), array,
+        _channels_field(tuple(rec.signals_channels or ())),
         struct.pack(">i", len(data)), data,
     ))  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def _channels_field(names: tuple[str, ...]) -> bytes:
+    """A varchar[] field in binary: length, then dims, null flag, element type, elements."""
+    encoded = [name.encode() for name in names]
+    array = struct.pack(">iiiii", 1, 0, VARCHAR_OID, len(encoded), 1) + b"".join(
+        struct.pack(">i", len(name)) + name for name in encoded
+    )
+    return struct.pack(">i", len(array)) + array
 
 
 def disengagement_tails(rec: SceneRecord) -> list[bytes]:
