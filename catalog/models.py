@@ -60,6 +60,9 @@ class Scene(models.Model):
     max_lon = models.FloatField(null=True)
     track_lat = ArrayField(models.FloatField(), default=list, blank=True)
     track_lon = ArrayField(models.FloatField(), default=list, blank=True)
+    # Grid cells the track visits (catalog.geo.track_cells), GIN-indexed for `near`.
+    # Whoever writes the track writes these too: a scene without them is never near.
+    track_cells = ArrayField(models.BigIntegerField(), default=list, db_default=[], blank=True)
 
     ingested_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -79,6 +82,7 @@ class Scene(models.Model):
                 condition=Q(disengagement_count__gt=0),
             ),
             GinIndex(fields=["tags"], name="scene_tags_gin"),
+            GinIndex(fields=["track_cells"], name="scene_track_cells_gin"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(duration_s__gt=0), name="scene_duration_positive"),

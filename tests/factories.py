@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 import factory
 from django.contrib.auth import get_user_model
 
+from catalog.geo import track_cells
 from catalog.models import Drive, Scene, Vehicle
 
 TOKYO_START = datetime(2026, 11, 28, 0, 30, tzinfo=UTC)  # 09:30 in Tokyo
@@ -69,3 +70,4 @@ class SceneFactory(factory.django.DjangoModelFactory):
     max_lon = 139.741
     track_lat = factory.List([35.58, 35.581])
     track_lon = factory.List([139.74, 139.741])
+    track_cells = factory.LazyAttribute(lambda o: track_cells(o.track_lat, o.track_lon))

@@ -1,18 +1,23 @@
 """Each scene filter against known answers, alone and combined, and its validation."""
 
+import random
 from datetime import UTC, datetime
 
 import pytest
+from django.db import connection, transaction
 from django.http import QueryDict
 
+from catalog import geo
 from catalog.errors import InvalidInput
-from catalog.filters import parse_json_filters, parse_query_params
-from catalog.selectors import scene_list
+from catalog.filters import SceneFilters, parse_json_filters, parse_query_params
+from catalog.selectors import scene_filter_sql, scene_list
+from tests.catalog.geo_support import destination, haversine_m
 from tests.factories import SceneFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db
 
 ODAIBA = (35.6268, 139.7750)
+OI = (35.5786, 139.7497)
 
 
 @pytest.fixture
@@ -136,3 +141,62 @@ def test_filters_round_trip_through_query_params():
     original = parse_query_params(QueryDict("vehicle=a&tag=x&tag=y&near=35.5,139.7,200&hour_gte=3"))
     again = parse_query_params(original.as_query_params())
     assert again == original
+
+
+def scene_along(lats: list[float], lons: list[float]):
+    return SceneFactory(
+        track_lat=lats, track_lon=lons,
+        min_lat=min(lats), max_lat=max(lats), min_lon=min(lons), max_lon=max(lons),
+    )  # fmt: skip
+
+
+def near_pks(lat: float, lon: float, radius_m: float) -> set[int]:
+    return {s.pk for s in scene_list(filters=SceneFilters(near=(lat, lon, radius_m)))}
+
+
+def test_near_decides_at_the_haversine_edge():
+    # Due north: the farthest a point within the radius gets from the centre's latitude.
+    inside = scene_along(*zip(destination(*OI, 0, 499.9), strict=True))
+    scene_along(*zip(destination(*OI, 180, 500.1), strict=True))
+    assert near_pks(*OI, 500) == {inside.pk}
+
+
+@pytest.mark.parametrize("radius_m", [20, 150, 500, 1400, 5000, 30_000])
+def test_near_finds_exactly_the_scenes_the_haversine_finds(radius_m):
+    rng = random.Random(radius_m)
+    tracks = []
+    for _ in range(120):
+        start = destination(*OI, rng.uniform(0, 360), radius_m * rng.uniform(0, 2.5))
+        heading = rng.uniform(0, 360)
+        points = [destination(*start, heading, 12.0 * t) for t in range(rng.randint(1, 20))]
+        tracks.append((scene_along(*zip(*points, strict=True)), points))
+    expected = {
+        scene.pk
+        for scene, points in tracks
+        if any(haversine_m(*OI, lat, lon) <= radius_m for lat, lon in points)
+    }
+    assert expected and near_pks(*OI, radius_m) == expected
+
+
+def test_near_beyond_the_cell_limit_falls_back_to_the_track_box():
+    inside = scene_along(*zip(destination(*OI, 0, 299_990), strict=True))
+    scene_along(*zip(destination(*OI, 0, 300_010), strict=True))
+    assert geo.near_cover(*OI, 300_000) is None
+    assert near_pks(*OI, 300_000) == {inside.pk}
+
+
+def test_near_across_the_antimeridian():
+    east = scene_along([0.0], [179.9999])
+    scene_along([0.0], [179.99])
+    assert near_pks(0.0, -179.9999, 100) == {east.pk}
+
+
+def test_near_is_served_by_the_track_cells_index():
+    for _ in range(30):
+        SceneFactory()
+    sql, params = scene_filter_sql(SceneFilters(near=(*OI, 500)), "s")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT count(*) FROM catalog_scene s WHERE {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on scene_track_cells_gin" in plan
