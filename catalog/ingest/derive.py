@@ -11,6 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
+from catalog.geo import track_cells
+
 
 class Derived(Protocol):
     max_speed_mps: float | None
@@ -27,6 +29,7 @@ class Derived(Protocol):
     max_lon: float | None
     track_lat: list[float] | None
     track_lon: list[float] | None
+    track_cells: list[int] | None
     signals_hz: float | None
     signals_samples: int | None
     signals_channels: list[str] | None
@@ -110,6 +113,7 @@ def _track(recs, lat: np.ndarray, lon: np.ndarray, has_fix: np.ndarray | None, h
             rec.end_lat, rec.end_lon = end
             rec.min_lat, rec.max_lat, rec.min_lon, rec.max_lon = box
             rec.track_lat, rec.track_lon = track
+            rec.track_cells = track_cells(*track)
 
 
 def _tracks_1hz(lat, lon, valid, step: int) -> list[tuple[list[float], list[float]]]:

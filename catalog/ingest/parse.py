@@ -12,10 +12,10 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import billiard
 import orjson
 
 from catalog.ingest.reader import Chunk, LineBlock
@@ -23,9 +23,9 @@ from catalog.ingest.records import RecordError, parse_records
 from catalog.ingest.rows import disengagement_tails, scene_line_tail, signals_binary_tail
 
 
-@dataclass(slots=True)
-class ParsedLine:
-    """A valid line, formatted for COPY (see catalog.ingest.rows for each part)."""
+class ParsedLine(NamedTuple):
+    """A valid line, formatted for COPY (see catalog.ingest.rows for each part). A named
+    tuple: thousands cross the process boundary per second, and tuples pickle in C."""
 
     line_no: int
     scene_id: str
@@ -37,8 +37,7 @@ class ParsedLine:
     disengagements: list[bytes]
 
 
-@dataclass(slots=True)
-class BadLine:
+class BadLine(NamedTuple):
     line_no: int
     scene_id: str | None
     reason: str
@@ -47,20 +46,13 @@ class BadLine:
 def parse_chunk(chunk: Chunk, manifest_uri: str, tz_name: str) -> list:
     """Each line of the chunk as a ParsedLine or a BadLine, in order. Runs in a worker."""
     items = chunk.items() if isinstance(chunk, LineBlock) else chunk
-    decoded = [_decode(raw) for _, raw in items]
     records = parse_records(
-        [r for r in decoded if not isinstance(r, RecordError)],
-        manifest_uri=manifest_uri,
-        tz=_zone(tz_name),
+        (_decode(raw) for _, raw in items), manifest_uri=manifest_uri, tz=_zone(tz_name)
     )
-    parsed = iter(records)
     out: list[ParsedLine | BadLine] = []
-    for (line_no, _), raw in zip(items, decoded, strict=True):
-        rec = raw if isinstance(raw, RecordError) else next(parsed)
+    for (line_no, _), rec in zip(items, records, strict=True):
         if isinstance(rec, RecordError):
-            scene_id = raw.get("scene_id") if isinstance(raw, dict) else None
-            scene_id = scene_id if isinstance(scene_id, str) else None
-            out.append(BadLine(line_no, scene_id, str(rec)))
+            out.append(BadLine(line_no, rec.scene_id, str(rec)))
             continue
         out.append(
             ParsedLine(
@@ -105,8 +97,11 @@ class ParsePool:
 
     def __enter__(self) -> "ParsePool":
         if self.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # billiard (Celery's fork of multiprocessing) rather than the standard library:
+            # a prefork Celery worker, where API-started ingests run, is a daemonic
+            # process, and multiprocessing refuses to start children from one.
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("fork")
+                self.workers, mp_context=billiard.get_context("fork")
             )
             # With fork, all workers start at the first submit: do it now, while this
             # process has no other threads whose locks a child could inherit held.

@@ -7,6 +7,7 @@ a reason a person can act on. It never touches the database.
 import hashlib
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -44,6 +45,8 @@ MAX_SIGNAL_SAMPLES = 100_000
 class RecordError(ValueError):
     """A manifest record is invalid; the message says which field and why."""
 
+    scene_id: str | None = None  # of the rejected record, when it had a usable one
+
 
 @dataclass(slots=True)
 class SceneRecord:
@@ -72,6 +75,7 @@ class SceneRecord:
     max_lon: float | None = None
     track_lat: list[float] | None = None
     track_lon: list[float] | None = None
+    track_cells: list[int] | None = None  # catalog.geo grid cells of the 1 Hz track
     signals_hz: float | None = None
     signals_samples: int | None = None
     signals_channels: list[str] | None = None
@@ -238,15 +242,15 @@ def _first_bad_channel(present: list[tuple[str, list]]) -> str:
     return present[0][0]
 
 
-def _content_sha256(normalised: dict, signals: tuple[float, list[str], np.ndarray] | None) -> str:
+def _content_sha256(normalised: dict, rec: SceneRecord) -> str:
     """Identity of a scene's content: the same scene written with other key order,
-    spacing or number spelling (1 vs 1.0) hashes the same. Signals are hashed as their
-    float64 bytes rather than re-serialised as JSON (1,600 floats per 20 s scene)."""
+    spacing or number spelling (1 vs 1.0) hashes the same. Signals are hashed as the
+    float32 samples that are stored, not re-serialised as JSON (1,600 per 20 s scene)."""
     digest = hashlib.sha256(orjson.dumps(normalised, option=orjson.OPT_SORT_KEYS))
-    if signals is not None:
-        hz, names, matrix = signals
-        digest.update(f"\0signals {hz!r} {','.join(names)}\0".encode())
-        digest.update(np.ascontiguousarray(matrix, dtype="<f8").tobytes())
+    if rec.signals_data is not None:
+        channels = ",".join(rec.signals_channels or ())
+        digest.update(f"\0signals {rec.signals_hz!r} {channels}\0".encode())
+        digest.update(rec.signals_data)
     return digest.hexdigest()
 
 
@@ -261,15 +265,26 @@ def parse_record(record: Any, *, manifest_uri: str, tz: ZoneInfo) -> SceneRecord
 
 
 def parse_records(
-    records: list[Any], *, manifest_uri: str, tz: ZoneInfo
+    records: Iterable[Any], *, manifest_uri: str, tz: ZoneInfo
 ) -> list[SceneRecord | RecordError]:
-    """Many records at once (same result as parse_record each, but derived in groups)."""
+    """Many records at once: the same results as parse_record on each, but derived in
+    groups. A RecordError among `records` (e.g. undecodable JSON) is passed through.
+
+    Give a lazy iterable where records are decoded on the fly: each is validated and
+    turned into arrays while its thousands of Python floats are still in the CPU cache,
+    then dropped (measured: ~20% less time per line than decoding a whole chunk first).
+    """
     out: list[SceneRecord | RecordError] = []
     valid = []
     for record in records:
+        if isinstance(record, RecordError):
+            out.append(record)
+            continue
         try:
             validated = _validate(record, manifest_uri, tz)
         except RecordError as exc:
+            scene_id = record.get("scene_id") if isinstance(record, dict) else None
+            exc.scene_id = scene_id if isinstance(scene_id, str) else None
             out.append(exc)
             continue
         out.append(validated[0])
@@ -279,19 +294,16 @@ def parse_records(
 
 
 def _derive(validated: list[tuple[SceneRecord, Signals | None, dict]]) -> None:
-    groups: dict[tuple, list[tuple[SceneRecord, np.ndarray, dict]]] = {}
-    for rec, signals, normalised in validated:
-        if signals is None:
-            rec.content_sha256 = _content_sha256(normalised, None)
-            continue
-        hz, names, matrix = signals
-        key = (hz, tuple(names), matrix.shape[1])
-        groups.setdefault(key, []).append((rec, matrix, normalised))
+    groups: dict[tuple, list[tuple[SceneRecord, np.ndarray]]] = {}
+    for rec, signals, _ in validated:
+        if signals is not None:
+            hz, names, matrix = signals
+            groups.setdefault((hz, tuple(names), matrix.shape[1]), []).append((rec, matrix))
     for (hz, names, _), members in groups.items():
-        stack = np.stack([matrix for _, matrix, _ in members])
-        derive_group([rec for rec, _, _ in members], hz, list(names), stack)
-        for (rec, _, normalised), matrix in zip(members, stack, strict=True):
-            rec.content_sha256 = _content_sha256(normalised, (hz, list(names), matrix))
+        stack = np.stack([matrix for _, matrix in members])
+        derive_group([rec for rec, _ in members], hz, list(names), stack)
+    for rec, _, normalised in validated:
+        rec.content_sha256 = _content_sha256(normalised, rec)
 
 
 def _validate(

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.db import DatabaseError
 
-from catalog import hooks
+from catalog import geo, hooks
 from catalog.ingest import writer
 from catalog.models import Disengagement, Drive, Scene, SceneSignals, Vehicle
 from catalog.services import manifest_ingest
@@ -245,3 +245,10 @@ def test_text_with_copy_delimiters_round_trips(tmp_path):
     assert scene.tags == [awkward, "plain"]
     assert scene.extra == {"note": "line\nbreak\\", "tab": "\t"}
     assert scene.disengagements.get().kind == "driver\toverride\\"
+
+
+def test_ingest_stores_the_grid_cells_of_the_track(manifest):
+    manifest_ingest(manifest_uri=str(manifest))
+    scene = Scene.objects.get(scene_id=scene_record(0)["scene_id"])
+    assert scene.track_cells == geo.track_cells(scene.track_lat, scene.track_lon)
+    assert len(scene.track_lat) == 21  # 1 Hz over 20 s, last point kept
