@@ -111,8 +111,18 @@ FILTER_PARAMETERS = [
 class SceneListView(ListAPIView):
     serializer_class = SceneSummarySerializer
 
+    # What SceneSummarySerializer reads: loading whole rows (tracks, extra, four
+    # timestamps) cost more than the page query itself.
+    summary_columns = (
+        "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time", "end_time",
+        "duration_s", "local_hour", "tags", "max_speed_mps", "mean_speed_mps",
+        "max_decel_mps2", "gnss_fix_rate", "disengagement_count", "start_lat", "start_lon",
+        "end_lat", "end_lon", "cameras",
+    )  # fmt: skip
+
     def get_queryset(self):
-        return scene_list(filters=parse_query_params(self.request.query_params))
+        filters = parse_query_params(self.request.query_params)
+        return scene_list(filters=filters).only(*self.summary_columns)
 
 
 class SceneDetailView(APIView):

@@ -28,7 +28,10 @@ class Scene(models.Model):
     """One 20-second scene. Derived attributes are columns so filters can use indexes."""
 
     scene_id = models.CharField(max_length=200, unique=True)
-    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="scenes")
+    # No index of its own: scene_vehicle_start (vehicle, start_time) serves vehicle lookups.
+    vehicle = models.ForeignKey(
+        Vehicle, on_delete=models.PROTECT, related_name="scenes", db_index=False
+    )
     drive = models.ForeignKey(
         Drive, on_delete=models.PROTECT, related_name="scenes", null=True, blank=True
     )
@@ -71,7 +74,6 @@ class Scene(models.Model):
         indexes = [
             models.Index(F("start_time").desc(), name="scene_start_desc"),
             models.Index(fields=["vehicle", "start_time"], name="scene_vehicle_start"),
-            models.Index(fields=["drive"], name="scene_drive"),
             models.Index(fields=["max_speed_mps"], name="scene_max_speed"),
             models.Index(fields=["mean_speed_mps"], name="scene_mean_speed"),
             models.Index(fields=["gnss_fix_rate"], name="scene_gnss_fix_rate"),
