@@ -7,36 +7,19 @@ call per chunk instead of one per scene: per-call overhead, not arithmetic, is w
 """
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from catalog.geo import track_cells
 
-
-class Derived(Protocol):
-    max_speed_mps: float | None
-    mean_speed_mps: float | None
-    max_decel_mps2: float | None
-    gnss_fix_rate: float | None
-    start_lat: float | None
-    start_lon: float | None
-    end_lat: float | None
-    end_lon: float | None
-    min_lat: float | None
-    max_lat: float | None
-    min_lon: float | None
-    max_lon: float | None
-    track_lat: list[float] | None
-    track_lon: list[float] | None
-    track_cells: list[int] | None
-    signals_hz: float | None
-    signals_samples: int | None
-    signals_channels: list[str] | None
-    signals_data: bytes | None
+if TYPE_CHECKING:  # records imports this module to derive its records
+    from catalog.ingest.records import SceneRecord
 
 
-def derive_group(recs: Sequence[Derived], hz: float, names: list[str], stack: np.ndarray) -> None:
+def derive_group(
+    recs: Sequence["SceneRecord"], hz: float, names: list[str], stack: np.ndarray
+) -> None:
     """Fill the derived attributes of `recs` from `stack[i]` (channels x samples) each."""
     channels = {name: stack[:, i, :] for i, name in enumerate(names)}
     with np.errstate(invalid="ignore"):

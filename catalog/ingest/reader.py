@@ -60,11 +60,7 @@ class Manifest:
 def open_manifest(uri: str) -> Manifest:
     lowered = uri.lower()
     fmt = "parquet" if lowered.endswith(PARQUET_SUFFIXES) else "jsonl"
-    try:
-        size = storage.size(uri)
-    except storage.StorageError:
-        raise
-    return Manifest(uri=uri, format=fmt, size_bytes=size)
+    return Manifest(uri=uri, format=fmt, size_bytes=storage.size(uri))
 
 
 def iter_chunks(manifest: Manifest, on_bytes=None) -> Iterator[Chunk]:
