@@ -2,6 +2,8 @@
 scenes/`, vector search (raw SQL over frames joined to scenes) and exports share a single
 definition of what each filter means."""
 
+import math
+
 from django.db.models import BooleanField, QuerySet
 from django.db.models.expressions import RawSQL
 
@@ -55,8 +57,8 @@ def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
         # Some point of the track lies in the box; the box overlap uses the GiST index.
         add(
             f"{_track_box(a)} && box(point(%s, %s), point(%s, %s)) AND EXISTS ("
-            f"SELECT 1 FROM unnest({a}.track_lat, {a}.track_lon) AS p(lat, lon) "
-            "WHERE p.lon BETWEEN %s AND %s AND p.lat BETWEEN %s AND %s)",
+            f"SELECT 1 FROM {_track_points(a)} WHERE p.lon BETWEEN %s AND %s "
+            "AND p.lat BETWEEN %s AND %s)",
             min_lon,
             min_lat,
             max_lon,
@@ -84,12 +86,22 @@ def _near_sql(a: str, lat: float, lon: float, radius_m: float) -> tuple[str, lis
     exact, exact_params = _track_point_within_sql(a, lat, lon, radius_m)
     cover = geo.near_cover(lat, lon, radius_m)
     if cover is not None and _cover_pays(*cover):
-        # GIN on the track's cells: a cell wholly inside the circle decides alone, the
-        # haversine runs only for tracks in the cells the circle's edge crosses.
+        # GIN on the track's cells: a cell wholly inside the circle decides alone; only
+        # tracks in the cells the circle's edge crosses need a closer look, and most of
+        # those are decided by their bounding box or end points before any unnest.
         inner, boundary = cover
+        box_near, box_params = _track_box_within_sql(a, lat, lon, radius_m)
+        first, first_params = _within_sql(
+            f"{a}.track_lat[1]", f"{a}.track_lon[1]", lat, lon, radius_m
+        )
+        last_index = f"cardinality({a}.track_lat)"
+        last, last_params = _within_sql(
+            f"{a}.track_lat[{last_index}]", f"{a}.track_lon[{last_index}]", lat, lon, radius_m
+        )
         return (
-            f"{a}.track_cells && %s::bigint[] OR ({a}.track_cells && %s::bigint[] AND {exact})",
-            [inner, boundary, *exact_params],
+            f"{a}.track_cells && %s::bigint[] OR ({a}.track_cells && %s::bigint[] "
+            f"AND {box_near} AND ({first} OR {last} OR {exact}))",
+            [inner, boundary, *box_params, *first_params, *last_params, *exact_params],
         )
     box = geo.cap_box(lat, lon, radius_m)
     if box is None:  # the circle holds a pole or crosses the antimeridian
@@ -108,14 +120,54 @@ def _cover_pays(inner: list[int], boundary: list[int]) -> bool:
     return 2 * len(inner) >= len(boundary)
 
 
-def _track_point_within_sql(a: str, lat: float, lon: float, radius_m: float) -> tuple[str, list]:
+def _within_sql(
+    lat_sql: str,
+    lon_sql: str,
+    lat: float,
+    lon: float,
+    radius_m: float,
+    *,
+    lat_params: tuple = (),
+    lon_params: tuple = (),
+) -> tuple[str, list]:
+    """The point (lat_sql, lon_sql) is within `radius_m` (haversine) of (lat, lon); the
+    centre's cosine is computed here rather than once per row. `lat_params` and
+    `lon_params` fill placeholders inside the two expressions."""
     return (
-        f"EXISTS (SELECT 1 FROM unnest({a}.track_lat, {a}.track_lon) AS p(lat, lon) "
-        "WHERE 2 * %s * asin(sqrt(power(sin(radians(p.lat - %s) / 2), 2) + "
-        "cos(radians(%s)) * cos(radians(p.lat)) * power(sin(radians(p.lon - %s) / 2), 2)))"
-        " <= %s)",
-        [geo.EARTH_RADIUS_M, lat, lat, lon, radius_m],
-    )
+        f"2 * %s * asin(sqrt(power(sin(radians({lat_sql} - %s) / 2), 2) + "
+        f"%s * cos(radians({lat_sql})) * power(sin(radians({lon_sql} - %s) / 2), 2))) <= %s",
+        [
+            geo.EARTH_RADIUS_M, *lat_params, lat, math.cos(math.radians(lat)),
+            *lat_params, *lon_params, lon, radius_m,
+        ],
+    )  # fmt: skip
+
+
+def _track_point_within_sql(a: str, lat: float, lon: float, radius_m: float) -> tuple[str, list]:
+    within, params = _within_sql("p.lat", "p.lon", lat, lon, radius_m)
+    return f"EXISTS (SELECT 1 FROM {_track_points(a)} WHERE {within})", params
+
+
+def _track_points(a: str) -> str:
+    """The track's points as rows p(lat, lon). unnest in a select list (a ProjectSet),
+    not in FROM: a function scan in FROM fills a tuplestore for every scene tested, which
+    made the per-point tests cost twice as much."""
+    return f"(SELECT unnest({a}.track_lat) AS lat, unnest({a}.track_lon) AS lon) AS p"
+
+
+def _track_box_within_sql(a: str, lat: float, lon: float, radius_m: float) -> tuple[str, list]:
+    """The track's bounding box comes within about `radius_m` of (lat, lon): a cheap test
+    that only ever rejects tracks whose every point is farther.
+
+    The box's point nearest the centre is taken at the clamped latitude and longitude. On
+    the sphere the true nearest point sits a little poleward of that, closer by under
+    2 m for any circle the cell covering serves (<= ~350 km), far inside the margin."""
+    margin_m = 1.0 + 0.01 * radius_m
+    return _within_sql(
+        f"greatest({a}.min_lat, least({a}.max_lat, %s))",
+        f"greatest({a}.min_lon, least({a}.max_lon, %s))",
+        lat, lon, radius_m + margin_m, lat_params=(lat,), lon_params=(lon,),
+    )  # fmt: skip
 
 
 def scene_list(*, filters: SceneFilters) -> QuerySet[Scene]:

@@ -2,6 +2,8 @@
 
 import pytest
 
+from api.scenes import SceneSummarySerializer
+from catalog.models import Scene
 from catalog.services import manifest_ingest
 from tests.factories import SceneFactory
 from tests.manifests import scene_record, write_manifest
@@ -26,6 +28,14 @@ def test_scene_list_filters(api):
     fast = SceneFactory(max_speed_mps=30)
     body = api.get("/api/v1/scenes/?max_speed_gte=20").json()
     assert [s["scene_id"] for s in body["results"]] == [fast.scene_id]
+
+
+def test_scene_list_rows_are_what_the_documented_serializer_gives(api):
+    SceneFactory(drive=None, max_speed_mps=None, gnss_fix_rate=None, tags=[])
+    SceneFactory(tags=["rain", "night"], disengagement_count=2)
+    rows = api.get("/api/v1/scenes/").json()["results"]
+    scenes = Scene.objects.select_related("vehicle", "drive").order_by("-start_time")
+    assert rows == [dict(SceneSummarySerializer(scene).data) for scene in scenes]
 
 
 def test_malformed_filter_gets_400_naming_it(api):

@@ -178,6 +178,19 @@ def test_near_finds_exactly_the_scenes_the_haversine_finds(radius_m):
     assert expected and near_pks(*OI, radius_m) == expected
 
 
+def test_near_looks_past_the_track_ends_and_box():
+    # Only the middle point is inside, in a cell on the circle's edge; and a track whose
+    # box holds the centre while its points do not.
+    through = scene_along(
+        *zip(destination(*OI, 270, 700), destination(*OI, 0, 490), destination(*OI, 90, 700),
+             strict=True)
+    )  # fmt: skip
+    scene_along(*zip(destination(*OI, 0, 600), destination(*OI, 90, 600), strict=True))
+    inner, _ = geo.near_cover(*OI, 500)
+    assert not set(through.track_cells) & set(inner)
+    assert near_pks(*OI, 500) == {through.pk}
+
+
 def test_near_beyond_the_cell_limit_falls_back_to_the_track_box():
     inside = scene_along(*zip(destination(*OI, 0, 299_990), strict=True))
     scene_along(*zip(destination(*OI, 0, 300_010), strict=True))
