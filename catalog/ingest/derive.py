@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from catalog.geo import track_cells
+from catalog.geo import track_cells, track_cells_rows
 
 if TYPE_CHECKING:  # records imports this module to derive its records
     from catalog.ingest.records import SceneRecord
@@ -95,27 +95,36 @@ def _track(recs, lat: np.ndarray, lon: np.ndarray, has_fix: np.ndarray | None, h
             rec.start_lat, rec.start_lon = start
             rec.end_lat, rec.end_lon = end
             rec.min_lat, rec.max_lat, rec.min_lon, rec.max_lon = box
-            rec.track_lat, rec.track_lon = track
-            rec.track_cells = track_cells(*track)
+            rec.track_lat, rec.track_lon, rec.track_cells = track
 
 
-def _tracks_1hz(lat, lon, valid, step: int) -> list[tuple[list[float], list[float]]]:
-    """About one valid point per second, always keeping the last valid one."""
+def _tracks_1hz(lat, lon, valid, step: int) -> list[tuple[list[float], list[float], list[int]]]:
+    """About one valid point per second, always keeping the last valid one, and the grid
+    cells of those points."""
     samples = lat.shape[1]
     keep = np.arange(0, samples, step)
     if samples and keep[-1] != samples - 1:
         keep = np.append(keep, samples - 1)
-    all_valid = valid.all(axis=1).tolist()
-    common_lat = lat[:, keep].round(7).tolist()
-    common_lon = lon[:, keep].round(7).tolist()
+    all_valid = valid.all(axis=1)
+    # The usual case: every sample has a fix, one selection serves the whole chunk.
+    common_lat, common_lon = lat[all_valid][:, keep].round(7), lon[all_valid][:, keep].round(7)
+    common = iter(
+        zip(
+            common_lat.tolist(),
+            common_lon.tolist(),
+            track_cells_rows(common_lat, common_lon),
+            strict=True,
+        )
+    )
     tracks = []
-    for i, whole in enumerate(all_valid):
-        if whole:  # the usual case: one shared selection for the whole chunk
-            tracks.append((common_lat[i], common_lon[i]))
+    for i, whole in enumerate(all_valid.tolist()):
+        if whole:
+            tracks.append(next(common))
             continue
         idx = np.flatnonzero(valid[i])
         picked = idx[::step]
         if len(idx) and picked[-1] != idx[-1]:
             picked = np.append(picked, idx[-1])
-        tracks.append((lat[i, picked].round(7).tolist(), lon[i, picked].round(7).tolist()))
+        track = lat[i, picked].round(7).tolist(), lon[i, picked].round(7).tolist()
+        tracks.append((*track, track_cells(*track)))
     return tracks

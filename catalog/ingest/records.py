@@ -4,6 +4,7 @@
 a reason a person can act on. It never touches the database.
 """
 
+import functools
 import hashlib
 import math
 import re
@@ -134,12 +135,18 @@ def _cameras(record: dict, manifest_uri: str) -> dict[str, str]:
         raise RecordError(f"cameras: more than {MAX_CAMERAS}")
     cameras = {}
     for name, uri in sorted(value.items()):
-        if not isinstance(name, str) or not CAMERA_PATTERN.match(name) or len(name) > 64:
+        if not isinstance(name, str) or not _camera_name_ok(name):
             raise RecordError(f"cameras: bad camera name {name!r} (use a-z, 0-9, _)")
-        if not isinstance(uri, str) or not uri.strip():
+        if not isinstance(uri, str) or not (uri := uri.strip()):
             raise RecordError(f"cameras.{name}: expected a video URI")
-        cameras[name] = storage.resolve_uri(manifest_uri, uri.strip())
+        cameras[name] = storage.resolve_uri(manifest_uri, uri)
     return cameras
+
+
+@functools.lru_cache(maxsize=256)
+def _camera_name_ok(name: str) -> bool:
+    # A fleet has a handful of camera names, each seen in every scene.
+    return bool(CAMERA_PATTERN.match(name)) and len(name) <= 64
 
 
 def _tags(record: dict) -> list[str]:

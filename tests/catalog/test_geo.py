@@ -3,6 +3,7 @@ haversine on its boundary cells decides `near` exactly as the haversine alone do
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -158,3 +159,17 @@ def test_non_finite_and_out_of_range_points_are_skipped():
 
 def test_empty_track_has_no_cells():
     assert geo.track_cells([], []) == []
+
+
+coordinates = st.one_of(
+    st.floats(-91, 91), st.sampled_from([90.0, -90.0, 180.0, -180.0, math.nan, math.inf])
+)
+
+
+@PROPERTY
+@given(st.lists(st.lists(st.tuples(coordinates, coordinates), min_size=3, max_size=3), min_size=1))
+def test_track_cells_of_many_rows_equal_one_row_at_a_time(rows):
+    lat = np.array([[la for la, _ in row] for row in rows])
+    lon = np.array([[lo * 2 for _, lo in row] for row in rows])  # reach past +-180 too
+    expected = [geo.track_cells(la.tolist(), lo.tolist()) for la, lo in zip(lat, lon, strict=True)]
+    assert geo.track_cells_rows(lat, lon) == expected
