@@ -27,7 +27,9 @@ class Drive(models.Model):
 class Scene(models.Model):
     """One 20-second scene. Derived attributes are columns so filters can use indexes."""
 
-    scene_id = models.CharField(max_length=200, unique=True)
+    # Unique through Meta.constraints: `unique=True` would add a second, LIKE-pattern index
+    # that nothing queries and every ingested scene pays for.
+    scene_id = models.CharField(max_length=200)
     # No index of its own: scene_vehicle_start (vehicle, start_time) serves vehicle lookups.
     vehicle = models.ForeignKey(
         Vehicle, on_delete=models.PROTECT, related_name="scenes", db_index=False
@@ -87,6 +89,7 @@ class Scene(models.Model):
             GinIndex(fields=["track_cells"], name="scene_track_cells_gin"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["scene_id"], name="scene_scene_id_unique"),
             models.CheckConstraint(condition=Q(duration_s__gt=0), name="scene_duration_positive"),
             models.CheckConstraint(
                 condition=Q(local_hour__gte=0, local_hour__lte=23), name="scene_local_hour_range"
