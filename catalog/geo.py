@@ -71,33 +71,38 @@ def track_cells(lat: Sequence[float], lon: Sequence[float]) -> list[int]:
     return sorted(ids)
 
 
-def track_cells_rows(lat: np.ndarray, lon: np.ndarray) -> list[list[int]]:
-    """`track_cells` of each row of two (tracks x points) arrays, the same ids at a
-    fraction of the cost: ingestion derives a whole chunk of scenes at once."""
+def track_cells_rows(
+    lat: np.ndarray, lon: np.ndarray, points: np.ndarray | None = None
+) -> list[list[int]]:
+    """`track_cells` of each row of two (tracks x points) arrays, taking only the points
+    where `points` is True (all by default): the same ids at a fraction of the cost, for
+    ingestion derives a whole chunk of scenes at once."""
     with np.errstate(invalid="ignore"):
-        fine_i = np.floor((lat + 90.0) * FINE_CELLS_PER_DEGREE)
-        fine_j = np.floor((lon + 180.0) * FINE_CELLS_PER_DEGREE)
-        # NaN compares False, so a row with any odd point takes the checked path below.
-        usual = (
-            ((fine_i >= 0) & (fine_i < LAT_CELLS) & (fine_j >= 0) & (fine_j < LON_CELLS))
-            .all(axis=1)
-            .tolist()
-        )
-    rows_i = np.where(np.isfinite(fine_i), fine_i, 0).astype(np.int64)
-    rows_j = np.where(np.isfinite(fine_j), fine_j, 0).astype(np.int64)
+        # The points track_cells keeps (NaN compares False), edges included.
+        kept = (np.abs(lat) <= 90.0) & (np.abs(lon) <= 180.0)
+    if points is not None:
+        kept &= points
+    rows_i = np.floor((np.where(kept, lat, 0.0) + 90.0) * FINE_CELLS_PER_DEGREE).astype(np.int64)
+    rows_j = np.floor((np.where(kept, lon, 0.0) + 180.0) * FINE_CELLS_PER_DEGREE).astype(np.int64)
     ids = np.concatenate(
-        [tag | (rows_i // scale) << LAT_SHIFT | (rows_j // scale) for tag, scale in _LEVELS],
+        [
+            np.where(kept, tag | (rows_i // scale) << LAT_SHIFT | (rows_j // scale), -1)
+            for tag, scale in _LEVELS
+        ],
         axis=1,
     )
-    ids.sort(axis=1)
-    first = np.ones(ids.shape, dtype=bool)
-    first[:, 1:] = ids[:, 1:] != ids[:, :-1]
-    flat, counts = ids[first].tolist(), first.sum(axis=1).tolist()
+    ids.sort(axis=1)  # skipped points (-1) first, then each row's ids in order
+    first = ids >= 0
+    first[:, 1:] &= ids[:, 1:] != ids[:, :-1]
+    return split_rows(ids[first].tolist(), first.sum(axis=1).tolist())
+
+
+def split_rows(flat: list, counts: list[int]) -> list[list]:
+    """`flat` cut into consecutive lists of `counts[i]` items: how a masked numpy array's
+    rows become lists with one `tolist()` call rather than one per row."""
     out, start = [], 0
-    for row, (count, ok) in enumerate(zip(counts, usual, strict=True)):
-        out.append(
-            flat[start : start + count] if ok else track_cells(lat[row].tolist(), lon[row].tolist())
-        )
+    for count in counts:
+        out.append(flat[start : start + count])
         start += count
     return out
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from catalog.geo import track_cells, track_cells_rows
+from catalog.geo import split_rows, track_cells_rows
 
 if TYPE_CHECKING:  # records imports this module to derive its records
     from catalog.ingest.records import SceneRecord
@@ -87,7 +87,7 @@ def _track(recs, lat: np.ndarray, lon: np.ndarray, has_fix: np.ndarray | None, h
         np.fmax.reduce(valid_lon, axis=1).tolist(),
         strict=True,
     )
-    tracks = _tracks_1hz(lat, lon, valid, max(1, round(hz)))
+    tracks = _tracks_1hz(lat, lon, valid, last, max(1, round(hz)))
     for rec, count, start, end, box, track in zip(
         recs, counts, starts, ends, boxes, tracks, strict=True
     ):
@@ -98,33 +98,32 @@ def _track(recs, lat: np.ndarray, lon: np.ndarray, has_fix: np.ndarray | None, h
             rec.track_lat, rec.track_lon, rec.track_cells = track
 
 
-def _tracks_1hz(lat, lon, valid, step: int) -> list[tuple[list[float], list[float], list[int]]]:
-    """About one valid point per second, always keeping the last valid one, and the grid
-    cells of those points."""
-    samples = lat.shape[1]
-    keep = np.arange(0, samples, step)
-    if samples and keep[-1] != samples - 1:
-        keep = np.append(keep, samples - 1)
-    all_valid = valid.all(axis=1)
-    # The usual case: every sample has a fix, one selection serves the whole chunk.
-    common_lat, common_lon = lat[all_valid][:, keep].round(7), lon[all_valid][:, keep].round(7)
-    common = iter(
+def _tracks_1hz(
+    lat, lon, valid, last, step: int
+) -> list[tuple[list[float], list[float], list[int]]]:
+    """Each row's track: every `step`-th valid sample, always keeping the last valid one
+    (about one point per second), rounded to 7 decimals, and the grid cells of those
+    points. All rows at once: a quarter of real scenes lose the GNSS fix somewhere, and a
+    per-row path for them cost more than the rest of the chunk."""
+    rank = np.cumsum(valid, axis=1) - 1  # each valid sample's place among its row's
+    picked = valid & (rank % step == 0)
+    has_any = valid.any(axis=1)
+    picked[np.flatnonzero(has_any), last[has_any]] = True
+    # The picked points, left-aligned in (rows x most points) arrays for the cells.
+    rows, cols = np.nonzero(picked)
+    counts = picked.sum(axis=1)
+    slots = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
+    width = int(counts.max()) if len(counts) else 0
+    track_lat, track_lon = np.zeros((2, len(counts), width))
+    track_lat[rows, slots] = lat[rows, cols].round(7)
+    track_lon[rows, slots] = lon[rows, cols].round(7)
+    in_track = np.arange(width) < counts[:, None]
+    counts_list = counts.tolist()
+    return list(
         zip(
-            common_lat.tolist(),
-            common_lon.tolist(),
-            track_cells_rows(common_lat, common_lon),
+            split_rows(track_lat[in_track].tolist(), counts_list),
+            split_rows(track_lon[in_track].tolist(), counts_list),
+            track_cells_rows(track_lat, track_lon, in_track),
             strict=True,
         )
     )
-    tracks = []
-    for i, whole in enumerate(all_valid.tolist()):
-        if whole:
-            tracks.append(next(common))
-            continue
-        idx = np.flatnonzero(valid[i])
-        picked = idx[::step]
-        if len(idx) and picked[-1] != idx[-1]:
-            picked = np.append(picked, idx[-1])
-        track = lat[i, picked].round(7).tolist(), lon[i, picked].round(7).tolist()
-        tracks.append((*track, track_cells(*track)))
-    return tracks
