@@ -1,6 +1,6 @@
 """`scenes/` list with filters and `scenes/<scene_id>/` detail."""
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from django.db.models import QuerySet
 from django.http import Http404
@@ -123,7 +123,8 @@ class SceneListView(ListAPIView):
     def list(self, request, *args, **kwargs):
         filters = parse_query_params(request.query_params)
         page = self.paginate_queryset(SummaryRows(scene_list(filters=filters)))
-        return self.get_paginated_response([scene_summary(row) for row in page])
+        zone = timezone.get_current_timezone()
+        return self.get_paginated_response([scene_summary(row, zone) for row in page])
 
 
 class SummaryRows:
@@ -154,14 +155,15 @@ SUMMARY_VALUES = (
 )  # fmt: skip
 
 
-def scene_summary(row: dict) -> dict:
-    """What SceneSummarySerializer gives for the scene whose SUMMARY_VALUES are `row`."""
+def scene_summary(row: dict, zone: tzinfo) -> dict:
+    """What SceneSummarySerializer gives for the scene whose SUMMARY_VALUES are `row`,
+    with times in `zone` (the request's current time zone, as DRF uses)."""
     return {
         "scene_id": row["scene_id"],
         "vehicle": row["vehicle__vehicle_id"],
         "drive": row["drive__drive_id"],
-        "start_time": _iso(row["start_time"]),
-        "end_time": _iso(row["end_time"]),
+        "start_time": _iso(row["start_time"], zone),
+        "end_time": _iso(row["end_time"], zone),
         "duration_s": row["duration_s"],
         "local_hour": row["local_hour"],
         "tags": row["tags"],
@@ -179,9 +181,9 @@ def scene_summary(row: dict) -> dict:
     }
 
 
-def _iso(value: datetime) -> str:
-    """DRF's DateTimeField output: ISO 8601 in the current time zone, UTC as "Z"."""
-    text = timezone.localtime(value).isoformat()
+def _iso(value: datetime, zone: tzinfo) -> str:
+    """DRF's DateTimeField output: ISO 8601 in `zone`, UTC as "Z"."""
+    text = value.astimezone(zone).isoformat()
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
