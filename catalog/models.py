@@ -74,15 +74,17 @@ class Scene(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(F("start_time").desc(), name="scene_start_desc"),
+            # (start_time, id): the list's order, with id breaking ties between scenes
+            # that start in the same second, so pages never repeat or skip a scene.
+            models.Index(F("start_time").desc(), F("id").desc(), name="scene_start_id_desc"),
             models.Index(fields=["vehicle", "start_time"], name="scene_vehicle_start"),
             models.Index(fields=["max_speed_mps"], name="scene_max_speed"),
             models.Index(fields=["mean_speed_mps"], name="scene_mean_speed"),
             models.Index(fields=["gnss_fix_rate"], name="scene_gnss_fix_rate"),
             models.Index(fields=["local_hour"], name="scene_local_hour"),
             models.Index(
-                fields=["start_time"],
-                name="scene_with_diseng",
+                fields=["start_time", "id"],
+                name="scene_with_diseng_start_id",
                 condition=Q(disengagement_count__gt=0),
             ),
             GinIndex(fields=["tags"], name="scene_tags_gin"),

@@ -134,8 +134,10 @@ def _within_sql(
     centre's cosine is computed here rather than once per row. `lat_params` and
     `lon_params` fill placeholders inside the two expressions."""
     return (
-        f"2 * %s * asin(sqrt(power(sin(radians({lat_sql} - %s) / 2), 2) + "
-        f"%s * cos(radians({lat_sql})) * power(sin(radians({lon_sql} - %s) / 2), 2))) <= %s",
+        # least(1, ...): rounding can push the term a hair above 1 near the antipode,
+        # where asin would raise.
+        f"2 * %s * asin(least(1, sqrt(power(sin(radians({lat_sql} - %s) / 2), 2) + "
+        f"%s * cos(radians({lat_sql})) * power(sin(radians({lon_sql} - %s) / 2), 2)))) <= %s",
         [
             geo.EARTH_RADIUS_M, *lat_params, lat, math.cos(math.radians(lat)),
             *lat_params, *lon_params, lon, radius_m,
@@ -160,8 +162,9 @@ def _track_box_within_sql(a: str, lat: float, lon: float, radius_m: float) -> tu
     that only ever rejects tracks whose every point is farther.
 
     The box's point nearest the centre is taken at the clamped latitude and longitude. On
-    the sphere the true nearest point sits a little poleward of that, closer by under
-    2 m for any circle the cell covering serves (<= ~350 km), far inside the margin."""
+    the sphere the true nearest point sits a little poleward of that: for the circles the
+    cell covering serves (up to ~1.5 km with the default cell limit) it is closer by under
+    1e-5 of the margin."""
     margin_m = 1.0 + 0.01 * radius_m
     return _within_sql(
         f"greatest({a}.min_lat, least({a}.max_lat, %s))",
@@ -171,12 +174,12 @@ def _track_box_within_sql(a: str, lat: float, lon: float, radius_m: float) -> tu
 
 
 def scene_list(*, filters: SceneFilters) -> QuerySet[Scene]:
-    """Scenes matching every filter, newest first."""
+    """Scenes matching every filter, newest first (ties by id, so pages are stable)."""
     queryset = Scene.objects.select_related("vehicle", "drive")
     if not filters.is_empty():
         sql, params = scene_filter_sql(filters, "catalog_scene")
         queryset = queryset.filter(RawSQL(sql, params, output_field=BooleanField()))
-    return queryset.order_by("-start_time")
+    return queryset.order_by("-start_time", "-id")
 
 
 def scene_get(*, scene_id: str) -> Scene | None:

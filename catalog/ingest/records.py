@@ -34,8 +34,9 @@ KNOWN_FIELDS = {
     "scene_id", "vehicle_id", "drive_id", "start_time", "duration_s", "cameras",
     "signals", "disengagements", "tags", "extra",
 }  # fmt: skip
-ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*$")
-CAMERA_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+# \Z, not $: $ also matches before a final newline, which would then reach COPY data.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+-]*\Z")
+CAMERA_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*\Z")
 MAX_DURATION_S = 3600.0
 MAX_CAMERAS = 32
 MAX_TAGS = 64

@@ -1,5 +1,7 @@
 """`scenes/` and `scenes/<id>/` over HTTP: auth, filters, pagination, detail payload."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from api.scenes import SceneSummarySerializer
@@ -36,6 +38,23 @@ def test_scene_list_rows_are_what_the_documented_serializer_gives(api):
     rows = api.get("/api/v1/scenes/").json()["results"]
     scenes = Scene.objects.select_related("vehicle", "drive").order_by("-start_time")
     assert rows == [dict(SceneSummarySerializer(scene).data) for scene in scenes]
+
+
+def test_scene_list_renders_in_the_browsable_api(api):
+    SceneFactory()
+    response = api.get("/api/v1/scenes/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"scene_id" in response.content
+
+
+def test_scenes_starting_in_the_same_second_page_in_one_order(api):
+    same = datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
+    scenes = SceneFactory.create_batch(5, start_time=same, end_time=same + timedelta(seconds=20))
+    seen = []
+    for page in (1, 2, 3):
+        body = api.get(f"/api/v1/scenes/?page_size=2&page={page}").json()
+        seen += [row["scene_id"] for row in body["results"]]
+    assert seen == [s.scene_id for s in sorted(scenes, key=lambda s: -s.pk)]
 
 
 def test_malformed_filter_gets_400_naming_it(api):

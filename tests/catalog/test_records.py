@@ -51,6 +51,10 @@ def test_scene_id_with_slash_is_rejected():
     rejects(scene_record(scene_id="a/b"), "scene_id")
 
 
+def test_scene_id_with_a_final_newline_is_rejected():
+    rejects(scene_record(scene_id="a\n"), "scene_id")
+
+
 def test_start_time_without_offset_is_rejected():
     rejects(scene_record(start_time="2026-11-28T09:30:00"), "no UTC offset")
 
@@ -68,8 +72,9 @@ def test_empty_cameras_is_rejected():
     rejects(scene_record(cameras={}), "cameras")
 
 
-def test_bad_camera_name_is_rejected():
-    rejects(scene_record(cameras={"Front Wide": "a.mp4"}), "bad camera name")
+@pytest.mark.parametrize("name", ["Front Wide", "front\n"])
+def test_bad_camera_name_is_rejected(name):
+    rejects(scene_record(cameras={name: "a.mp4"}), "bad camera name")
 
 
 def test_camera_uri_must_be_string():
