@@ -114,16 +114,15 @@ def _tracks_1hz(
     counts = picked.sum(axis=1)
     slots = np.arange(len(rows)) - (np.cumsum(counts) - counts)[rows]
     width = int(counts.max()) if len(counts) else 0
+    picked_lat, picked_lon = lat[rows, cols].round(7), lon[rows, cols].round(7)
     track_lat, track_lon = np.zeros((2, len(counts), width))
-    track_lat[rows, slots] = lat[rows, cols].round(7)
-    track_lon[rows, slots] = lon[rows, cols].round(7)
-    in_track = np.arange(width) < counts[:, None]
+    track_lat[rows, slots], track_lon[rows, slots] = picked_lat, picked_lon
     counts_list = counts.tolist()
     return list(
         zip(
-            split_rows(track_lat[in_track].tolist(), counts_list),
-            split_rows(track_lon[in_track].tolist(), counts_list),
-            track_cells_rows(track_lat, track_lon, in_track),
+            split_rows(picked_lat.tolist(), counts_list),
+            split_rows(picked_lon.tolist(), counts_list),
+            track_cells_rows(track_lat, track_lon, np.arange(width) < counts[:, None]),
             strict=True,
         )
     )

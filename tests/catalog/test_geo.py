@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from catalog import geo
-from tests.catalog.geo_support import destination, haversine_m
+from tests.catalog.geo_support import destination, haversine_m, reference_track_cells
 
 TOKYO = (35.5786, 139.7497)
 INT64_MAX = 2**63 - 1
@@ -168,8 +168,27 @@ coordinates = st.one_of(
 
 @PROPERTY
 @given(st.lists(st.lists(st.tuples(coordinates, coordinates), min_size=3, max_size=3), min_size=1))
-def test_track_cells_of_many_rows_equal_one_row_at_a_time(rows):
+def test_track_cells_equal_the_point_by_point_reference(rows):
     lat = np.array([[la for la, _ in row] for row in rows])
     lon = np.array([[lo * 2 for _, lo in row] for row in rows])  # reach past +-180 too
-    expected = [geo.track_cells(la.tolist(), lo.tolist()) for la, lo in zip(lat, lon, strict=True)]
+    expected = [
+        reference_track_cells(la.tolist(), lo.tolist()) for la, lo in zip(lat, lon, strict=True)
+    ]
     assert geo.track_cells_rows(lat, lon) == expected
+    one_by_one = [
+        geo.track_cells(la.tolist(), lo.tolist()) for la, lo in zip(lat, lon, strict=True)
+    ]
+    assert one_by_one == expected
+
+
+def test_track_cells_rows_take_only_the_masked_points():
+    lat = np.array([[TOKYO[0], 10.0], [20.0, TOKYO[0]]])
+    lon = np.array([[TOKYO[1], 10.0], [20.0, TOKYO[1]]])
+    points = np.array([[True, False], [False, True]])
+    tokyo = geo.track_cells([TOKYO[0]], [TOKYO[1]])
+    assert geo.track_cells_rows(lat, lon, points) == [tokyo, tokyo]
+
+
+def test_track_cells_refuse_unequal_lengths():
+    with pytest.raises(ValueError):
+        geo.track_cells([1.0, 2.0], [1.0])
