@@ -51,20 +51,15 @@ def track_cells(lat: Sequence[float], lon: Sequence[float]) -> list[int]:
 
     Pass the track as stored (`Scene.track_lat`, `track_lon`): the covering's 1 cm margin
     absorbs rounding to 7 decimals, not more. Points outside lat -90..90 / lon -180..180,
-    NaN and infinities included, are skipped. Plain lists of floats are the fast input
-    (about 10 us for 20 points).
+    NaN and infinities included, are skipped. One track at a time (factories, the
+    backfill); ingestion derives whole chunks with track_cells_rows.
     """
-    try:
-        fine = {
-            (math.floor((la + 90.0) * FINE_CELLS_PER_DEGREE),
-             math.floor((lo + 180.0) * FINE_CELLS_PER_DEGREE))
-            for la, lo in zip(lat, lon, strict=True)
-        }  # fmt: skip
-    except (ValueError, OverflowError):  # NaN or infinity
-        fine = _checked_fine_cells(lat, lon)
-    if not all(0 <= i < LAT_CELLS and 0 <= j < LON_CELLS for i, j in fine):
-        # A point out of range, or exactly on the north pole or the antimeridian at +180.
-        fine = _checked_fine_cells(lat, lon)
+    fine = {
+        (math.floor((la + 90.0) * FINE_CELLS_PER_DEGREE),
+         math.floor((lo + 180.0) * FINE_CELLS_PER_DEGREE))
+        for la, lo in zip(lat, lon, strict=True)
+        if -90.0 <= la <= 90.0 and -180.0 <= lo <= 180.0  # False for NaN
+    }  # fmt: skip
     ids = {
         tag | (i // scale) << LAT_SHIFT | (j // scale) for i, j in fine for tag, scale in _LEVELS
     }
@@ -107,15 +102,6 @@ def split_rows(flat: list, counts: list[int]) -> list[list]:
         out.append(flat[start : start + count])
         start += count
     return out
-
-
-def _checked_fine_cells(lat: Sequence[float], lon: Sequence[float]) -> set[tuple[int, int]]:
-    return {
-        (math.floor((la + 90.0) * FINE_CELLS_PER_DEGREE),
-         math.floor((lo + 180.0) * FINE_CELLS_PER_DEGREE))
-        for la, lo in zip(lat, lon, strict=True)
-        if -90.0 <= la <= 90.0 and -180.0 <= lo <= 180.0
-    }  # fmt: skip
 
 
 def cell_bounds(cell: int) -> tuple[float, float, float, float]:

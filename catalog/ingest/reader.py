@@ -24,6 +24,7 @@ READ_BYTES = 1 << 20
 BLOCK_BYTES = 2 << 20  # ~200 scenes with 10 Hz signals
 PARQUET_ROWS = 250
 PARQUET_SUFFIXES = (".parquet", ".pq")
+NEWLINE = ord("\n")
 RawItem = tuple[int, Any]  # (line number, raw JSON bytes | decoded record | RecordError)
 
 
@@ -103,9 +104,6 @@ def _count_newlines(block: bytes) -> int:
     # bytes.count scans a byte at a time: ~2 ms per block, in the one process that feeds
     # every parse worker. numpy compares the whole block at once.
     return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == NEWLINE))
-
-
-NEWLINE = ord("\n")
 
 
 def _plain(value: Any) -> Any:
