@@ -6,20 +6,22 @@ from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.filters import parse_query_params
+from api.serializers import FrameSerializer
+from catalog.filters import FILTER_SPECS, FilterSpec, parse_query_params
 from catalog.media import media_url
 from catalog.selectors import scene_get, scene_list
 from catalog.signals_data import signals_as_columns
-from embeddings.search import scene_url
+from embeddings.selectors import representative_frames
+from frontend.links import scene_page_url
 
 
-class SceneSummarySerializer(serializers.Serializer):
+class SceneRowSerializer(serializers.Serializer):
     scene_id = serializers.CharField()
     vehicle = serializers.CharField(source="vehicle.vehicle_id")
     drive = serializers.CharField(source="drive.drive_id", allow_null=True, default=None)
@@ -39,15 +41,21 @@ class SceneSummarySerializer(serializers.Serializer):
     end_lon = serializers.FloatField(allow_null=True)
     camera_names = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
+    frame = serializers.SerializerMethodField()
 
     def get_camera_names(self, scene) -> list[str]:
         return sorted(scene.cameras)
 
     def get_url(self, scene) -> str:
-        return scene_url(scene.scene_id)
+        return scene_page_url(scene.scene_id)
+
+    @extend_schema_field(FrameSerializer(allow_null=True))
+    def get_frame(self, scene) -> dict | None:
+        """The moment that stands for the scene (its earliest sampled frame)."""
+        return representative_frames(scene_pks=[scene.pk]).get(scene.pk)
 
 
-class SceneDetailSerializer(SceneSummarySerializer):
+class SceneDetailSerializer(SceneRowSerializer):
     cameras = serializers.SerializerMethodField()
     camera_uris = serializers.DictField(source="cameras", child=serializers.CharField())
     extra = serializers.JSONField()
@@ -91,33 +99,23 @@ class SceneDetailSerializer(SceneSummarySerializer):
         return scene_embedding_state(scene)
 
 
-FILTER_PARAMETERS = [
-    OpenApiParameter("vehicle", str, many=True, description="vehicle id (repeatable)"),
-    OpenApiParameter("drive", str),
-    OpenApiParameter("tag", str, many=True, description="tag (repeatable; all must match)"),
-    OpenApiParameter("start_after", OpenApiTypes.DATETIME, description="RFC 3339"),
-    OpenApiParameter("start_before", OpenApiTypes.DATETIME, description="RFC 3339"),
-    OpenApiParameter("max_speed_gte", float, description="m/s"),
-    OpenApiParameter("max_speed_lte", float, description="m/s"),
-    OpenApiParameter("mean_speed_gte", float, description="m/s"),
-    OpenApiParameter("mean_speed_lte", float, description="m/s"),
-    OpenApiParameter("has_disengagement", bool),
-    OpenApiParameter("gnss_fix_rate_gte", float, description="0..1"),
-    OpenApiParameter("gnss_fix_rate_lte", float, description="0..1"),
-    OpenApiParameter("near", str, description="lat,lon,radius_m"),
-    OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat"),
-    OpenApiParameter("hour_gte", int, description="local hour 0..23"),
-    OpenApiParameter("hour_lte", int, description="local hour 0..23"),
-]
+def _filter_parameter(spec: FilterSpec) -> OpenApiParameter:
+    kind = {"number": float, "integer": int, "boolean": bool}.get(spec.schema.get("type"), str)
+    if spec.schema.get("format") == "date-time":
+        kind = OpenApiTypes.DATETIME
+    return OpenApiParameter(spec.name, kind, many=spec.repeatable, description=spec.description)
+
+
+FILTER_PARAMETERS = [_filter_parameter(spec) for spec in FILTER_SPECS]
 
 
 @extend_schema(parameters=FILTER_PARAMETERS)
 class SceneListView(ListAPIView):
-    # SceneSummarySerializer documents the rows; `scene_summary` builds them from plain
+    # SceneRowSerializer documents the rows; `scene_summary` builds them from plain
     # column values, because model instances and per-field serializer calls cost more than
     # the filtered page query itself (~8 ms of a 50-row page). tests/api/test_scenes.py
     # holds the two to the same output.
-    serializer_class = SceneSummarySerializer
+    serializer_class = SceneRowSerializer
 
     def get_queryset(self):
         return scene_list(filters=parse_query_params(self.request.query_params))
@@ -125,7 +123,9 @@ class SceneListView(ListAPIView):
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(SummaryRows(self.get_queryset()))
         zone = timezone.get_current_timezone()
-        return self.get_paginated_response([scene_summary(row, zone) for row in page])
+        frames = representative_frames(scene_pks=[row["id"] for row in page])
+        rows = [scene_summary(row, zone, frames.get(row["id"])) for row in page]
+        return self.get_paginated_response(rows)
 
 
 class SummaryRows:
@@ -149,15 +149,15 @@ class SummaryRows:
 
 # The columns scene_summary reads.
 SUMMARY_VALUES = (
-    "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time", "end_time",
+    "id", "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time", "end_time",
     "duration_s", "local_hour", "tags", "max_speed_mps", "mean_speed_mps",
     "max_decel_mps2", "gnss_fix_rate", "disengagement_count", "start_lat", "start_lon",
     "end_lat", "end_lon", "cameras",
 )  # fmt: skip
 
 
-def scene_summary(row: dict, zone: tzinfo) -> dict:
-    """What SceneSummarySerializer gives for the scene whose SUMMARY_VALUES are `row`,
+def scene_summary(row: dict, zone: tzinfo, frame: dict | None) -> dict:
+    """What SceneRowSerializer gives for the scene whose SUMMARY_VALUES are `row`,
     with times in `zone` (the request's current time zone, as DRF uses)."""
     return {
         "scene_id": row["scene_id"],
@@ -178,7 +178,8 @@ def scene_summary(row: dict, zone: tzinfo) -> dict:
         "end_lat": row["end_lat"],
         "end_lon": row["end_lon"],
         "camera_names": sorted(row["cameras"]),
-        "url": scene_url(row["scene_id"]),
+        "url": scene_page_url(row["scene_id"]),
+        "frame": frame,
     }
 
 

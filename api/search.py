@@ -1,42 +1,16 @@
-"""`POST search/`: text, "more like this" and filters (DESIGN §6).
-
-Validation lives in `SearchRequest.from_json` (one definition for the API, the UI and
-curation's "add a search to a set"); the serializers here document the shapes.
-"""
+"""`POST search/`: text, "more like this" and filters. The body's shape and its checks
+come from one definition (`embeddings.search.request`); the serializers below document
+and render the response."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.errors import NotFound
-from embeddings.encoder import EncoderUnavailable
-from embeddings.search import MAX_LIMIT, SearchRequest, run_search
-
-
-class LikeFrameSerializer(serializers.Serializer):
-    scene_id = serializers.CharField()
-    camera = serializers.CharField()
-    t_s = serializers.FloatField(min_value=0)
-
-
-class SearchRequestSerializer(serializers.Serializer):
-    text = serializers.CharField(required=False, allow_null=True, max_length=1000)
-    like_scene = serializers.CharField(required=False, allow_null=True)
-    like_frame = LikeFrameSerializer(required=False, allow_null=True)
-    filters = serializers.JSONField(
-        required=False, help_text="same names as GET scenes/; repeatable ones are lists"
-    )
-    cameras = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
-    limit = serializers.IntegerField(required=False, min_value=1, max_value=MAX_LIMIT, default=50)
-    min_score = serializers.FloatField(required=False, allow_null=True, min_value=-1, max_value=1)
-
-
-class FrameSerializer(serializers.Serializer):
-    camera = serializers.CharField()
-    t_s = serializers.FloatField()
-    thumbnail_url = serializers.CharField(allow_null=True)
+from api.serializers import FrameSerializer, SceneSummarySerializer
+from embeddings.search import SearchRequest, request_schema, run_search
+from frontend.links import scene_page_url
 
 
 class SearchResultSerializer(serializers.Serializer):
@@ -44,11 +18,16 @@ class SearchResultSerializer(serializers.Serializer):
     score = serializers.FloatField(
         allow_null=True, help_text="cosine similarity of the matched frame (1.0 = identical)"
     )
-    frame = FrameSerializer(allow_null=True)
-    url = serializers.CharField(help_text="/scenes/<scene_id>?t=<t_s>&camera=<camera>")
+    frame = FrameSerializer(allow_null=True, help_text="the moment that matched")
+    scene = SceneSummarySerializer()
+    url = serializers.SerializerMethodField(help_text="/scenes/<scene_id>?t=<t_s>&camera=<camera>")
     match = serializers.JSONField(
         help_text='how it matched: {"vector": {"rank", "score"}, "tags": [...], "fused"}'
     )
+
+    def get_url(self, result) -> str:
+        frame = result["frame"] or {}
+        return scene_page_url(result["scene_id"], camera=frame.get("camera"), t_s=frame.get("t_s"))
 
 
 class ModelSerializer(serializers.Serializer):
@@ -66,15 +45,11 @@ class SearchResponseSerializer(serializers.Serializer):
 
 
 class SearchView(APIView):
-    parser_classes = [JSONParser]  # the body is JSON (DESIGN §6): lists, numbers, null
+    parser_classes = [JSONParser]  # lists, numbers and null keep their JSON types
 
-    @extend_schema(request=SearchRequestSerializer, responses=SearchResponseSerializer)
+    @extend_schema(
+        request={"application/json": request_schema()}, responses=SearchResponseSerializer
+    )
     def post(self, request):
-        try:
-            search = SearchRequest.from_json(request.data)
-            response = run_search(search)
-        except NotFound as exc:
-            raise exceptions.NotFound(str(exc)) from exc
-        except EncoderUnavailable as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response = run_search(SearchRequest.from_json(request.data))
         return Response(SearchResponseSerializer(response.as_dict()).data)

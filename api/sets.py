@@ -7,18 +7,31 @@ caller gets the same rule). Input naming a read-only or unknown field is a 400.
 
 from django.http import StreamingHttpResponse
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
+from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
-from catalog.errors import NotFound
+from api.serializers import FrameSerializer, SceneSummarySerializer
+from catalog.selectors import scene_summaries
 from curation import manifest, selectors, services
-from curation.limits import MAX_SCENE_IDS_PER_REQUEST, check_presign, require_confirmation
-from embeddings.encoder import EncoderUnavailable
-from embeddings.search import scene_url
+from curation.access import can_edit
+from curation.limits import (
+    MAX_SCENE_IDS_PER_REQUEST,
+    NAME_MAX,
+    TEXT_MAX,
+    check_presign,
+    require_confirmation,
+)
+from embeddings.selectors import representative_frames
+from frontend.links import scene_page_url
 
 # --- serializers ---------------------------------------------------------------------------
 
@@ -51,15 +64,12 @@ class SceneSetSerializer(serializers.Serializer):
     can_edit = serializers.SerializerMethodField()
 
     def get_can_edit(self, scene_set) -> bool:
-        user = self.context["request"].user
-        return user.is_staff or user.pk == scene_set.owner_id
+        return can_edit(self.context["request"].user, scene_set)
 
 
 class SceneSetInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=services.MAX_NAME)
-    description = serializers.CharField(
-        max_length=services.MAX_TEXT, allow_blank=True, required=False
-    )
+    name = serializers.CharField(max_length=NAME_MAX)
+    description = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
 
 
 class ItemSerializer(serializers.Serializer):
@@ -76,9 +86,21 @@ class ItemSerializer(serializers.Serializer):
     query = serializers.JSONField(allow_null=True)
     query_model = serializers.CharField()
     url = serializers.SerializerMethodField()
+    scene = serializers.SerializerMethodField()
+    frame = serializers.SerializerMethodField()
 
     def get_url(self, item) -> str:
-        return scene_url(item.scene.scene_id)
+        return scene_page_url(item.scene.scene_id)
+
+    @extend_schema_field(SceneSummarySerializer)
+    def get_scene(self, item) -> dict | None:
+        summary = self.context.get("summaries", {}).get(item.scene_id)
+        return SceneSummarySerializer(summary).data if summary else None
+
+    @extend_schema_field(FrameSerializer(allow_null=True))
+    def get_frame(self, item) -> dict | None:
+        """The moment that stands for the scene (its earliest sampled frame)."""
+        return self.context.get("frames", {}).get(item.scene_id)
 
 
 class ItemsAddSerializer(StrictSerializer):
@@ -102,7 +124,7 @@ class ItemsRemoveSerializer(StrictSerializer):
 
 
 class ItemAnnotateSerializer(StrictSerializer):
-    note = serializers.CharField(max_length=services.MAX_TEXT, allow_blank=True, required=False)
+    note = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
     t_start_s = serializers.FloatField(allow_null=True, required=False)
     t_end_s = serializers.FloatField(allow_null=True, required=False)
 
@@ -131,7 +153,7 @@ class VersionSerializer(serializers.Serializer):
 
 
 class FreezeSerializer(StrictSerializer):
-    note = serializers.CharField(max_length=services.MAX_TEXT, allow_blank=True, default="")
+    note = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
     confirm = serializers.BooleanField(default=False)
 
 
@@ -157,7 +179,7 @@ class SavedSearchSerializer(serializers.Serializer):
 
 
 class SavedSearchInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=services.MAX_NAME)
+    name = serializers.CharField(max_length=NAME_MAX)
     search = serializers.DictField()
 
 
@@ -182,19 +204,7 @@ def _confirm_flag(request) -> bool:
 # --- views ---------------------------------------------------------------------------------
 
 
-class EmbeddingsUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "the embedding model is not available"
-
-
 class CurationView(GenericAPIView):
-    def handle_exception(self, exc):
-        if isinstance(exc, NotFound):
-            exc = exceptions.NotFound(str(exc))
-        elif isinstance(exc, EncoderUnavailable):  # adding a text search's results
-            exc = EmbeddingsUnavailable(str(exc))
-        return super().handle_exception(exc)
-
     def scene_set(self, set_id: int):
         return selectors.scene_set_get(scene_set_id=set_id)
 
@@ -261,6 +271,16 @@ class SceneSetItemsView(CurationListView):
 
     def get_queryset(self):
         return selectors.scene_set_items(scene_set=self.scene_set(self.kwargs["set_id"]))
+
+    def list(self, request, *args, **kwargs):
+        page = self.paginate_queryset(self.get_queryset())
+        pks = [item.scene_id for item in page]
+        context = {
+            **self.get_serializer_context(),
+            "summaries": scene_summaries(scene_pks=pks),
+            "frames": representative_frames(scene_pks=pks),
+        }
+        return self.get_paginated_response(ItemSerializer(page, many=True, context=context).data)
 
     @extend_schema(request=ItemsAddSerializer, responses={200: dict})
     def post(self, request, set_id: int):

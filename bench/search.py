@@ -353,7 +353,7 @@ def print_data_summary(model) -> None:
 
 
 def _arms(scope):
-    from embeddings import search_vector as sv
+    from embeddings.search import vector_sql as sv
 
     force_index = {"enable_sort": "off"}  # an "HNSW arm" must really scan the index
     off = {"hnsw.iterative_scan": "off", "hnsw.ef_search": "40", **force_index}
@@ -381,7 +381,7 @@ def _arms(scope):
 
 
 def check_plans(plans, qtext: str, index: str) -> None:
-    from embeddings import search_vector as sv
+    from embeddings.search import vector_sql as sv
 
     for arm, (sql, params, settings) in plans.items():
         params = [qtext if p == "QV" else p for p in params]
@@ -400,8 +400,8 @@ def recall(hits, truth) -> float:
 def run_arms(model, queries: np.ndarray) -> list[dict]:
     from catalog.filters import parse_json_filters
     from catalog.selectors import scene_filter_sql
-    from embeddings import search_plan as sp
-    from embeddings import search_vector as sv
+    from embeddings.search import plan as sp
+    from embeddings.search import vector_sql as sv
     from embeddings.services import frame_index_name
 
     sp.clear_stats()
@@ -495,7 +495,7 @@ def run_end_to_end() -> dict[str, list[float]]:
     from rest_framework.authtoken.models import Token
     from rest_framework.test import APIClient
 
-    from embeddings.search_text import text_vectors
+    from embeddings.search.text import text_vectors
 
     user, _ = get_user_model().objects.get_or_create(username="bench")
     token, _ = Token.objects.get_or_create(user=user)

@@ -1,16 +1,19 @@
-"""Scene attribute filters (DESIGN §6): parsing from query strings or JSON, with errors
-that name the parameter at fault. The same `SceneFilters` serves `GET scenes/`, search
-and the web UI, so every entry point accepts exactly the same names and values."""
+"""Scene attribute filters: parsing from query strings or JSON, with errors that name the
+parameter at fault. The same `SceneFilters` serves `GET scenes/`, search and the web UI,
+so every entry point accepts exactly the same names and values.
+
+`FILTER_SPECS` is the one definition of each filter: its parser, the OpenAPI schema of
+its value and its description. Validation and the API documentation both come from it.
+"""
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from catalog.errors import InvalidInput
-
-MAX_REPEATED_VALUES = 100  # vehicles or tags in one filter
-MAX_NEAR_RADIUS_M = 500_000.0
+from catalog.limits import FILTER_VALUES_MAX, NEAR_RADIUS_MAX_M, SCENE_ID_MAX
 
 
 @dataclass(frozen=True)
@@ -53,10 +56,6 @@ class SceneFilters:
             else:
                 params[f.name] = _fmt(value)
         return params
-
-
-REPEATABLE = ("vehicle", "tag")
-FILTER_NAMES = tuple(f.name for f in fields(SceneFilters))
 
 
 def _fmt(value: float | int) -> str:
@@ -118,11 +117,11 @@ def _floats(name: str, raw: Any, count: int, shape: str) -> tuple[float, ...]:
 
 def _strings(name: str, raw: Any) -> tuple[str, ...]:
     values = raw if isinstance(raw, list | tuple) else [raw]
-    if len(values) > MAX_REPEATED_VALUES:
-        raise InvalidInput({name: f"at most {MAX_REPEATED_VALUES} values"})
+    if len(values) > FILTER_VALUES_MAX:
+        raise InvalidInput({name: f"at most {FILTER_VALUES_MAX} values"})
     out = []
     for value in values:
-        if not isinstance(value, str) or not value.strip() or len(value) > 200:
+        if not isinstance(value, str) or not value.strip() or len(value) > SCENE_ID_MAX:
             raise InvalidInput({name: f"expected non-empty strings, got {value!r}"})
         out.append(value.strip())
     return tuple(dict.fromkeys(out))
@@ -132,8 +131,8 @@ def _near(raw: Any) -> tuple[float, float, float]:
     lat, lon, radius = _floats("near", raw, 3, "lat,lon,radius_m")
     if not -90 <= lat <= 90 or not -180 <= lon <= 180:
         raise InvalidInput({"near": "lat must be within -90..90 and lon within -180..180"})
-    if not 0 < radius <= MAX_NEAR_RADIUS_M:
-        raise InvalidInput({"near": f"radius_m must be > 0 and <= {MAX_NEAR_RADIUS_M:.0f}"})
+    if not 0 < radius <= NEAR_RADIUS_MAX_M:
+        raise InvalidInput({"near": f"radius_m must be > 0 and <= {NEAR_RADIUS_MAX_M:.0f}"})
     return lat, lon, radius
 
 
@@ -149,24 +148,82 @@ def _bbox(raw: Any) -> tuple[float, float, float, float]:
     return min_lon, min_lat, max_lon, max_lat
 
 
-_PARSERS = {
-    "vehicle": _strings,
-    "tag": _strings,
-    "drive": lambda name, raw: _strings(name, raw if isinstance(raw, str) else [raw])[0],
-    "start_after": _time,
-    "start_before": _time,
-    "max_speed_gte": lambda n, r: _number(n, r, low=0),
-    "max_speed_lte": lambda n, r: _number(n, r, low=0),
-    "mean_speed_gte": lambda n, r: _number(n, r, low=0),
-    "mean_speed_lte": lambda n, r: _number(n, r, low=0),
-    "has_disengagement": _bool,
-    "gnss_fix_rate_gte": lambda n, r: _number(n, r, low=0, high=1),
-    "gnss_fix_rate_lte": lambda n, r: _number(n, r, low=0, high=1),
-    "near": lambda _n, r: _near(r),
-    "bbox": lambda _n, r: _bbox(r),
-    "hour_gte": _hour,
-    "hour_lte": _hour,
-}
+@dataclass(frozen=True)
+class FilterSpec:
+    name: str
+    parse: Callable[[str, Any], Any]
+    schema: dict  # OpenAPI schema of one value (JSON body; query strings carry it as text)
+    description: str
+    repeatable: bool = False
+
+
+_STRING = {"type": "string", "minLength": 1, "maxLength": SCENE_ID_MAX}
+_SPEED = {"type": "number", "minimum": 0}
+_RATE = {"type": "number", "minimum": 0, "maximum": 1}
+_HOUR = {"type": "integer", "minimum": 0, "maximum": 23}
+_TIME = {"type": "string", "format": "date-time"}
+
+
+def _speed(name: str, raw: Any) -> float:
+    return _number(name, raw, low=0)
+
+
+def _rate(name: str, raw: Any) -> float:
+    return _number(name, raw, low=0, high=1)
+
+
+def _drive(name: str, raw: Any) -> str:
+    return _strings(name, raw if isinstance(raw, str) else [raw])[0]
+
+
+FILTER_SPECS: tuple[FilterSpec, ...] = (
+    FilterSpec("vehicle", _strings, _STRING, "vehicle id (repeatable: any of them)", True),
+    FilterSpec("drive", _drive, _STRING, "drive (trip) id"),
+    FilterSpec("tag", _strings, _STRING, "tag (repeatable: all must match)", True),
+    FilterSpec("start_after", _time, _TIME, "scenes starting at or after (RFC 3339)"),
+    FilterSpec("start_before", _time, _TIME, "scenes starting at or before (RFC 3339)"),
+    FilterSpec("max_speed_gte", _speed, _SPEED, "highest speed in the scene >= (m/s)"),
+    FilterSpec("max_speed_lte", _speed, _SPEED, "highest speed in the scene <= (m/s)"),
+    FilterSpec("mean_speed_gte", _speed, _SPEED, "mean speed >= (m/s)"),
+    FilterSpec("mean_speed_lte", _speed, _SPEED, "mean speed <= (m/s)"),
+    FilterSpec("has_disengagement", _bool, {"type": "boolean"}, "any disengagement"),
+    FilterSpec("gnss_fix_rate_gte", _rate, _RATE, "share of samples with a GNSS fix >= (0..1)"),
+    FilterSpec("gnss_fix_rate_lte", _rate, _RATE, "share of samples with a GNSS fix <= (0..1)"),
+    FilterSpec(
+        "near",
+        lambda _n, r: _near(r),
+        {"type": "string", "pattern": r"^-?[\d.]+,-?[\d.]+,[\d.]+$"},
+        f"lat,lon,radius_m: the track passes within radius_m (<= {NEAR_RADIUS_MAX_M:.0f})",
+    ),
+    FilterSpec(
+        "bbox",
+        lambda _n, r: _bbox(r),
+        {"type": "string"},
+        "min_lon,min_lat,max_lon,max_lat: the track enters the box",
+    ),
+    FilterSpec("hour_gte", _hour, _HOUR, "local hour of the start >= (0..23)"),
+    FilterSpec("hour_lte", _hour, _HOUR, "local hour of the start <= (0..23)"),
+)
+_SPECS = {spec.name: spec for spec in FILTER_SPECS}
+assert tuple(_SPECS) == tuple(f.name for f in fields(SceneFilters)), "specs match fields"
+FILTER_NAMES = tuple(_SPECS)
+REPEATABLE = tuple(spec.name for spec in FILTER_SPECS if spec.repeatable)
+
+
+def filters_json_schema() -> dict:
+    """The OpenAPI schema of a JSON `filters` object (repeatable filters: lists)."""
+    properties = {}
+    for spec in FILTER_SPECS:
+        schema = {**spec.schema, "description": spec.description}
+        if spec.repeatable:
+            schema = {
+                "type": "array",
+                "items": spec.schema,
+                "maxItems": FILTER_VALUES_MAX,
+                "description": spec.description,
+            }
+        properties[spec.name] = schema
+    return {"type": "object", "properties": properties, "additionalProperties": False}
 
 
 def _parse(values: dict[str, Any]) -> SceneFilters:
@@ -176,7 +233,7 @@ def _parse(values: dict[str, Any]) -> SceneFilters:
         if raw in (None, "", []):
             continue
         try:
-            parsed[name] = _PARSERS[name](name, raw)
+            parsed[name] = _SPECS[name].parse(name, raw)
         except InvalidInput as exc:
             errors.update(exc.errors)
     if errors:

@@ -6,9 +6,17 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.db.models import F, Q
 
+from catalog.limits import (
+    DISENGAGEMENT_KIND_MAX,
+    DRIVE_ID_MAX,
+    SCENE_ID_MAX,
+    TAG_MAX,
+    VEHICLE_ID_MAX,
+)
+
 
 class Vehicle(models.Model):
-    vehicle_id = models.CharField(max_length=64, unique=True)
+    vehicle_id = models.CharField(max_length=VEHICLE_ID_MAX, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
@@ -16,7 +24,7 @@ class Vehicle(models.Model):
 
 
 class Drive(models.Model):
-    drive_id = models.CharField(max_length=128, unique=True)
+    drive_id = models.CharField(max_length=DRIVE_ID_MAX, unique=True)
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="drives")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -29,7 +37,7 @@ class Scene(models.Model):
 
     # Unique through Meta.constraints: `unique=True` would add a second, LIKE-pattern index
     # that nothing queries and every ingested scene pays for.
-    scene_id = models.CharField(max_length=200)
+    scene_id = models.CharField(max_length=SCENE_ID_MAX)
     # No index of its own: scene_vehicle_start (vehicle, start_time) serves vehicle lookups.
     vehicle = models.ForeignKey(
         Vehicle, on_delete=models.PROTECT, related_name="scenes", db_index=False
@@ -42,7 +50,7 @@ class Scene(models.Model):
     duration_s = models.FloatField()
     local_hour = models.SmallIntegerField()
     cameras = models.JSONField(default=dict)  # camera name -> absolute video URI
-    tags = ArrayField(models.CharField(max_length=64), default=list, blank=True)
+    tags = ArrayField(models.CharField(max_length=TAG_MAX), default=list, blank=True)
     extra = models.JSONField(default=dict, blank=True)
     manifest_uri = models.TextField(blank=True, default="")
     # sha256 of the normalised manifest record: re-ingesting an unchanged scene is a no-op.
@@ -138,7 +146,7 @@ class SceneSignals(models.Model):
 class Disengagement(models.Model):
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="disengagements")
     t_s = models.FloatField()
-    kind = models.CharField(max_length=64)
+    kind = models.CharField(max_length=DISENGAGEMENT_KIND_MAX)
 
     class Meta:
         ordering = ["scene", "t_s"]

@@ -9,7 +9,7 @@ from django.db.models.expressions import RawSQL
 
 from catalog import geo
 from catalog.filters import SceneFilters
-from catalog.models import Job, Scene
+from catalog.models import Disengagement, Job, Scene
 
 
 def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
@@ -193,3 +193,44 @@ def scene_get(*, scene_id: str) -> Scene | None:
 
 def job_get(*, job_id: int) -> Job | None:
     return Job.objects.filter(pk=job_id).first()
+
+
+def scene_summaries(*, scene_pks: list[int]) -> dict[int, dict]:
+    """What a result, card or list row says about each scene, by scene pk: the one
+    definition of a scene's summary (`SceneSummary` in the API documents it)."""
+    rows = (
+        Scene.objects.filter(pk__in=scene_pks)
+        .values(
+            "pk", "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time",
+            "duration_s", "local_hour", "max_speed_mps", "mean_speed_mps", "gnss_fix_rate",
+            "disengagement_count", "tags", "start_lat", "start_lon",
+        )
+    )  # fmt: skip
+    summaries = {
+        row["pk"]: {
+            "scene_id": row["scene_id"],
+            "vehicle_id": row["vehicle__vehicle_id"],
+            "drive_id": row["drive__drive_id"],
+            "start_time": row["start_time"],
+            "duration_s": row["duration_s"],
+            "local_hour": row["local_hour"],
+            "max_speed_mps": row["max_speed_mps"],
+            "mean_speed_mps": row["mean_speed_mps"],
+            "gnss_fix_rate": row["gnss_fix_rate"],
+            "disengagement_count": row["disengagement_count"],
+            "disengagements": [],
+            "tags": row["tags"],
+            "start_lat": row["start_lat"],
+            "start_lon": row["start_lon"],
+        }
+        for row in rows
+    }
+    with_diseng = [pk for pk, s in summaries.items() if s["disengagement_count"]]
+    if with_diseng:
+        for pk, t_s, kind in (
+            Disengagement.objects.filter(scene_id__in=with_diseng)
+            .order_by("scene_id", "t_s")
+            .values_list("scene_id", "t_s", "kind")
+        ):
+            summaries[pk]["disengagements"].append({"t_s": t_s, "kind": kind})
+    return summaries

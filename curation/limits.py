@@ -1,5 +1,7 @@
 """Documented limits of curation requests.
 
+- `NAME_MAX`, `TEXT_MAX`: a set's or saved search's name (200 characters) and a
+  description or note (10,000).
 - `MAX_SCENE_IDS_PER_REQUEST`: scene ids one add/remove request may name (10,000).
 - `MAX_SEARCH_RESULTS`: scenes one `{"search": ...}` add may bring in: the search's own
   `limit` (default 50, at most 500, as for `POST search/`).
@@ -14,9 +16,12 @@
 from django.conf import settings
 
 from catalog.errors import InvalidInput
+from embeddings.search.request import MAX_LIMIT as SEARCH_LIMIT_MAX
 
+NAME_MAX = 200
+TEXT_MAX = 10_000
 MAX_SCENE_IDS_PER_REQUEST = 10_000
-MAX_SEARCH_RESULTS = 500
+MAX_SEARCH_RESULTS = SEARCH_LIMIT_MAX
 MAX_PRESIGN_SCENES = 10_000
 
 

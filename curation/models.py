@@ -11,11 +11,13 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
+from catalog.limits import SCENE_ID_MAX, TAG_MAX, VEHICLE_ID_MAX
 from catalog.models import Scene
+from curation.limits import NAME_MAX
 
 
 class SceneSet(models.Model):
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=NAME_MAX)
     description = models.TextField(blank=True, default="")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="scene_sets"
@@ -126,8 +128,8 @@ class SceneSetVersionItem(models.Model):
         SceneSetVersion, on_delete=models.PROTECT, related_name="items", db_index=False
     )
     position = models.PositiveIntegerField()  # manifest row order, 1-based
-    scene_id = models.CharField(max_length=200)
-    vehicle_id = models.CharField(max_length=64)
+    scene_id = models.CharField(max_length=SCENE_ID_MAX)
+    vehicle_id = models.CharField(max_length=VEHICLE_ID_MAX)
     drive_id = models.CharField(max_length=128, null=True)
     start_time = models.DateTimeField()
     end_time = models.DateTimeField()
@@ -136,7 +138,7 @@ class SceneSetVersionItem(models.Model):
     t_end_s = models.FloatField(null=True)
     note = models.TextField(default="")
     cameras = models.JSONField(default=dict)
-    tags = ArrayField(models.CharField(max_length=64), default=list)
+    tags = ArrayField(models.CharField(max_length=TAG_MAX), default=list)
     local_hour = models.SmallIntegerField()
     max_speed_mps = models.FloatField(null=True)
     mean_speed_mps = models.FloatField(null=True)
@@ -162,7 +164,7 @@ class SceneSetVersionItem(models.Model):
 class SavedSearch(models.Model):
     """A named search body (the JSON `POST search/` takes), to rerun or add to a set."""
 
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=NAME_MAX)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
     )

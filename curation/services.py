@@ -19,12 +19,17 @@ from django.utils import timezone
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Scene
 from curation import manifest
-from curation.limits import MAX_SCENE_IDS_PER_REQUEST, MAX_SEARCH_RESULTS, require_confirmation
+from curation.access import can_edit
+from curation.limits import (
+    MAX_SCENE_IDS_PER_REQUEST,
+    MAX_SEARCH_RESULTS,
+    NAME_MAX,
+    TEXT_MAX,
+    require_confirmation,
+)
 from curation.models import SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
 from embeddings import search as embeddings_search
 
-MAX_NAME = 200
-MAX_TEXT = 10_000
 _UNSET: Any = object()
 
 
@@ -46,10 +51,6 @@ class RemoveResult:
 # --- sets ----------------------------------------------------------------------------------
 
 
-def _can_change(user, owner_id: int) -> bool:
-    return user.is_staff or user.pk == owner_id
-
-
 def _writable_set(scene_set_id: int, actor) -> SceneSet:
     """The live set, row-locked so concurrent edits and freezes of it are serialised."""
     scene_set = (
@@ -59,7 +60,7 @@ def _writable_set(scene_set_id: int, actor) -> SceneSet:
     )
     if scene_set is None:
         raise NotFound(f"scene set {scene_set_id} does not exist")
-    if not _can_change(actor, scene_set.owner_id):
+    if not can_edit(actor, scene_set):
         raise PermissionDenied("only the owner of a scene set (or staff) can change it")
     return scene_set
 
@@ -67,16 +68,16 @@ def _writable_set(scene_set_id: int, actor) -> SceneSet:
 def _clean_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidInput({"name": "a non-empty string is required"})
-    if len(name.strip()) > MAX_NAME:
-        raise InvalidInput({"name": f"at most {MAX_NAME} characters"})
+    if len(name.strip()) > NAME_MAX:
+        raise InvalidInput({"name": f"at most {NAME_MAX} characters"})
     return name.strip()
 
 
 def _clean_text(field: str, value: object) -> str:
     if not isinstance(value, str):
         raise InvalidInput({field: "a string is required"})
-    if len(value) > MAX_TEXT:
-        raise InvalidInput({field: f"at most {MAX_TEXT} characters"})
+    if len(value) > TEXT_MAX:
+        raise InvalidInput({field: f"at most {TEXT_MAX} characters"})
     return value
 
 
@@ -379,7 +380,7 @@ def _writable_search(saved_search_id: int, actor) -> SavedSearch:
     saved = SavedSearch.objects.select_for_update().filter(pk=saved_search_id).first()
     if saved is None:
         raise NotFound(f"saved search {saved_search_id} does not exist")
-    if not _can_change(actor, saved.owner_id):
+    if not can_edit(actor, saved):
         raise PermissionDenied("only the owner of a saved search (or staff) can change it")
     return saved
 

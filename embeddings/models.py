@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HalfVectorField
 
+from catalog.limits import CAMERA_NAME_MAX
 from catalog.models import Job, Scene
 
 
@@ -33,7 +34,7 @@ class Frame(models.Model):
     """A sampled moment of one camera of one scene, with its thumbnail."""
 
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="frames")
-    camera = models.CharField(max_length=64)
+    camera = models.CharField(max_length=CAMERA_NAME_MAX)
     t_s = models.FloatField()
     thumbnail_uri = models.TextField(blank=True, default="")
 
@@ -52,7 +53,7 @@ class FrameEmbedding(models.Model):
     frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="embeddings")
     model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="+")
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="+")
-    camera = models.CharField(max_length=64)
+    camera = models.CharField(max_length=CAMERA_NAME_MAX)
     embedding = HalfVectorField()
 
     class Meta:

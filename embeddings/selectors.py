@@ -3,10 +3,12 @@
 All default to the configured model (CATALOG_CLIP_*), named without loading weights.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from django.db.models import Count
+from django.db.models import Case, Count, When
 
+from catalog.media import media_url
 from catalog.models import Scene
 from embeddings.encoder import configured_model_name
 from embeddings.models import EmbeddingModel, Frame, SceneEmbeddingState
@@ -18,6 +20,41 @@ def _model(model: EmbeddingModel | str | None) -> EmbeddingModel | None:
     if isinstance(model, EmbeddingModel):
         return model
     return EmbeddingModel.objects.filter(name=model or configured_model_name()).first()
+
+
+def frame_view(*, camera: str, t_s: float, thumbnail_uri: str) -> dict:
+    """A sampled moment as results and pages show it: `{"camera", "t_s", "thumbnail_url"}`."""
+    return {
+        "camera": camera,
+        "t_s": t_s,
+        "thumbnail_url": media_url(thumbnail_uri) if thumbnail_uri else None,
+    }
+
+
+def representative_frames(
+    *, scene_pks: Sequence[int], cameras: Sequence[str] | None = None
+) -> dict[int, dict]:
+    """The moment that stands for each scene when no query picked one, by scene pk (as
+    `frame_view`): its earliest sampled frame, from a front camera when
+    there is one (what the driver sees), wide before narrow; only `cameras` if given."""
+    frames = Frame.objects.filter(scene_id__in=list(scene_pks))
+    if cameras:
+        frames = frames.filter(camera__in=list(cameras))
+    rows = (
+        frames.annotate(
+            side=Case(When(camera__startswith="front", then=0), default=1),
+            narrow=Case(When(camera__contains="wide", then=0), default=1),
+        )
+        .order_by("scene_id", "t_s", "side", "narrow", "camera")
+        .distinct("scene_id")
+        .values("scene_id", "camera", "t_s", "thumbnail_uri")
+    )
+    return {
+        row["scene_id"]: frame_view(
+            camera=row["camera"], t_s=row["t_s"], thumbnail_uri=row["thumbnail_uri"]
+        )
+        for row in rows
+    }
 
 
 def scene_frames(scene: Scene, *, model: EmbeddingModel | str | None = None) -> list[dict]:

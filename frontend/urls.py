@@ -15,6 +15,5 @@ urlpatterns = [
     path("sets/<int:set_id>/", views.set_page, name="set"),
     # Small JSON reads only the UI's scripts use (no API contract).
     path("ui/places.json", views.places_json, name="places"),
-    path("ui/cards.json", views.cards_json, name="cards"),
     path("ui/status.json", views.status_json, name="status"),
 ]

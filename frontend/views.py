@@ -9,10 +9,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from catalog.errors import NotFound
 from catalog.filters import FILTER_NAMES, REPEATABLE
 from catalog.selectors import scene_get
 from curation import selectors as curation_selectors
+from curation.access import can_edit
 from frontend import selectors
 from frontend.urlstate import DEFAULT_LIMIT, parse_search_url
 
@@ -98,15 +98,11 @@ def sets_page(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def set_page(request: HttpRequest, set_id: int) -> HttpResponse:
-    try:
-        scene_set = curation_selectors.scene_set_get(scene_set_id=set_id)
-    except NotFound as exc:
-        raise Http404(str(exc)) from exc
-    can_edit = request.user.is_staff or request.user.pk == scene_set.owner_id
+    scene_set = curation_selectors.scene_set_get(scene_set_id=set_id)
     return _page(
         request,
         "frontend/set_detail.html",
-        {"scene_set": scene_set, "can_edit": can_edit},
+        {"scene_set": scene_set, "can_edit": can_edit(request.user, scene_set)},
     )
 
 
@@ -128,16 +124,6 @@ def json_login_required(view):
 @json_login_required
 def places_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"points": selectors.recent_start_points()})
-
-
-@json_login_required
-def cards_json(request: HttpRequest) -> JsonResponse:
-    scene_ids = request.GET.getlist("scene_id")
-    if len(scene_ids) > selectors.MAX_CARDS:
-        return JsonResponse(
-            {"errors": {"scene_id": [f"at most {selectors.MAX_CARDS} ids"]}}, status=400
-        )
-    return JsonResponse({"cards": selectors.scene_cards(scene_ids=scene_ids)})
 
 
 @json_login_required

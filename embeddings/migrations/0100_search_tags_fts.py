@@ -1,6 +1,6 @@
 from django.db import migrations
 
-# Full-text matching of search text against scene tags (embeddings/search_text.py).
+# Full-text matching of search text against scene tags (embeddings/search/text.py).
 # array_to_string is only STABLE, so the index expression goes through an IMMUTABLE
 # wrapper (safe for text[]: its output does not depend on settings). Declared IMMUTABLE
 # with a STABLE body, PostgreSQL does not inline it, so queries written as

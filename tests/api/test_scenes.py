@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from api.scenes import SceneSummarySerializer
+from api.scenes import SceneRowSerializer
 from catalog.models import Scene
 from catalog.services import manifest_ingest
 from tests.factories import SceneFactory
@@ -37,7 +37,7 @@ def test_scene_list_rows_are_what_the_documented_serializer_gives(api):
     SceneFactory(tags=["rain", "night"], disengagement_count=2)
     rows = api.get("/api/v1/scenes/").json()["results"]
     scenes = Scene.objects.select_related("vehicle", "drive").order_by("-start_time")
-    assert rows == [dict(SceneSummarySerializer(scene).data) for scene in scenes]
+    assert rows == [dict(SceneRowSerializer(scene).data) for scene in scenes]
 
 
 def test_scene_list_renders_in_the_browsable_api(api):

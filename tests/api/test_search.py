@@ -34,7 +34,11 @@ def test_text_search_answers_results_model_and_timing(api, scenes):
     assert len(body["results"]) == 3
     first = body["results"][0]
     assert first["frame"]["camera"] == "front_wide"
-    assert first["url"].startswith(f"/scenes/{first['scene_id']}?t=")
+    frame = first["frame"]
+    assert first["url"] == (
+        f"/scenes/{first['scene_id']}?t={frame['t_s']:g}&camera={frame['camera']}"
+    )
+    assert first["scene"]["scene_id"] == first["scene_id"]
     assert first["match"]["tags"] == ["rain"]
     assert body["model"]["untrained"] is True
 

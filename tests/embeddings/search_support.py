@@ -12,7 +12,7 @@ from django.db import connection
 
 from catalog.filters import SceneFilters
 from embeddings.models import EmbeddingModel, Frame, FrameEmbedding, SceneEmbedding
-from embeddings.search_plan import clear_stats
+from embeddings.search.plan import clear_stats
 from tests.factories import SceneFactory, VehicleFactory
 
 TINY_NAME = "test-tiny/untrained"  # what the configured test encoder calls itself

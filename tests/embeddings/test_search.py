@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from embeddings import search_text
 from embeddings.encoder import get_encoder
 from embeddings.models import Frame, SceneEmbedding
 from embeddings.search import SearchRequest, run_search
+from embeddings.search import text as search_text
 from tests.embeddings.search_support import TINY_DIM, add_vectors, ensure_model, unit
 from tests.factories import SceneFactory
 
@@ -92,12 +92,13 @@ def test_limit_caps_the_results(twins):
     assert len(search(like_scene=source.scene_id, limit=3).results) == 3
 
 
-def test_result_names_the_moment_and_links_to_it(twins):
+def test_result_names_the_moment_and_summarises_its_scene(twins):
     source, twin, _ = twins
     result = search(like_scene=source.scene_id).results[0]
-    frame = result["frame"]
-    assert result["url"] == f"/scenes/{twin.scene_id}?t={frame['t_s']:g}&camera={frame['camera']}"
-    assert set(result) == {"scene_id", "score", "frame", "url", "match"}
+    assert set(result) == {"scene_id", "score", "frame", "scene", "match"}
+    assert set(result["frame"]) == {"camera", "t_s", "thumbnail_url"}
+    assert result["scene"]["scene_id"] == twin.scene_id == result["scene_id"]
+    assert result["scene"]["vehicle_id"] == twin.vehicle.vehicle_id
     assert result["match"]["vector"]["rank"] == 1
 
 
@@ -217,4 +218,3 @@ def test_filters_alone_show_the_first_moment(model):
     add_vectors(scene, model, unit(np.ones((4, TINY_DIM))), ("front_wide", "rear"))
     result = search(filters={"vehicle": ["veh-x"]}, cameras=["rear"]).results[0]
     assert (result["frame"]["camera"], result["frame"]["t_s"]) == ("rear", 0.0)
-    assert result["url"] == f"/scenes/{scene.scene_id}?t=0&camera=rear"

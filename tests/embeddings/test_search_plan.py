@@ -2,8 +2,8 @@
 
 import pytest
 
-from embeddings import search_plan as sp
-from embeddings.search_plan import VectorScope
+from embeddings.search import plan as sp
+from embeddings.search.plan import VectorScope
 from tests.embeddings.search_support import (  # noqa: F401 (fixtures)
     model_fixture,
     populated_fixture,

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from catalog.errors import InvalidInput
-from embeddings import search_plan as sp
 from embeddings.search import SearchRequest, run_search
+from embeddings.search import plan as sp
 from tests.embeddings.search_support import (
     CAMERAS,
     TAGS,

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from django.db import connection, transaction
 
-from embeddings import search_plan as sp
-from embeddings import search_vector as sv
-from embeddings.search_plan import VectorScope
+from embeddings.search import plan as sp
+from embeddings.search import vector_sql as sv
+from embeddings.search.plan import VectorScope
 from embeddings.services import frame_index_name, scene_index_name
 from tests.embeddings.search_support import (  # noqa: F401 (fixtures)
     TINY_DIM,

@@ -43,7 +43,11 @@ class Workers:
         self.media_dir = media_dir
         self.log_dir = log_dir
         self.procs: list[subprocess.Popen] = []
-        self.sender = Celery("emb-test-sender", broker=settings.CELERY_BROKER_URL)
+        # Not the current app: shared tasks sent by later tests must keep the project's
+        # (eager) app.
+        self.sender = Celery(
+            "emb-test-sender", broker=settings.CELERY_BROKER_URL, set_as_current=False
+        )
         self.sender.conf.broker_transport_options = {"global_keyprefix": self.prefix}
         self.sender.conf.task_serializer = "json"
 

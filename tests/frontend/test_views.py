@@ -6,7 +6,7 @@ from django.core.cache import cache
 from catalog.models import Disengagement
 from curation import services
 from embeddings.encoder import configured_model_name
-from embeddings.models import EmbeddingModel, Frame, SceneEmbeddingState
+from embeddings.models import EmbeddingModel, SceneEmbeddingState
 from tests.factories import SceneFactory
 
 PAGES = ["/", "/scenes/scene-x", "/sets/", "/sets/1/"]
@@ -27,7 +27,7 @@ def test_pages_need_login(client, path):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/ui/cards.json", "/ui/status.json", "/ui/places.json"])
+@pytest.mark.parametrize("path", ["/ui/status.json", "/ui/places.json"])
 def test_json_reads_need_login(client, path):
     assert client.get(path).status_code == 401
 
@@ -115,18 +115,6 @@ def test_set_page_renders_and_404s(client_in, user):
 
 
 @pytest.mark.django_db
-def test_cards_give_attributes_and_first_thumbnail(client_in):
-    scene = SceneFactory(disengagement_count=1)
-    Frame.objects.create(scene=scene, camera="rear", t_s=4.0, thumbnail_uri="file:///t/b.jpg")
-    Frame.objects.create(scene=scene, camera="front_wide", t_s=0.0, thumbnail_uri="file:///t/a.jpg")
-    cards = client_in.get(f"/ui/cards.json?scene_id={scene.scene_id}&scene_id=nope").json()["cards"]
-    card = cards[scene.scene_id]
-    assert list(cards) == [scene.scene_id]
-    assert (card["vehicle"], card["disengagement_count"]) == (scene.vehicle.vehicle_id, 1)
-    assert (card["frame"]["camera"], card["frame"]["t_s"]) == ("front_wide", 0.0)
-    assert card["frame"]["thumbnail_url"].startswith("/api/v1/media/")
-
-
 @pytest.mark.django_db
 def test_status_counts_backlog_and_failures(client_in):
     cache.clear()

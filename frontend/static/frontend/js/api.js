@@ -94,13 +94,3 @@ export function errorLines(error) {
     message: [].concat(messages).join(" "),
   }));
 }
-
-// Card attributes and a thumbnail by scene id (a UI-only read: search results name the
-// scene and moment, not the vehicle, time or speed a card shows).
-export async function fetchCards(sceneIds, { signal } = {}) {
-  if (!sceneIds.length) return {};
-  const query = new URLSearchParams(sceneIds.map((id) => ["scene_id", id]));
-  const response = await fetch(`/ui/cards.json?${query}`, { credentials: "same-origin", signal });
-  if (!response.ok) return {};
-  return (await response.json()).cards || {};
-}

@@ -1,6 +1,6 @@
 // The search page: the URL is the search. Loading the page runs the URL's search; editing
 // the form rewrites the URL (pushState) and runs it; back/forward restore both.
-import { api, ApiError, errorLines, fetchCards } from "./api.js";
+import { api, ApiError, errorLines } from "./api.js";
 import { initChips } from "./chips.js";
 import { renderActiveFilters } from "./filterchips.js";
 import { normalize, renderCard, skeletonCards } from "./cards.js";
@@ -48,13 +48,7 @@ async function run(params) {
     const data = hasQuery(params)
       ? await api.post("search/", paramsToBody(params), { signal: controller.signal })
       : await api.get("scenes/", { page_size: params.get("limit") || form.elements.limit.dataset.default }, { signal: controller.signal });
-    const rows = data.results || [];
-    const cards = await fetchCards(
-      rows.filter((r) => !r.frame || !(r.scene || r.vehicle)).map((r) => r.scene_id),
-      { signal: controller.signal },
-    );
     if (controller.signal.aborted) return;
-    data.results = rows.map((r) => withCard(r, cards[r.scene_id]));
     render(params, data, performance.now() - started);
   } catch (error) {
     if (error.name === "AbortError") return;
@@ -62,12 +56,6 @@ async function run(params) {
   } finally {
     if (inflight === controller) inflight = null;
   }
-}
-
-// The search's own moment wins; the card fills in attributes (and a frame for scene lists).
-function withCard(result, card) {
-  if (!card) return result;
-  return { ...card, ...result, scene: undefined, frame: result.frame || card.frame };
 }
 
 function removeFilter(name, value) {

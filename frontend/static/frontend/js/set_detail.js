@@ -1,6 +1,6 @@
 // One scene set: items with thumbnails (remove, with undo), frozen versions with counts,
 // sha256, the diff to the previous version and manifest downloads; freeze a new version.
-import { api, ApiError, errorLines, fetchCards, getAll } from "./api.js";
+import { api, ApiError, errorLines, getAll } from "./api.js";
 import { sceneHref } from "./cards.js";
 import { copyText, h, icon, toast } from "./dom.js";
 import { localDateTime } from "./format.js";
@@ -15,14 +15,15 @@ const freezeButton = document.getElementById("freeze");
 
 // ---- items ----------------------------------------------------------------------------
 
-function itemTile(item, card) {
-  const frame = card && card.frame;
+function itemTile(item) {
+  const frame = item.frame;
+  const diseng = item.scene ? item.scene.disengagement_count : 0;
   const href = sceneHref(item.scene_id, frame);
   const thumb = h("a", { class: "thumb", href, tabindex: "-1" });
   if (frame) thumb.append(h("img", { src: frame.thumbnail_url, alt: "", loading: "lazy" }));
   else thumb.append(h("span", { class: "noframe" }, "no frame yet"));
-  if (card && card.disengagement_count) {
-    thumb.append(h("span", { class: "thumb-overlay" }, h("span", {}), h("span", { class: "badge badge-danger" }, icon("alert"), String(card.disengagement_count))));
+  if (diseng) {
+    thumb.append(h("span", { class: "thumb-overlay" }, h("span", {}), h("span", { class: "badge badge-danger" }, icon("alert"), String(diseng))));
   }
   const tile = h("div", { class: "item", "data-scene-id": item.scene_id },
     thumb,
@@ -41,14 +42,13 @@ function itemTile(item, card) {
 async function loadItems() {
   try {
     const items = await getAll(`sets/${setId}/items/`, { page_size: 500 });
-    const cards = await fetchCards(items.map((i) => i.scene_id));
     itemCount.textContent = String(items.length);
     if (!items.length) {
       itemsHost.replaceChildren(h("div", { class: "state" }, icon("layers", "icon-lg"), h("h2", {}, "This set is empty"),
         h("p", {}, "Select result cards on the search page and choose “Add to set”.")));
       return;
     }
-    itemsHost.replaceChildren(h("div", { class: "items-grid" }, items.map((i) => itemTile(i, cards[i.scene_id]))));
+    itemsHost.replaceChildren(h("div", { class: "items-grid" }, items.map(itemTile)));
   } catch (e) {
     itemsHost.replaceChildren(h("div", { class: "state state-error" }, h("h2", {}, "Could not load items"), h("p", {}, e.message)));
   }

@@ -1,5 +1,5 @@
 """Filtered nearest-neighbour search over frame vectors: the SQL of both plans and
-running them (the choice between them is embeddings/search_plan.py).
+running them (the choice between them is embeddings/search/plan.py).
 
 - exact: distances of exactly the filter's frames (btree (model, scene)), best first;
 - HNSW: one statement walks the frame graph (the moments) and the scene-vector graph
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from embeddings.search_plan import (
+from embeddings.search.plan import (
     FE,
     SE,
     Plan,

@@ -30,7 +30,7 @@ EXACT_TRADEOFF = 10.0
 EXACT_MAX_SCENES = 20_000
 # HNSW candidate list. bench/search.py, frame walk + exact re-score of the reached
 # scenes: recall@10 0.975 at ef 40 (pgvector's default), 0.99 at 64; with the scene
-# walk added (search_vector.hnsw_rerank_sql) 1.0 at 64.
+# walk added (vector_sql.hnsw_rerank_sql) 1.0 at 64.
 EF_SEARCH_MIN = 64
 EF_SEARCH_MAX = 1_000  # pgvector's limit
 # Tuples an iterative scan may visit: `SCAN_SAFETY * fetch / selectivity`, bounded.

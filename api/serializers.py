@@ -1,0 +1,33 @@
+"""Shapes that several endpoints share: a sampled moment and a scene's summary."""
+
+from rest_framework import serializers
+
+
+class FrameSerializer(serializers.Serializer):
+    camera = serializers.CharField()
+    t_s = serializers.FloatField()
+    thumbnail_url = serializers.CharField(allow_null=True)
+
+
+class DisengagementSerializer(serializers.Serializer):
+    t_s = serializers.FloatField()
+    kind = serializers.CharField()
+
+
+class SceneSummarySerializer(serializers.Serializer):
+    """What a result says about its scene, so clients need no request per result."""
+
+    scene_id = serializers.CharField()
+    vehicle_id = serializers.CharField()
+    drive_id = serializers.CharField(allow_null=True)
+    start_time = serializers.DateTimeField()
+    duration_s = serializers.FloatField()
+    local_hour = serializers.IntegerField()
+    max_speed_mps = serializers.FloatField(allow_null=True)
+    mean_speed_mps = serializers.FloatField(allow_null=True)
+    gnss_fix_rate = serializers.FloatField(allow_null=True)
+    disengagement_count = serializers.IntegerField()
+    disengagements = DisengagementSerializer(many=True)
+    tags = serializers.ListField(child=serializers.CharField())
+    start_lat = serializers.FloatField(allow_null=True)
+    start_lon = serializers.FloatField(allow_null=True)

@@ -1,0 +1,230 @@
+"""Running a search: text, "more like this" (scene or frame) and attribute filters, alone
+or combined; one result per scene, naming the moment that matched.
+
+Scenes are ranked by their best frame's cosine similarity to the query vector
+(`vector_sql.nearest_scenes`, whose plan - exact or HNSW - `plan.choose_plan` picks per
+query so that filters lose no match). Text also matches scene tags (`text.py`); the two
+rankings are fused with reciprocal rank fusion, and each result says how it matched. A
+search with only filters lists matching scenes newest first.
+"""
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+from django.db.models import F, FloatField, Value
+from django.db.models.functions import Abs
+
+from catalog.errors import InvalidInput, NotFound
+from catalog.filters import SceneFilters
+from catalog.models import Scene
+from catalog.selectors import scene_filter_sql, scene_list
+from embeddings.encoder import EncoderUnavailable, get_encoder
+from embeddings.models import EmbeddingModel, FrameEmbedding, SceneEmbedding
+from embeddings.search.plan import VectorScope
+from embeddings.search.request import LikeFrame, SearchRequest
+from embeddings.search.results import filter_results, vector_results
+from embeddings.search.text import (
+    encode_text_cached,
+    matched_tags,
+    tags_match_sql,
+    tags_tsquery,
+)
+from embeddings.search.vector_sql import FrameHit, nearest_scenes
+
+RRF_K = 60  # the constant of Cormack et al.; damps the head of each ranking
+
+
+@dataclass
+class SearchResponse:
+    results: list[dict]
+    model: dict | None
+    took_ms: float
+    fusion: dict
+    plan: dict
+
+    def as_dict(self) -> dict:
+        return {
+            "results": self.results,
+            "model": self.model,
+            "took_ms": self.took_ms,
+            "fusion": self.fusion,
+            "plan": self.plan,
+        }
+
+
+def _encoder():
+    return get_encoder()
+
+
+def _model_info(model: EmbeddingModel | None, encoder) -> dict:
+    """The model that ranked (or would rank) the results; `untrained` for test-tiny and
+    other random-weight models, so the UI can say results mean nothing."""
+    if model is not None:
+        dim = model.dim
+    else:
+        try:
+            dim = encoder.dim
+        except EncoderUnavailable:
+            dim = None  # an unknown architecture: filters-only search still works
+    name = model.name if model else encoder.model_name
+    return {"name": name, "dim": dim, "untrained": bool(encoder.untrained)}
+
+
+def run_search(request: SearchRequest, *, force_plan: str | None = None) -> SearchResponse:
+    """Run a validated search. `force_plan` ("exact"/"hnsw") is for tests and benches."""
+    started = time.perf_counter()
+    encoder = _encoder()
+    model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
+    if not request.has_vector_query:
+        results, fusion, plan = _filters_only(request), {"method": "filters"}, {"arm": "filters"}
+    elif model is None:
+        if request.text:
+            # Weights that cannot load are worth a 503 that says what to set, not an
+            # empty answer that reads as "no vectors yet".
+            encode_text_cached(encoder, request.text)
+        results, fusion = [], {"method": "vector"}
+        plan = {"arm": "none", "reason": f"no vectors for model {encoder.model_name} yet"}
+    else:
+        results, fusion, plan = _vector_search(request, model, encoder, force_plan)
+    took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return SearchResponse(results, _model_info(model, encoder), took_ms, fusion, plan)
+
+
+def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dict, dict]:
+    query, exclude_pk, cache_hit = _query_vector(request, model, encoder)
+    filter_sql, filter_params = _filter_sql(request.filters)
+    scope = VectorScope(
+        model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or (), exclude_pk
+    )
+    vector_hits, plan = nearest_scenes(
+        scope, query, request.limit, min_score=request.min_score, force=force_plan
+    )
+    plan_info = {"vector": plan.describe()}
+    if cache_hit is not None:
+        plan_info["text_cache"] = "hit" if cache_hit else "miss"
+    tsquery = tags_tsquery(request.text) if request.text else ""
+    tag_hits: list[FrameHit] = []
+    if tsquery:
+        tag_scope = scope.narrowed(tags_match_sql("s"), [tsquery])
+        tag_hits, tag_plan = nearest_scenes(
+            tag_scope, query, request.limit, min_score=request.min_score, force=force_plan
+        )
+        plan_info["tags"] = tag_plan.describe()
+    tags_by_scene = matched_tags(
+        sorted({h.scene_pk for h in vector_hits} | {h.scene_pk for h in tag_hits}), tsquery
+    )
+    if tag_hits:
+        ranked, fusion = _fuse(vector_hits, tag_hits, tags_by_scene, request.limit)
+    else:
+        ranked = [(hit, i + 1, None) for i, hit in enumerate(vector_hits)]
+        fusion = {"method": "vector"}
+    return vector_results(ranked, tags_by_scene), fusion, plan_info
+
+
+def _fuse(vector_hits, tag_hits, tags_by_scene, limit) -> tuple[list, dict]:
+    """Reciprocal rank fusion of the vector ranking and the tag ranking (scenes matching
+    more query words first, then by similarity). Rank-based, so CLIP's narrow band of
+    text-image cosines needs no calibration against tag counts."""
+    tag_order = sorted(
+        tag_hits, key=lambda h: (-len(tags_by_scene.get(h.scene_pk, ())), h.distance)
+    )
+    vector_rank = {h.scene_pk: i + 1 for i, h in enumerate(vector_hits)}
+    tag_rank = {h.scene_pk: i + 1 for i, h in enumerate(tag_order)}
+    best: dict[int, FrameHit] = {}
+    for hit in [*vector_hits, *tag_hits]:
+        if hit.scene_pk not in best or hit.distance < best[hit.scene_pk].distance:
+            best[hit.scene_pk] = hit
+
+    def fused(pk: int) -> float:
+        return sum(1.0 / (RRF_K + ranks[pk]) for ranks in (vector_rank, tag_rank) if pk in ranks)
+
+    order = sorted(best, key=lambda pk: (-fused(pk), best[pk].distance, pk))[:limit]
+    ranked = [(best[pk], vector_rank.get(pk), round(fused(pk), 6)) for pk in order]
+    return ranked, {"method": "rrf", "k": RRF_K, "rankings": ["vector", "tags"]}
+
+
+def _filter_sql(filters: SceneFilters) -> tuple[str, list]:
+    if filters.is_empty():
+        return "TRUE", []
+    return scene_filter_sql(filters, "s")
+
+
+def _query_vector(request, model, encoder) -> tuple[np.ndarray, int | None, bool | None]:
+    """(unit query vector, scene pk to exclude, text cache hit or None)."""
+    parts: list[np.ndarray] = []
+    exclude_pk = None
+    cache_hit = None
+    if request.text:
+        vector, cache_hit = encode_text_cached(encoder, request.text)
+        parts.append(vector)
+    if request.like_scene:
+        exclude_pk, vector = _scene_vector(request.like_scene, model)
+        parts.append(vector)
+    if request.like_frame:
+        exclude_pk, vector = _frame_vector(request.like_frame, model)
+        parts.append(vector)
+    # Text and an example together: the direction between both (each unit length).
+    query = np.sum([p / max(np.linalg.norm(p), 1e-12) for p in parts], axis=0)
+    return query / max(np.linalg.norm(query), 1e-12), exclude_pk, cache_hit
+
+
+def _scene_pk(scene_id: str) -> int:
+    pk = Scene.objects.filter(scene_id=scene_id).values_list("pk", flat=True).first()
+    if pk is None:
+        raise NotFound(f"scene {scene_id!r} does not exist")
+    return pk
+
+
+def _scene_vector(scene_id: str, model: EmbeddingModel) -> tuple[int, np.ndarray]:
+    pk = _scene_pk(scene_id)
+    stored = (
+        SceneEmbedding.objects.filter(scene_id=pk, model=model)
+        .values_list("embedding", flat=True)
+        .first()
+    )
+    if stored is not None:
+        return pk, _as_array(stored)
+    # Scene vector not written yet: the mean of its frame vectors is the same thing.
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT avg(embedding::halfvec({int(model.dim)})::vector({int(model.dim)}))::text "
+            "FROM embeddings_frameembedding WHERE model_id = %s AND scene_id = %s",
+            [model.id, pk],
+        )
+        row = cur.fetchone()
+    if not row or row[0] is None:
+        raise InvalidInput({"like_scene": f"scene {scene_id!r} has no vectors for {model.name}"})
+    return pk, np.asarray([float(x) for x in row[0].strip("[]").split(",")], dtype=np.float32)
+
+
+def _as_array(stored) -> np.ndarray:
+    # pgvector's Django field gives lists; its psycopg adapter, if registered, HalfVector.
+    values = stored.to_list() if hasattr(stored, "to_list") else stored
+    return np.asarray(values, dtype=np.float32)
+
+
+def _frame_vector(like: LikeFrame, model: EmbeddingModel) -> tuple[int, np.ndarray]:
+    pk = _scene_pk(like.scene_id)
+    # The sampled frame nearest to t_s: URLs carry rounded times (?t=12.5).
+    stored = (
+        FrameEmbedding.objects.filter(scene_id=pk, camera=like.camera, model=model)
+        .annotate(dt=Abs(F("frame__t_s") - Value(like.t_s, output_field=FloatField())))
+        .order_by("dt", "frame__t_s")
+        .values_list("embedding", flat=True)
+        .first()
+    )
+    if stored is None:
+        raise InvalidInput(
+            {"like_frame": f"scene {like.scene_id!r} has no {like.camera!r} frame with a vector"}
+        )
+    return pk, _as_array(stored)
+
+
+def _filters_only(request: SearchRequest) -> list[dict]:
+    scenes = scene_list(filters=request.filters)
+    if request.cameras:
+        scenes = scenes.filter(cameras__has_any_keys=list(request.cameras))
+    pks = list(scenes.values_list("id", flat=True)[: request.limit])
+    return filter_results(pks, request.cameras)
