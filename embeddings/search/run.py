@@ -31,7 +31,8 @@ from embeddings.search.text import (
     tags_match_sql,
     tags_tsquery,
 )
-from embeddings.search.vector_sql import FrameHit, nearest_scenes
+from embeddings.search.vector_sql import FrameHit, moments_of, nearest_scenes
+from embeddings.similarity import similar_scenes
 
 RRF_K = 60  # the constant of Cormack et al.; damps the head of each ranking
 
@@ -98,20 +99,19 @@ def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dic
     scope = VectorScope(
         model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or (), exclude_pk
     )
-    vector_hits, plan = nearest_scenes(
-        scope, query, request.limit, min_score=request.min_score, force=force_plan
-    )
-    plan_info = {"vector": plan.describe()}
+    # An example scene ranks whole scenes; text or an example moment ranks moments.
+    rank = _whole_scenes if request.like_scene else _best_moments
+    vector_hits, plan = rank(scope, query, request.limit, request.min_score, force_plan)
+    plan_info = {"vector": plan, "ranking": "scene" if request.like_scene else "moment"}
     if cache_hit is not None:
         plan_info["text_cache"] = "hit" if cache_hit else "miss"
     tsquery = tags_tsquery(request.text) if request.text else ""
     tag_hits: list[FrameHit] = []
     if tsquery:
         tag_scope = scope.narrowed(tags_match_sql("s"), [tsquery])
-        tag_hits, tag_plan = nearest_scenes(
-            tag_scope, query, request.limit, min_score=request.min_score, force=force_plan
+        tag_hits, plan_info["tags"] = rank(
+            tag_scope, query, request.limit, request.min_score, force_plan
         )
-        plan_info["tags"] = tag_plan.describe()
     tags_by_scene = matched_tags(
         sorted({h.scene_pk for h in vector_hits} | {h.scene_pk for h in tag_hits}), tsquery
     )
@@ -121,6 +121,25 @@ def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dic
         ranked = [(hit, i + 1, None) for i, hit in enumerate(vector_hits)]
         fusion = {"method": "vector"}
     return vector_results(ranked, tags_by_scene), fusion, plan_info
+
+
+def _best_moments(scope, query, limit, min_score, force) -> tuple[list[FrameHit], dict]:
+    """Scenes by their best frame: each hit is that frame, scored by its cosine."""
+    hits, plan = nearest_scenes(scope, query, limit, min_score=min_score, force=force)
+    return hits, plan.describe()
+
+
+def _whole_scenes(scope, query, limit, min_score, force) -> tuple[list[FrameHit], dict]:
+    """Scenes by whole-scene similarity (`embeddings.similarity`): each hit is scored by
+    its scene vector's cosine and names the scene's frame nearest the query."""
+    scenes, plan = similar_scenes(scope, query, limit, min_score=min_score, force=force)
+    moments = {h.scene_pk: h for h in moments_of(scope, query, [s.scene_pk for s in scenes])}
+    hits = [
+        FrameHit(m.frame_id, m.scene_pk, m.camera, 1.0 - scene.score)
+        for scene in scenes
+        if (m := moments.get(scene.scene_pk)) is not None
+    ]
+    return hits, plan
 
 
 def _fuse(vector_hits, tag_hits, tags_by_scene, limit) -> tuple[list, dict]:

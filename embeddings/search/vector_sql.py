@@ -371,3 +371,13 @@ def rerank_margin(limit: int) -> int:
     # Scenes past the limit by mean vector may move up by their best frame (bench:
     # recall of the top 50 scenes 0.95 with limit/2 more, 0.98-1.0 with limit more).
     return max(10, limit)
+
+
+def moments_of(scope: VectorScope, query: np.ndarray, scene_pks: list[int]) -> list[FrameHit]:
+    """The frame of each of `scene_pks` nearest `query` (within the scope's cameras)."""
+    if not scene_pks:
+        return []
+    sql, params = exact_scenes_sql(
+        scope, vector_literal(query), len(scene_pks), scene_pks=scene_pks
+    )
+    return run_sql(sql, params)

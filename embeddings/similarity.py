@@ -1,0 +1,192 @@
+"""Whole-scene similarity: the one definition behind "more like this scene",
+near-duplicates, dedup, diverse sampling and leakage.
+
+A scene's vector (`SceneEmbedding`, one per scene and model) is the normalised mean of
+its normalised frame vectors, all cameras and moments together. Two scenes are as similar
+as the cosine of their scene vectors: 1.0 for the same footage, ~0.98 and above for a
+re-upload or the same stretch of road driven again in the same conditions, lower as
+the content drifts apart. The mean smooths out single moments, so the score measures
+the scene as a whole; moments are compared frame by frame elsewhere (`search`).
+
+Neighbours come from the model's HNSW index over scene vectors (never from all pairs), or,
+when a filter keeps few enough scenes, from an exact scan over exactly those scenes; the
+plan is chosen per query as for frames (`search.plan`).
+"""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import connection
+
+from embeddings.models import EmbeddingModel, SceneEmbedding
+from embeddings.search.plan import SE, VectorScope, model_stats
+from embeddings.search.vector_sql import local_settings, vector_literal
+
+NEAR_DUPLICATE_MIN_SCORE = 0.98
+# Exact below this many scenes in scope; above, the crossover of the frame planner
+# (sqrt(C * fetch * N)) with scene vectors as the rows.
+EXACT_MIN_SCENES = 5_000
+EXACT_TRADEOFF = 10.0
+EXACT_MAX_SCENES = 50_000
+EF_SEARCH_MIN = 64
+EF_SEARCH_MAX = 1_000
+MAX_SCAN_TUPLES_MAX = 2_000_000
+
+
+@dataclass(frozen=True)
+class SceneHit:
+    scene_pk: int
+    score: float  # cosine similarity of the scene vectors
+
+
+def scene_vectors(*, scene_pks: list[int], model: EmbeddingModel) -> dict[int, np.ndarray]:
+    """The scene vectors of the scenes that have one, as float32 unit vectors."""
+    rows = SceneEmbedding.objects.filter(model=model, scene_id__in=scene_pks).values_list(
+        "scene_id", "embedding"
+    )
+    return {pk: _array(stored) for pk, stored in rows}
+
+
+def _array(stored) -> np.ndarray:
+    # pgvector's Django field gives lists; its psycopg adapter, if registered, HalfVector.
+    values = stored.to_list() if hasattr(stored, "to_list") else stored
+    vector = np.asarray(values, dtype=np.float32)
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def similar_scenes(
+    scope: VectorScope,
+    query: np.ndarray,
+    limit: int,
+    *,
+    min_score: float | None = None,
+    force: str | None = None,
+) -> tuple[list[SceneHit], dict]:
+    """The `limit` scenes in scope whose scene vectors are nearest `query`, best first,
+    and the plan that found them (`{"arm", "reason"}`). Cameras in scope do not apply: a
+    scene vector covers all cameras."""
+    qvec = vector_literal(query)
+    max_distance = None if min_score is None else 1.0 - min_score
+    total = max(model_stats(scope.model_id).vector_scenes, 1)
+    cap = min(EXACT_MAX_SCENES, max(EXACT_MIN_SCENES, math.sqrt(EXACT_TRADEOFF * limit * total)))
+    pks: list[int] | None = None
+    if scope.filtered:
+        pks = _filter_scene_pks(scope, int(cap) + 1)
+        exact = len(pks) <= cap
+        reason = f"filter keeps {len(pks)}{'' if exact else '+'} scenes"
+    else:
+        exact = total <= cap
+        reason = f"no filter, ~{total} scenes"
+    if force:
+        exact = force == "exact"
+        reason = f"forced ({reason})"
+    if exact:
+        if pks == []:
+            return [], {"arm": "exact", "reason": reason}
+        hits = _run(*_exact_sql(scope, qvec, limit, pks, max_distance))
+        return hits, {"arm": "exact", "reason": reason}
+    selectivity = 1.0 if pks is None else min(1.0, len(pks) / total)
+    hits, walked = _hnsw(scope, qvec, limit, max_distance, selectivity)
+    if walked < limit and scope.filtered and force != "hnsw":
+        # The walk hit max_scan_tuples before the filter ran out of scenes: answer exactly.
+        hits = _run(*_exact_sql(scope, qvec, limit, None, max_distance))
+        return hits, {"arm": "hnsw", "reason": reason, "fallback": "exact"}
+    return hits, {"arm": "hnsw", "reason": reason}
+
+
+def near_duplicates(
+    *,
+    scene_pk: int,
+    model: EmbeddingModel,
+    min_score: float = NEAR_DUPLICATE_MIN_SCORE,
+    limit: int = 100,
+) -> list[SceneHit]:
+    """Scenes whose whole-scene similarity to `scene_pk` is at least `min_score`, most
+    similar first (the scene itself excluded); empty when it has no scene vector."""
+    vector = scene_vectors(scene_pks=[scene_pk], model=model).get(scene_pk)
+    if vector is None:
+        return []
+    scope = VectorScope(model.id, model.dim, exclude_scene_pk=scene_pk)
+    hits, _ = similar_scenes(scope, vector, limit, min_score=min_score)
+    return hits
+
+
+# --- SQL -----------------------------------------------------------------------------------
+
+
+def _distance(scope: VectorScope) -> str:
+    dim = int(scope.dim)
+    return f"se.embedding::halfvec({dim}) <=> %s::halfvec({dim})"
+
+
+def _where(scope: VectorScope, pks: list[int] | None) -> tuple[str, str, list]:
+    # model_id is inlined so the planner can prove the partial index's predicate.
+    clauses, params, source = [f"se.model_id = {int(scope.model_id)}"], [], f"{SE} se"
+    if pks is not None:
+        clauses.append("se.scene_id = ANY(%s)")
+        params.append(pks)
+    elif scope.filtered:
+        source += " JOIN catalog_scene s ON s.id = se.scene_id"
+        clauses.append(f"({scope.filter_sql})")
+        params.extend(scope.filter_params)
+    if scope.exclude_scene_pk is not None:
+        clauses.append("se.scene_id <> %s")
+        params.append(scope.exclude_scene_pk)
+    return source, " AND ".join(clauses), params
+
+
+def _exact_sql(scope, qvec, limit, pks, max_distance) -> tuple[str, list]:
+    source, where, params = _where(scope, pks)
+    cut = "" if max_distance is None else "WHERE distance <= %s"
+    # MATERIALIZED and no ORDER BY inside: an exact scan, never the index.
+    sql = (
+        f"WITH c AS MATERIALIZED (SELECT se.scene_id, {_distance(scope)} AS distance "
+        f"FROM {source} WHERE {where}) SELECT scene_id, distance FROM c {cut} "
+        "ORDER BY distance, scene_id LIMIT %s"
+    )
+    cut_params = [] if max_distance is None else [max_distance]
+    return sql, [qvec, *params, *cut_params, limit]
+
+
+def _hnsw(scope, qvec, limit, max_distance, selectivity) -> tuple[list[SceneHit], int]:
+    """An iterative HNSW walk (relaxed order, re-sorted outside); also how many rows the
+    walk returned before any score cut."""
+    source, where, params = _where(scope, None)
+    ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, limit))
+    budget = int(min(MAX_SCAN_TUPLES_MAX, max(20_000, 4.0 * limit / max(selectivity, 1e-9))))
+    settings = {
+        "hnsw.iterative_scan": "relaxed_order",
+        "hnsw.ef_search": str(ef),
+        "hnsw.max_scan_tuples": str(budget),
+        "enable_sort": "off",
+    }
+    # The inner ORDER BY is the bare distance to the indexed expression: anything after
+    # it would disable the index. "+ 0" keeps PostgreSQL from trusting the CTE's order.
+    sql = (
+        f"WITH c AS MATERIALIZED (SELECT se.scene_id, {_distance(scope)} AS distance "
+        f"FROM {source} WHERE {where} ORDER BY distance LIMIT %s) "
+        "SELECT scene_id, distance FROM c ORDER BY distance + 0, scene_id"
+    )
+    with local_settings(settings) as cur:
+        cur.execute(sql, [qvec, *params, limit])
+        rows = cur.fetchall()
+    hits = [SceneHit(int(pk), 1.0 - float(d)) for pk, d in rows]
+    if max_distance is not None:
+        hits = [h for h in hits if 1.0 - h.score <= max_distance]
+    return hits, len(rows)
+
+
+def _filter_scene_pks(scope: VectorScope, limit: int) -> list[int]:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT s.id FROM catalog_scene s WHERE {scope.filter_sql} LIMIT %s",
+            [*scope.filter_params, limit],
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def _run(sql: str, params: list) -> list[SceneHit]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return [SceneHit(int(pk), 1.0 - float(d)) for pk, d in cur.fetchall()]
