@@ -31,7 +31,7 @@ def manage(*args: str) -> None:
 def demo_credentials(data_dir: Path) -> tuple[str, str]:
     from django.contrib.auth import get_user_model
 
-    from catalog.services import api_token_create
+    from api.services import api_token_create
 
     secret = data_dir / "demo_password"
     if not secret.exists():

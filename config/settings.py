@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "curation",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -25,9 +25,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from catalog.demo import actors as act
-from catalog.demo import scenery as sc
-from catalog.demo.cameras import CAMERAS, RIGS, View, geometry
+from demo import actors as act
+from demo import scenery as sc
+from demo.cameras import CAMERAS, RIGS, View, geometry
 
 WIDTH, HEIGHT, FPS = 256, 144, 5
 MAX_CURVATURE = 0.04  # the road-plane model bends too far beyond a 25 m radius

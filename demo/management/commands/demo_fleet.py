@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.demo.fleet import build_fleet
+from demo.fleet import build_fleet
 
 MAX_SCENES = 10_000_000
 

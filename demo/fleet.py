@@ -21,8 +21,8 @@ from typing import TypeVar
 import numpy as np
 import orjson
 
-from catalog.demo.driving import HZ, ROUTE_WEIGHTS, ROUTES, Route, simulate_drive
-from catalog.demo.render import CAMERAS, render_scene_videos
+from demo.driving import HZ, ROUTE_WEIGHTS, ROUTES, Route, simulate_drive
+from demo.render import CAMERAS, render_scene_videos
 
 SCENE_S = 20
 SAMPLES_PER_SCENE = SCENE_S * HZ
