@@ -1,6 +1,7 @@
-"""Scene attribute filters (DESIGN §6): parsing from query strings or JSON, with errors
-that name the parameter at fault. The same `SceneFilters` serves `GET scenes/`, search
-and the web UI, so every entry point accepts exactly the same names and values."""
+"""Scene attribute filters (the `GET scenes/` query parameters): parsing from query
+strings or JSON, with errors that name the parameter at fault. The same `SceneFilters`
+serves `GET scenes/`, search and the web UI, so every entry point accepts exactly the same
+names and values."""
 
 import math
 from dataclasses import dataclass, fields

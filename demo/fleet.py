@@ -1,6 +1,6 @@
 """A synthetic fleet: vehicles, drives, 20 s scenes, manifest lines and camera videos.
 
-`iter_scenes(n, seed)` yields manifest records (DESIGN §3) with signal channels as numpy
+`iter_scenes(n, seed)` yields manifest records (one scene line each) with signal channels as numpy
 arrays (orjson writes them natively); `build_fleet` writes them as JSON Lines next to the
 rendered videos. Everything is a pure function of the seed.
 """

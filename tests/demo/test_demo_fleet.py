@@ -1,4 +1,4 @@
-"""`manage.py demo_fleet`: the synthetic fleet's manifest (DESIGN §3) and camera videos."""
+"""`manage.py demo_fleet`: the synthetic fleet's manifest (what `ingest` reads) and videos."""
 
 import hashlib
 import io

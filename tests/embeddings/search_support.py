@@ -142,7 +142,8 @@ def build_fleet(n_scenes: int = 60, seed: int = 7, clusters: int = 6) -> Fleet:
 
 
 def scene_matches(scene, f: SceneFilters) -> bool:
-    """The filter semantics of DESIGN §6, written independently of the SQL."""
+    """What each scene filter means (as the API documents it), written independently of the
+    SQL."""
     checks = [
         not f.vehicle or scene.vehicle.vehicle_id in f.vehicle,
         not f.tag or set(f.tag) <= set(scene.tags),

@@ -10,9 +10,9 @@ MAX_SCENES = 10_000_000
 
 class Command(BaseCommand):
     help = (
-        "Write a synthetic fleet: DIR/manifest.jsonl (DESIGN §3, camera URIs relative to the "
-        "manifest) and, unless --no-video, 7 camera videos per scene under DIR/videos/. "
-        "Prints the manifest path last."
+        "Write a synthetic fleet: DIR/manifest.jsonl (a scene manifest for `ingest`, camera "
+        "URIs relative to it) and, unless --no-video, 7 camera videos per scene under "
+        "DIR/videos/. Prints the manifest path last."
     )
 
     def add_arguments(self, parser):
