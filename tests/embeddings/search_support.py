@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pytest
 from django.db import connection
 
 from catalog.filters import SceneFilters
@@ -56,27 +55,6 @@ def add_vectors(scene, model, vectors: np.ndarray, cameras=("front_wide",), step
     )
     clear_stats()
     return frames
-
-
-# Fixtures for test modules to import (pytest registers them under `name`).
-@pytest.fixture(name="model")
-def model_fixture() -> EmbeddingModel:
-    return ensure_model()
-
-
-@pytest.fixture(name="populated")
-def populated_fixture(model):
-    """40 scenes x 10 frames (front_wide and rear) of clustered vectors, odd ones at night."""
-    rng = np.random.default_rng(1)
-    centres = rng.normal(size=(4, TINY_DIM))
-    scenes = []
-    for i in range(40):
-        scene = SceneFactory(local_hour=22 if i % 2 else 9)
-        vectors = unit(centres[i % 4] + rng.normal(scale=0.8, size=(10, TINY_DIM)))
-        add_vectors(scene, model, vectors, ("front_wide", "rear"))
-        scenes.append(scene)
-    analyze()
-    return scenes
 
 
 def analyze() -> None:

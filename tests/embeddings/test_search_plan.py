@@ -4,10 +4,6 @@ import pytest
 
 from embeddings import search_plan as sp
 from embeddings.search_plan import VectorScope
-from tests.embeddings.search_support import (  # noqa: F401 (fixtures)
-    model_fixture,
-    populated_fixture,
-)
 
 pytestmark = pytest.mark.django_db
 
