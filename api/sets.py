@@ -1,4 +1,4 @@
-"""Scene sets, items, frozen versions, manifests and saved searches (DESIGN §6).
+"""Scene sets, items, frozen versions, manifests and saved searches.
 
 Thin views: validate the request, call one service or selector, serialize. Any signed-in
 user reads; only a set's owner or staff changes it (the services enforce it, so every

@@ -21,6 +21,9 @@ def setup_django(database: str) -> None:
     os.environ["CATALOG_CELERY_EAGER"] = "0"
     import django
 
+    from config import embedded
+
+    embedded.bootstrap()
     django.setup()
     from django.core.management import call_command
 

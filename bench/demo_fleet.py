@@ -1,6 +1,6 @@
 """demo_fleet: manifest scenes per second (no video) and seconds per scene with videos.
 
-Each row builds a fresh fleet with `catalog.demo.fleet.build_fleet` in a temporary
+Each row builds a fresh fleet with `demo.fleet.build_fleet` in a temporary
 folder; "CPU s" adds this process and its render workers, so it stays meaningful when
 other work shares the machine (the load average is printed before and after).
 Targets: >= 5,000 scenes/s manifest-only (the 10^5-scene ingest benchmarks), and 50
@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from catalog.demo.fleet import build_fleet
+from demo.fleet import build_fleet
 
 
 def cpu_seconds() -> float:

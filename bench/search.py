@@ -10,7 +10,7 @@ Arms (k = 10 frames; each HNSW arm's plan is checked with EXPLAIN):
   exact         exact scan over the filtered frames (ground truth)
   hnsw-off      HNSW, iterative scans off, ef_search 40 (pgvector <= 0.7 behaviour)
   hnsw-default  HNSW, iterative_scan = relaxed_order, pgvector's defaults
-  ours          embeddings.search_vector.nearest_frames: plan chosen per query
+  ours          embeddings.search.vector_sql.nearest_frames: plan chosen per query
 plus `ours/scenes` (nearest_scenes, one best frame per scene, vs the exact scene
 ranking), then end-to-end `POST /api/v1/search/` with a text query (ViT-B-32 text tower,
 random weights) uncached, cached, and cached with a 1% filter.

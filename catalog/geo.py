@@ -1,7 +1,7 @@
-"""Grid cells for the `near` filter (DESIGN §6). Each scene stores the cells its 1 Hz track
-visits (`Scene.track_cells`, GIN-indexed) and a query circle becomes a covering of cells,
-so the index finds the scenes near a point and the exact haversine runs only where the
-circle's edge passes. Pure functions: ingestion, the backfill migration and the filter
+"""Grid cells for the `near=lat,lon,radius_m` filter. Each scene stores the cells its 1 Hz
+track visits (`Scene.track_cells`, GIN-indexed) and a query circle becomes a covering of
+cells, so the index finds the scenes near a point and the exact haversine runs only where
+the circle's edge passes. Pure functions: ingestion, the backfill migration and the filter
 share them.
 
 Cells are squares of a lat/lon degree grid at four levels: 0.001, 0.004, 0.016 and 0.064

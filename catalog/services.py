@@ -1,9 +1,7 @@
-"""Writes in the catalog: ingestion jobs, job progress, API tokens."""
+"""Writes in the catalog: ingestion jobs and job progress."""
 
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
-from rest_framework.authtoken.models import Token
 
 from catalog import storage
 from catalog.errors import InvalidInput
@@ -68,14 +66,3 @@ def ingest_job_run(*, job_id: int) -> IngestReport | None:
     error = f"{len(report.rejected)} line(s) rejected" if report.rejected else ""
     job_finished(job_id=job_id, result=report.as_dict(), error=error)
     return report
-
-
-@transaction.atomic
-def api_token_create(*, username: str) -> tuple[Token, bool]:
-    """The user's API token, creating the user (without a password) if missing."""
-    user, created = get_user_model().objects.get_or_create(username=username)
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    token, _ = Token.objects.get_or_create(user=user)
-    return token, created

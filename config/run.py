@@ -31,7 +31,7 @@ def manage(*args: str) -> None:
 def demo_credentials(data_dir: Path) -> tuple[str, str]:
     from django.contrib.auth import get_user_model
 
-    from catalog.services import api_token_create
+    from api.services import api_token_create
 
     secret = data_dir / "demo_password"
     if not secret.exists():
@@ -70,16 +70,18 @@ def start(name: str, args: list[str]) -> subprocess.Popen:
 def main() -> int:
     import django
 
+    from config import embedded
+
+    # Before Django reads settings; the children started below inherit what it exports.
+    embedded.bootstrap()
     django.setup()
     from django.conf import settings
-
-    from config import embedded
 
     port = os.environ.get("PORT", "8000")
     data_dir: Path = settings.DATA_DIR
     say(
         "database: "
-        + ("embedded PostgreSQL under .data/pg" if settings.EMBEDDED else "DATABASE_URL")
+        + (f"embedded PostgreSQL under {data_dir / 'pg'}" if settings.EMBEDDED else "DATABASE_URL")
     )
     manage("migrate", "--noinput", "-v", "0")
     if settings.EMBEDDED:

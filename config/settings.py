@@ -1,8 +1,12 @@
 """The catalog's only settings module: everything configurable is read here, once.
 
-Two modes:
-- embedded (DATABASE_URL unset): development, demos and tests. PostgreSQL + pgvector and
-  Redis are started from PyPI packages under `.data/`; secrets are generated locally.
+Importing it reads the environment and nothing else: it starts no server and writes no
+file. Two modes:
+- embedded (DATABASE_URL unset): development, demos and tests. The entry points start
+  PostgreSQL + pgvector and Redis under `.data/` before Django reads this module
+  (`config.embedded.bootstrap()`), and put the socket directory and a locally kept
+  secret key in the environment. Without them this module still imports (`check` works);
+  the first query then fails, naming the socket it tried.
 - production (DATABASE_URL set): nothing is started; secrets must come from the
   environment and `manage.py check --deploy` is clean.
 """
@@ -19,25 +23,17 @@ from config import embedded
 from config.env import env_bool, env_float, env_int, env_list, env_optional, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env_str("CATALOG_DATA_DIR", str(BASE_DIR / ".data"))).resolve()
+DATA_DIR = embedded.data_dir()
 
 DATABASE_URL = env_optional("DATABASE_URL")
 EMBEDDED = DATABASE_URL is None
 
 DEBUG = env_bool("CATALOG_DEBUG", False)
 
-
-def _embedded_secret_key() -> str:
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    path = DATA_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 if EMBEDDED:
-    SECRET_KEY = env_optional("DJANGO_SECRET_KEY") or _embedded_secret_key()
+    # `bootstrap()` exports the key kept under .data/; a process that skipped it gets one
+    # of its own, good for as long as it runs.
+    SECRET_KEY = env_optional("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
     ALLOWED_HOSTS = env_list(
         "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"]
     )
@@ -59,11 +55,13 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "catalog",
     "embeddings",
     "curation",
     "api",
     "frontend",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -103,10 +101,14 @@ _TEST_DB_NAME = "test_catalog" + (
 )
 if EMBEDDED:
     # Benchmarks point at their own database on the same embedded server.
-    _db_name = env_str("CATALOG_EMBEDDED_DB", "catalog")
     _db = {
         "ENGINE": "django.db.backends.postgresql",
-        **embedded.ensure_postgres(DATA_DIR, _db_name),
+        "NAME": embedded.database_name(),
+        "USER": "postgres",
+        # The server's socket directory as `bootstrap()` found it; for a short data path
+        # that is the server's own data folder.
+        "HOST": env_optional(embedded.POSTGRES_HOST_ENV) or str(embedded.postgres_dir(DATA_DIR)),
+        "PORT": "",
     }
 else:
     _db = dj_database_url.parse(DATABASE_URL, engine="django.db.backends.postgresql")
@@ -116,7 +118,7 @@ DATABASES = {
         "CONN_MAX_AGE": env_int("CATALOG_DB_CONN_MAX_AGE", 60),
         "CONN_HEALTH_CHECKS": True,
         # Server-side prepared statements would cache plans across the per-query
-        # planner settings vector search changes (see ANCHORS.md); keep them off.
+        # planner settings vector search changes per query; keep them off.
         "OPTIONS": {"prepare_threshold": None},
         "TEST": {"NAME": _TEST_DB_NAME},
     }
@@ -125,7 +127,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- broker ------------------------------------------------------------------------------
 
-REDIS_URL = env_optional("REDIS_URL") or embedded.ensure_redis(DATA_DIR)
+REDIS_URL = env_optional("REDIS_URL") or embedded.redis_url(DATA_DIR)
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SERIALIZER = "json"
@@ -196,6 +198,9 @@ if EMBEDDED:
     WHITENOISE_AUTOREFRESH = True
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 
+# Error pages in the UI's look (JSON under /api/); frontend/errors.py.
+CSRF_FAILURE_VIEW = "frontend.errors.csrf_failure"
+
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/login/"
@@ -217,6 +222,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # The docs page loads Swagger UI from our own static files, and asks no outside
+    # validator about the schema: it works on machines that reach nothing outside.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 if not EMBEDDED:

@@ -8,7 +8,7 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("", views.search_page, name="search"),
-    # DESIGN §7 fixes `/scenes/<scene_id>` without a trailing slash; accept both.
+    # Scene links are `/scenes/<scene_id>` without a trailing slash; accept both.
     path("scenes/<str:scene_id>", views.scene_page, name="scene"),
     path("scenes/<str:scene_id>/", views.scene_page),
     path("sets/", views.sets_page, name="sets"),

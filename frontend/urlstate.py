@@ -1,10 +1,10 @@
 """The search page's URL, read back into what its form shows.
 
-The URL of `/` is the search (DESIGN §7): `text`, `like`, `limit` and the `GET scenes/`
-filter names in API units. Validation is the catalog's (`parse_query_params`), so the
-page and the API agree on what is malformed; this module only converts valid values to
-the units people type (km/h, percent, local time) and keeps malformed ones verbatim
-next to their error, so the form can say which field is wrong.
+The URL of `/` is the search, so that a pasted link reproduces it: `text`, `like`, `limit`
+and the `GET scenes/` filter names in API units. Validation is the catalog's
+(`parse_query_params`), so the page and the API agree on what is malformed; this module
+only converts valid values to the units people type (km/h, percent, local time) and keeps
+malformed ones verbatim next to their error, so the form can say which field is wrong.
 """
 
 from dataclasses import dataclass, field

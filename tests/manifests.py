@@ -1,4 +1,4 @@
-"""Builders of manifest records (DESIGN §3) for tests."""
+"""Builders of scene manifest records (one JSON line per scene) for tests."""
 
 import json
 import math

@@ -1,4 +1,4 @@
-"""Attributes derived from validated signals (DESIGN §3), for many scenes at once.
+"""Attributes derived from validated signals, for many scenes at once.
 
 Scenes with the same channels, rate and length (in practice: a whole manifest chunk)
 are stacked into one (scenes, channels, samples) array, so each statistic is one numpy

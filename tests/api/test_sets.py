@@ -1,4 +1,4 @@
-"""sets/ endpoints: the HTTP contract of DESIGN §6 (services are tested in tests/curation)."""
+"""sets/ endpoints: the HTTP contract (services are tested in tests/curation)."""
 
 import csv
 import hashlib

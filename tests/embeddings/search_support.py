@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pytest
 from django.db import connection
 
 from catalog.filters import SceneFilters
@@ -56,27 +55,6 @@ def add_vectors(scene, model, vectors: np.ndarray, cameras=("front_wide",), step
     )
     clear_stats()
     return frames
-
-
-# Fixtures for test modules to import (pytest registers them under `name`).
-@pytest.fixture(name="model")
-def model_fixture() -> EmbeddingModel:
-    return ensure_model()
-
-
-@pytest.fixture(name="populated")
-def populated_fixture(model):
-    """40 scenes x 10 frames (front_wide and rear) of clustered vectors, odd ones at night."""
-    rng = np.random.default_rng(1)
-    centres = rng.normal(size=(4, TINY_DIM))
-    scenes = []
-    for i in range(40):
-        scene = SceneFactory(local_hour=22 if i % 2 else 9)
-        vectors = unit(centres[i % 4] + rng.normal(scale=0.8, size=(10, TINY_DIM)))
-        add_vectors(scene, model, vectors, ("front_wide", "rear"))
-        scenes.append(scene)
-    analyze()
-    return scenes
 
 
 def analyze() -> None:
@@ -142,7 +120,8 @@ def build_fleet(n_scenes: int = 60, seed: int = 7, clusters: int = 6) -> Fleet:
 
 
 def scene_matches(scene, f: SceneFilters) -> bool:
-    """The filter semantics of DESIGN §6, written independently of the SQL."""
+    """What each scene filter means (as the API documents it), written independently of the
+    SQL."""
     checks = [
         not f.vehicle or scene.vehicle.vehicle_id in f.vehicle,
         not f.tag or set(f.tag) <= set(scene.tags),

@@ -11,7 +11,6 @@ from catalog.models import Job
 from embeddings import queueing
 from embeddings.encoder import ClipEncoder
 from embeddings.models import EmbeddingModel, SceneEmbeddingState
-from tests.embeddings.embed_support import make_scene, video_cache  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = SceneEmbeddingState.State
@@ -29,7 +28,7 @@ def states(model_name="test-tiny/untrained") -> list[str]:
     )
 
 
-def test_embed_wait_embeds_every_scene_and_reports(make_scene, media_dir):  # noqa: F811
+def test_embed_wait_embeds_every_scene_and_reports(make_scene, media_dir):
     make_scene(1), make_scene(2)
     out = embed("--wait")
     assert "2 scenes queued for test-tiny/untrained" in out and "2 done, 0 failed" in out
@@ -38,13 +37,13 @@ def test_embed_wait_embeds_every_scene_and_reports(make_scene, media_dir):  # no
     assert (job.done, job.total, job.state) == (2, 2, Job.State.DONE)
 
 
-def test_embed_skips_scenes_already_embedded(make_scene, media_dir):  # noqa: F811
+def test_embed_skips_scenes_already_embedded(make_scene, media_dir):
     make_scene(1)
     embed("--wait")
     assert "nothing to embed" in embed("--wait")
 
 
-def test_embed_wait_exits_non_zero_listing_failures(make_scene, media_dir, tmp_path):  # noqa: F811
+def test_embed_wait_exits_non_zero_listing_failures(make_scene, media_dir, tmp_path):
     make_scene(1)
     broken = make_scene(2)
     broken.cameras = {"front_wide": (tmp_path / "lost.mp4").as_uri()}
@@ -55,7 +54,7 @@ def test_embed_wait_exits_non_zero_listing_failures(make_scene, media_dir, tmp_p
     assert states() == ["done", "failed"]
 
 
-def test_embed_inline_needs_no_worker(make_scene, media_dir, monkeypatch):  # noqa: F811
+def test_embed_inline_needs_no_worker(make_scene, media_dir, monkeypatch):
     def no_broker(**kwargs):
         raise AssertionError("--inline must not send tasks")
 
@@ -66,7 +65,7 @@ def test_embed_inline_needs_no_worker(make_scene, media_dir, monkeypatch):  # no
     assert states() == ["done"]
 
 
-def test_embed_resumes_once_weights_are_available(make_scene, media_dir, settings, tmp_path):  # noqa: F811
+def test_embed_resumes_once_weights_are_available(make_scene, media_dir, settings, tmp_path):
     settings.CATALOG_CLIP_PRETRAINED = "fleet-v1"  # not downloadable, no checkpoint yet
     make_scene(1), make_scene(2)
     with pytest.raises(CommandError) as caught:
@@ -88,7 +87,7 @@ def test_embed_resumes_once_weights_are_available(make_scene, media_dir, setting
     assert EmbeddingModel.objects.filter(name="test-tiny/fleet-v1").count() == 1
 
 
-def test_embed_with_another_model_leaves_the_configured_one(make_scene, media_dir):  # noqa: F811
+def test_embed_with_another_model_leaves_the_configured_one(make_scene, media_dir):
     make_scene(1)
     embed("--wait")
     with pytest.raises(CommandError):  # unknown weights: that model fails, only that one

@@ -7,7 +7,7 @@ from PIL import Image
 
 from catalog import storage
 from embeddings import sampling
-from tests.embeddings.embed_support import video_cache, video_file  # noqa: F401
+from tests.embeddings.embed_support import video_file
 from tests.embeddings.videos import render_frame, write_video
 
 
@@ -26,7 +26,7 @@ def _diff(image: Image.Image, seed: int, t: float) -> float:
     return float(np.abs(np.asarray(image, np.float32) - np.asarray(ref, np.float32)).mean())
 
 
-def test_frames_are_those_at_the_sample_times(video_cache):  # noqa: F811
+def test_frames_are_those_at_the_sample_times(video_cache):
     path = video_file(video_cache, 3, duration_s=8.0)
     times = sampling.sample_times(8.0, 0.5)
     got = list(sampling.iter_frames(path, times))
@@ -63,12 +63,12 @@ def test_keyframes_are_found_without_decoding(tmp_path):
     assert found == [0.0, 1.0, 2.0, 3.0]
 
 
-def test_times_past_the_end_are_dropped(video_cache):  # noqa: F811
+def test_times_past_the_end_are_dropped(video_cache):
     path = video_file(video_cache, 3, duration_s=8.0)
     assert [t for t, _ in sampling.iter_frames(path, [6.0, 9.0, 12.0])] == [6.0]
 
 
-def test_frames_scale_down_to_the_needed_short_side(video_cache):  # noqa: F811
+def test_frames_scale_down_to_the_needed_short_side(video_cache):
     path = video_file(video_cache, 3, duration_s=8.0)
     (_, image), *_ = sampling.iter_frames(path, [0.0], min_short_side=54)
     assert image.size == (96, 54)
@@ -91,7 +91,7 @@ def test_a_missing_local_video_is_a_storage_error(tmp_path):
         pass
 
 
-def test_an_s3_video_is_read_through_a_temporary_file(s3, video_cache):  # noqa: F811
+def test_an_s3_video_is_read_through_a_temporary_file(s3, video_cache):
     uri = f"{s3}/videos/a.mp4"
     storage.upload_file(video_file(video_cache, 3, duration_s=8.0), uri)
     with sampling.local_video(uri) as path:

@@ -5,13 +5,12 @@ import pytest
 
 from embeddings.search import SearchRequest, run_search
 from embeddings.services import scene_embed
-from tests.embeddings.embed_support import make_scene, video_cache  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fleet(make_scene, media_dir):  # noqa: F811
+def fleet(make_scene, media_dir):
     scenes = [make_scene(seed) for seed in range(1, 6)]
     twin = make_scene(3)  # the same videos as scenes[2]
     for scene in [*scenes, twin]:

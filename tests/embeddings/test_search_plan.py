@@ -4,10 +4,6 @@ import pytest
 
 from embeddings.search import plan as sp
 from embeddings.search.plan import VectorScope
-from tests.embeddings.search_support import (  # noqa: F401 (fixtures)
-    model_fixture,
-    populated_fixture,
-)
 
 pytestmark = pytest.mark.django_db
 

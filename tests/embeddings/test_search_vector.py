@@ -8,12 +8,7 @@ from embeddings.search import plan as sp
 from embeddings.search import vector_sql as sv
 from embeddings.search.plan import VectorScope
 from embeddings.services import frame_index_name, scene_index_name
-from tests.embeddings.search_support import (  # noqa: F401 (fixtures)
-    TINY_DIM,
-    model_fixture,
-    populated_fixture,
-    unit,
-)
+from tests.embeddings.search_support import TINY_DIM, unit
 
 pytestmark = pytest.mark.django_db
 

@@ -2,17 +2,12 @@ import pytest
 
 from embeddings import selectors, services
 from embeddings.models import SceneEmbeddingState
-from tests.embeddings.embed_support import (  # noqa: F401
-    expected_frames,
-    make_scene,
-    tiny_model,
-    video_cache,
-)
+from tests.embeddings.embed_support import expected_frames, tiny_model
 
 pytestmark = pytest.mark.django_db
 
 
-def test_scene_frames_list_camera_time_and_thumbnail(make_scene, media_dir):  # noqa: F811
+def test_scene_frames_list_camera_time_and_thumbnail(make_scene, media_dir):
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
     frames = selectors.scene_frames(scene)
@@ -25,16 +20,16 @@ def test_scene_frames_list_camera_time_and_thumbnail(make_scene, media_dir):  # 
     assert [f["camera"] for f in frames] == sorted(f["camera"] for f in frames)
 
 
-def test_scene_frames_of_an_unembedded_scene_are_empty(make_scene):  # noqa: F811
+def test_scene_frames_of_an_unembedded_scene_are_empty(make_scene):
     assert selectors.scene_frames(make_scene(1)) == []
 
 
-def test_embedding_state_of_a_scene_never_queued_is_pending(make_scene):  # noqa: F811
+def test_embedding_state_of_a_scene_never_queued_is_pending(make_scene):
     state = selectors.scene_embedding_state(make_scene(1))
     assert state["state"] == "pending" and state["model"] == "test-tiny/untrained"
 
 
-def test_embedding_state_reports_done_and_frames(make_scene, media_dir):  # noqa: F811
+def test_embedding_state_reports_done_and_frames(make_scene, media_dir):
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
     state = selectors.scene_embedding_state(scene)
@@ -44,14 +39,14 @@ def test_embedding_state_reports_done_and_frames(make_scene, media_dir):  # noqa
     assert selectors.scene_embedding_state(scene)["stale"] is True
 
 
-def test_embedding_state_reports_the_error(make_scene):  # noqa: F811
+def test_embedding_state_reports_the_error(make_scene):
     scene = make_scene(1)
     services.scene_embed_fail(scene_pk=scene.pk, model=tiny_model(), error="video missing")
     state = selectors.scene_embedding_state(scene)
     assert (state["state"], state["error"]) == ("failed", "video missing")
 
 
-def test_backlog_counts_scenes_per_state(make_scene, media_dir):  # noqa: F811
+def test_backlog_counts_scenes_per_state(make_scene, media_dir):
     model = tiny_model()
     done, failed, running, _never = (make_scene(i) for i in range(4))
     services.scene_embed(scene_pk=done.pk)

@@ -15,13 +15,7 @@ from embeddings.models import (
     SceneEmbedding,
     SceneEmbeddingState,
 )
-from tests.embeddings.embed_support import (  # noqa: F401
-    CAMERAS,
-    expected_frames,
-    make_scene,
-    tiny_model,
-    video_cache,
-)
+from tests.embeddings.embed_support import expected_frames, tiny_model
 
 pytestmark = pytest.mark.django_db
 State = SceneEmbeddingState.State
@@ -39,7 +33,7 @@ def state_of(scene, model=None) -> SceneEmbeddingState:
     return SceneEmbeddingState.objects.get(scene=scene, model=model or tiny_model())
 
 
-def test_embedding_a_scene_stores_one_vector_per_sampled_frame(make_scene, media_dir):  # noqa: F811
+def test_embedding_a_scene_stores_one_vector_per_sampled_frame(make_scene, media_dir):
     scene = make_scene(1)
     outcome = services.scene_embed(scene_pk=scene.pk)
     n = expected_frames()
@@ -53,7 +47,7 @@ def test_embedding_a_scene_stores_one_vector_per_sampled_frame(make_scene, media
     ]
 
 
-def test_scene_vector_is_the_normalised_mean_of_its_frames(make_scene, media_dir):  # noqa: F811
+def test_scene_vector_is_the_normalised_mean_of_its_frames(make_scene, media_dir):
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
     frames = np.array([e.embedding for e in FrameEmbedding.objects.filter(scene=scene)], np.float32)
@@ -62,7 +56,7 @@ def test_scene_vector_is_the_normalised_mean_of_its_frames(make_scene, media_dir
     np.testing.assert_allclose(got, mean / np.linalg.norm(mean), atol=2e-3)
 
 
-def test_thumbnails_are_written_locally(make_scene, media_dir):  # noqa: F811
+def test_thumbnails_are_written_locally(make_scene, media_dir):
     scene = make_scene(2)
     services.scene_embed(scene_pk=scene.pk)
     frame = Frame.objects.get(scene=scene, camera="rear", t_s=4.0)
@@ -74,7 +68,7 @@ def test_thumbnails_are_written_locally(make_scene, media_dir):  # noqa: F811
     )
 
 
-def test_videos_and_thumbnails_on_s3(make_scene, s3, settings):  # noqa: F811
+def test_videos_and_thumbnails_on_s3(make_scene, s3, settings):
     settings.CATALOG_MEDIA_URI = f"{s3}/media"
     scene = make_scene(3, base_uri=s3)
     assert services.scene_embed(scene_pk=scene.pk).state == State.DONE
@@ -84,7 +78,7 @@ def test_videos_and_thumbnails_on_s3(make_scene, s3, settings):  # noqa: F811
     assert storage.read_bytes(uris[0])[:2] == b"\xff\xd8"
 
 
-def test_embedding_twice_stores_no_duplicates(make_scene, media_dir):  # noqa: F811
+def test_embedding_twice_stores_no_duplicates(make_scene, media_dir):
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
     before = (counts(scene), sorted(Frame.objects.filter(scene=scene).values_list("pk")))
@@ -92,14 +86,14 @@ def test_embedding_twice_stores_no_duplicates(make_scene, media_dir):  # noqa: F
     assert (counts(scene), sorted(Frame.objects.filter(scene=scene).values_list("pk"))) == before
 
 
-def test_an_embedded_unchanged_scene_is_skipped(make_scene, media_dir):  # noqa: F811
+def test_an_embedded_unchanged_scene_is_skipped(make_scene, media_dir):
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
     assert services.scene_embed(scene_pk=scene.pk).state == "skipped"
     assert state_of(scene).attempts == 1
 
 
-def test_the_database_refuses_a_second_vector_for_a_frame(make_scene, media_dir):  # noqa: F811
+def test_the_database_refuses_a_second_vector_for_a_frame(make_scene, media_dir):
     from django.db import IntegrityError, transaction
 
     scene = make_scene(1)
@@ -115,7 +109,7 @@ def test_the_database_refuses_a_second_vector_for_a_frame(make_scene, media_dir)
         )
 
 
-def test_a_corrupt_video_fails_only_its_scene(make_scene, media_dir, tmp_path):  # noqa: F811
+def test_a_corrupt_video_fails_only_its_scene(make_scene, media_dir, tmp_path):
     good, bad, also_good = make_scene(1), make_scene(2), make_scene(3)
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video at all" * 50)
@@ -128,7 +122,7 @@ def test_a_corrupt_video_fails_only_its_scene(make_scene, media_dir, tmp_path): 
     assert counts(bad) == (0, 0, 0)
 
 
-def test_a_missing_video_fails_its_scene_with_the_uri(make_scene, s3, settings):  # noqa: F811
+def test_a_missing_video_fails_its_scene_with_the_uri(make_scene, s3, settings):
     settings.CATALOG_MEDIA_URI = f"{s3}/media"
     scene = make_scene(4, cameras=("front_wide",))
     scene.cameras = {"front_wide": f"{s3}/videos/missing.mp4"}
@@ -137,7 +131,7 @@ def test_a_missing_video_fails_its_scene_with_the_uri(make_scene, s3, settings):
     assert f"{s3}/videos/missing.mp4" in state_of(scene).error
 
 
-def test_missing_weights_fail_the_scene_saying_what_to_set(make_scene, media_dir, settings):  # noqa: F811
+def test_missing_weights_fail_the_scene_saying_what_to_set(make_scene, media_dir, settings):
     settings.CATALOG_CLIP_CHECKPOINT = "/nonexistent/weights.pt"
     scene = make_scene(1)
     assert services.scene_embed(scene_pk=scene.pk).state == State.FAILED
@@ -145,21 +139,21 @@ def test_missing_weights_fail_the_scene_saying_what_to_set(make_scene, media_dir
     assert "CATALOG_CLIP_CHECKPOINT" in state_of(scene, model).error
 
 
-def test_only_configured_cameras_are_embedded(make_scene, media_dir, settings):  # noqa: F811
+def test_only_configured_cameras_are_embedded(make_scene, media_dir, settings):
     settings.CATALOG_EMBED_CAMERAS = ["rear", "side_left"]
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
     assert set(Frame.objects.filter(scene=scene).values_list("camera", flat=True)) == {"rear"}
 
 
-def test_a_scene_without_selected_cameras_fails_clearly(make_scene, media_dir, settings):  # noqa: F811
+def test_a_scene_without_selected_cameras_fails_clearly(make_scene, media_dir, settings):
     settings.CATALOG_EMBED_CAMERAS = ["side_left"]
     scene = make_scene(1)
     assert services.scene_embed(scene_pk=scene.pk).state == State.FAILED
     assert "no camera to embed" in state_of(scene).error
 
 
-def test_a_changed_scene_is_re_embedded_replacing_its_frames(make_scene, media_dir):  # noqa: F811
+def test_a_changed_scene_is_re_embedded_replacing_its_frames(make_scene, media_dir):
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
     old_vector = FrameEmbedding.objects.get(scene=scene, frame__t_s=0, camera="rear").embedding
@@ -202,7 +196,7 @@ def _hnsw_indexes() -> dict[str, str]:
 
 
 def test_a_second_model_leaves_the_first_models_vectors_and_index(
-    make_scene,  # noqa: F811
+    make_scene,
     media_dir,
     second_encoder,
 ):
@@ -232,7 +226,7 @@ def test_a_second_model_leaves_the_first_models_vectors_and_index(
     assert state_of(scene, first).state == state_of(scene, second).state == State.DONE
 
 
-def test_a_second_model_reuses_the_thumbnails(make_scene, media_dir, second_encoder):  # noqa: F811
+def test_a_second_model_reuses_the_thumbnails(make_scene, media_dir, second_encoder):
     second = services.embedding_model_ensure(second_encoder)
     scene = make_scene(1)
     services.scene_embed(scene_pk=scene.pk)
@@ -248,7 +242,7 @@ def test_registering_a_model_twice_keeps_one_row(second_encoder):
     assert a.pk == b.pk and EmbeddingModel.objects.filter(name=a.name).count() == 1
 
 
-def test_finished_scenes_count_towards_their_job_once(make_scene, media_dir, tmp_path):  # noqa: F811
+def test_finished_scenes_count_towards_their_job_once(make_scene, media_dir, tmp_path):
     model = tiny_model()
     good, bad = make_scene(1), make_scene(2)
     bad.cameras = {"front_wide": (tmp_path / "gone.mp4").as_uri()}
@@ -265,7 +259,7 @@ def test_finished_scenes_count_towards_their_job_once(make_scene, media_dir, tmp
     assert job.result["failed"] == 1 and bad.scene_id in job.error
 
 
-def test_a_scene_moved_to_a_newer_job_is_credited_to_the_old_one(make_scene, media_dir):  # noqa: F811
+def test_a_scene_moved_to_a_newer_job_is_credited_to_the_old_one(make_scene, media_dir):
     model = tiny_model()
     scene = make_scene(1)
     old = services.embedding_job_create(total=1, model=model, trigger="ingest")
@@ -279,7 +273,7 @@ def test_a_scene_moved_to_a_newer_job_is_credited_to_the_old_one(make_scene, med
     assert (new.done, new.state) == (1, Job.State.DONE)
 
 
-def test_scenes_to_embed_are_the_unembedded_failed_and_changed(make_scene, media_dir):  # noqa: F811
+def test_scenes_to_embed_are_the_unembedded_failed_and_changed(make_scene, media_dir):
     model = tiny_model()
     done, changed, failed, fresh = (make_scene(i) for i in range(4))
     for scene in (done, changed):
@@ -290,7 +284,7 @@ def test_scenes_to_embed_are_the_unembedded_failed_and_changed(make_scene, media
     assert set(services.scenes_to_embed(model)) == {changed, failed, fresh}
 
 
-def test_a_scene_whose_worker_keeps_dying_is_given_up(make_scene, media_dir):  # noqa: F811
+def test_a_scene_whose_worker_keeps_dying_is_given_up(make_scene, media_dir):
     scene = make_scene(1)
     SceneEmbeddingState.objects.create(
         scene=scene, model=tiny_model(), state=State.RUNNING, attempts=services.MAX_ATTEMPTS
@@ -299,7 +293,7 @@ def test_a_scene_whose_worker_keeps_dying_is_given_up(make_scene, media_dir):  #
     assert "attempts" in state_of(scene).error
 
 
-def test_a_deleted_scene_is_gone_not_failed(make_scene, media_dir):  # noqa: F811
+def test_a_deleted_scene_is_gone_not_failed(make_scene, media_dir):
     scene = make_scene(1)
     pk = scene.pk
     scene.delete()

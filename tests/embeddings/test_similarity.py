@@ -6,6 +6,7 @@ import pytest
 from catalog.filters import SceneFilters
 from catalog.selectors import scene_filter_sql
 from embeddings import similarity
+from embeddings.models import FrameEmbedding
 from embeddings.search import SearchRequest, run_search
 from embeddings.search.plan import VectorScope
 from tests.embeddings.search_support import TINY_DIM, add_vectors, ensure_model, unit
@@ -46,9 +47,12 @@ def test_identical_scene_comes_first_with_score_near_one(look_alikes):
 
 
 def test_each_result_names_its_best_matching_moment(look_alikes):
-    _, source, twin, _ = look_alikes
+    model, source, twin, _ = look_alikes
     first = run_search(SearchRequest.from_json({"like_scene": source.scene_id})).results[0]
-    assert first["frame"]["camera"] == "front_wide" and first["frame"]["t_s"] >= 0
+    query = similarity.scene_vectors(scene_pks=[source.pk], model=model)[source.pk]
+    frames = FrameEmbedding.objects.filter(scene=twin, model=model)
+    best = max(frames, key=lambda fe: float(np.asarray(fe.embedding) @ query))
+    assert (first["frame"]["camera"], first["frame"]["t_s"]) == (best.camera, best.frame.t_s)
 
 
 @pytest.mark.parametrize("force", ["exact", "hnsw"])
@@ -67,7 +71,7 @@ def test_both_plans_agree_with_numpy(look_alikes, force):
 
 
 def test_a_filter_keeps_every_result_inside_it(look_alikes):
-    model, source, _, crowd = look_alikes
+    _, source, _, crowd = look_alikes
     body = {"like_scene": source.scene_id, "filters": {"vehicle": ["veh-crowd-1"]}}
     results = run_search(SearchRequest.from_json(body)).results
     wanted = {s.scene_id for s in crowd if s.vehicle.vehicle_id == "veh-crowd-1"}

@@ -9,7 +9,7 @@ from embeddings import queueing, services
 from embeddings.models import SceneEmbeddingState
 from embeddings.tasks import embed_scene
 from embeddings.transient import TransientError, classify_storage_error
-from tests.embeddings.embed_support import make_scene, tiny_model, video_cache  # noqa: F401
+from tests.embeddings.embed_support import tiny_model
 
 pytestmark = pytest.mark.django_db
 State = SceneEmbeddingState.State
@@ -19,7 +19,7 @@ def state_of(scene) -> SceneEmbeddingState:
     return SceneEmbeddingState.objects.get(scene=scene, model=tiny_model())
 
 
-def test_the_task_embeds_its_scene(make_scene, media_dir):  # noqa: F811
+def test_the_task_embeds_its_scene(make_scene, media_dir):
     scene = make_scene(1)
     assert embed_scene.apply(args=(scene.pk,)).get() == State.DONE
     assert state_of(scene).state == State.DONE
@@ -32,7 +32,7 @@ def test_the_task_is_late_acknowledged_and_requeued_when_its_worker_dies():
     assert django_settings.CELERY_TASK_TIME_LIMIT > django_settings.CELERY_TASK_SOFT_TIME_LIMIT
 
 
-def test_transient_errors_are_retried(make_scene, media_dir, monkeypatch):  # noqa: F811
+def test_transient_errors_are_retried(make_scene, media_dir, monkeypatch):
     scene = make_scene(1)
     real, calls = services.scene_embed, []
 
@@ -47,7 +47,7 @@ def test_transient_errors_are_retried(make_scene, media_dir, monkeypatch):  # no
     assert len(calls) == 3
 
 
-def test_a_scene_failing_transiently_for_good_is_marked_failed(make_scene, monkeypatch):  # noqa: F811
+def test_a_scene_failing_transiently_for_good_is_marked_failed(make_scene, monkeypatch):
     scene = make_scene(1)
 
     def throttled(**kwargs):
@@ -58,7 +58,7 @@ def test_a_scene_failing_transiently_for_good_is_marked_failed(make_scene, monke
     assert "gave up after" in state_of(scene).error and "SlowDown" in state_of(scene).error
 
 
-def test_other_errors_are_not_retried_and_fail_the_scene(make_scene, monkeypatch):  # noqa: F811
+def test_other_errors_are_not_retried_and_fail_the_scene(make_scene, monkeypatch):
     scene = make_scene(1)
     calls = []
 
@@ -102,7 +102,7 @@ def test_ingestion_hook_is_registered():
 
 
 def test_changed_scenes_are_queued_after_commit(
-    make_scene,  # noqa: F811
+    make_scene,
     media_dir,
     django_capture_on_commit_callbacks,
 ):
@@ -116,7 +116,7 @@ def test_changed_scenes_are_queued_after_commit(
     assert all(state_of(s).state == State.DONE for s in scenes)
 
 
-def test_a_broken_model_setting_does_not_break_ingestion(make_scene, settings, caplog):  # noqa: F811
+def test_a_broken_model_setting_does_not_break_ingestion(make_scene, settings, caplog):
     settings.CATALOG_CLIP_MODEL = "no-such-net"
     scene = make_scene(1)
     queueing.on_scenes_changed([scene.pk])  # logs, does not raise

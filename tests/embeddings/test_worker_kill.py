@@ -17,12 +17,7 @@ from django.db import connection
 from catalog.models import Job
 from embeddings import services
 from embeddings.models import Frame, FrameEmbedding, SceneEmbedding, SceneEmbeddingState
-from tests.embeddings.embed_support import (  # noqa: F401
-    expected_frames,
-    make_scene,
-    tiny_model,
-    video_cache,
-)
+from tests.embeddings.embed_support import expected_frames, tiny_model
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = SceneEmbeddingState.State
@@ -118,7 +113,7 @@ def wait_for(condition, what: str, workers: Workers, timeout_s: float = TIMEOUT_
     pytest.fail(f"timed out waiting for {what}\n{workers.logs()}")
 
 
-def queue_scenes(make_scene, workers: Workers):  # noqa: F811
+def queue_scenes(make_scene, workers: Workers):
     model = tiny_model()
     scenes = [make_scene(seed) for seed in range(SCENES)]
     job = services.embedding_job_create(total=SCENES, model=model, trigger="test")
@@ -152,7 +147,7 @@ def assert_each_scene_embedded_once(scenes, job, workers: Workers) -> None:
     assert (job.done, job.total, job.state) == (SCENES, SCENES, Job.State.DONE)
 
 
-def test_sigkill_of_the_whole_worker_then_a_new_worker(make_scene, media_dir, workers):  # noqa: F811
+def test_sigkill_of_the_whole_worker_then_a_new_worker(make_scene, media_dir, workers):
     scenes, job = queue_scenes(make_scene, workers)
     first = workers.start()
     victim = wait_for(lambda: running_mid_scene(media_dir), "a scene mid-way", workers)
@@ -173,7 +168,7 @@ def _pool_children(pid: int) -> list[int]:
     return [int(child) for child in text.split()]
 
 
-def test_sigkill_of_the_pool_child_requeues_its_scene(make_scene, media_dir, workers):  # noqa: F811
+def test_sigkill_of_the_pool_child_requeues_its_scene(make_scene, media_dir, workers):
     scenes, job = queue_scenes(make_scene, workers)
     worker = workers.start()
     victim = wait_for(lambda: running_mid_scene(media_dir), "a scene mid-way", workers)

@@ -1,5 +1,5 @@
 // Result cards: the matched moment's thumbnail, score, vehicle, local time, speed and
-// disengagements. Each card carries `data-scene-id` (DESIGN §7).
+// disengagements. Each card carries `data-scene-id`, by which tests and scripts find it.
 import { h, icon } from "./dom.js";
 import { kmh, localDateTime, seconds } from "./format.js";
 

@@ -6,7 +6,7 @@ import { KMH_PER_MPS } from "./format.js";
 const AXIS = { stroke: "#8b93a7", grid: { stroke: "rgba(255,255,255,0.05)", width: 1 }, ticks: { stroke: "rgba(255,255,255,0.08)", width: 1 } };
 const FONT = '11px "Inter Variable", system-ui, sans-serif';
 
-// What to plot, from the channels the manifest may carry (DESIGN §3).
+// What to plot, from the signal channels a scene's manifest line may carry.
 const PANELS = [
   { title: "Speed", unit: "km/h", series: [{ channel: "speed_mps", label: "speed", color: "#7c8cff", scale: KMH_PER_MPS, fill: "rgba(124,140,255,0.10)" }] },
   { title: "Acceleration", unit: "m/s²", zero: true, series: [{ channel: "accel_mps2", label: "accel", color: "#3fcf8e" }] },

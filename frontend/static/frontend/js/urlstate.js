@@ -1,6 +1,6 @@
-// The search page's state lives in its URL (DESIGN §7): `text`, `like`, `limit` and the
-// `GET scenes/` filter names in API units. The form shows some of them in friendlier
-// units, declared on each input: `data-scale` (form value = API value × scale: km/h,
+// The search page's state lives in its URL, so a pasted link reproduces it: `text`,
+// `like`, `limit` and the `GET scenes/` filter names in API units. The form shows some of
+// them in friendlier units, declared on each input: `data-scale` (form value = API value × scale: km/h,
 // percent) and `data-kind="local-time"` (datetime-local in the catalog's zone).
 import { config } from "./config.js";
 import { localInputToIso } from "./format.js";

@@ -1,13 +1,13 @@
 """Camera videos of a synthetic scene: numpy ray geometry, one atlas gather per frame, H.264.
 
 `render_camera_video(scene, camera, dest)` renders one camera of one scene, where `scene`
-is a manifest record (DESIGN §3: a dict, signal channels as lists or numpy arrays). What
-the video shows depends only on the record's content: tags (night, rain, highway,
-pedestrians, intersection, tunnel), start hour, vehicle, signals (speed moves the road,
-steering bends it and turns the sky) and `extra.synthetic_seed` (layout and colours;
-without it, a hash of `scene_id`). The same record gives a byte-identical file, and so do
-two records that differ only in `scene_id` when they carry the same `synthetic_seed`:
-that is how tests make twin videos.
+is a manifest record (a dict of one manifest line's fields, signal channels as lists or
+numpy arrays). What the video shows depends only on the record's content: tags (night,
+rain, highway, pedestrians, intersection, tunnel), start hour, vehicle, signals (speed
+moves the road, steering bends it and turns the sky) and `extra.synthetic_seed` (layout
+and colours; without it, a hash of `scene_id`). The same record gives a byte-identical
+file, and so do two records that differ only in `scene_id` when they carry the same
+`synthetic_seed`: that is how tests make twin videos.
 
 A frame is one index per pixel into the world's colour atlas (`scenery`), computed by the
 camera's `View` (`cameras`), one gather, then the actors painted on top (`actors`). The
@@ -25,9 +25,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from catalog.demo import actors as act
-from catalog.demo import scenery as sc
-from catalog.demo.cameras import CAMERAS, RIGS, View, geometry
+from demo import actors as act
+from demo import scenery as sc
+from demo.cameras import CAMERAS, RIGS, View, geometry
 
 WIDTH, HEIGHT, FPS = 256, 144, 5
 MAX_CURVATURE = 0.04  # the road-plane model bends too far beyond a 25 m radius

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from catalog.demo.cameras import Geometry
-from catalog.demo.scenery import CAR_COLOURS, PERIOD_M, Layout, Look, pack
+from demo.cameras import Geometry
+from demo.scenery import CAR_COLOURS, PERIOD_M, Layout, Look, pack
 
 CAR, TRUCK, BUS, PERSON, POLE, SIGNAL = range(6)
 CLOTHES = [(40, 40, 60), (150, 30, 30), (220, 220, 210), (30, 90, 60), (200, 160, 40), (80, 60, 50)]

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from catalog.demo import scenery as sc
+from demo import scenery as sc
 
 CAMERAS = (
     "front_wide",

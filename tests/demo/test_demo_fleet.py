@@ -1,4 +1,4 @@
-"""`manage.py demo_fleet`: the synthetic fleet's manifest (DESIGN §3) and camera videos."""
+"""`manage.py demo_fleet`: the synthetic fleet's manifest (what `ingest` reads) and videos."""
 
 import hashlib
 import io
@@ -16,10 +16,10 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog.demo.fleet import build_fleet, iter_scenes
-from catalog.demo.render import CAMERAS, render_camera_video, render_scene_videos
 from catalog.ingest.records import parse_record
-from catalog.management.commands.demo_fleet import Command
+from demo.fleet import build_fleet, iter_scenes
+from demo.management.commands.demo_fleet import Command
+from demo.render import CAMERAS, render_camera_video, render_scene_videos
 
 SIGNALS = (
     "speed_mps", "accel_mps2", "steering_angle_deg", "brake", "throttle", "lat", "lon",

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from catalog.services import api_token_create
+from api.services import api_token_create
 
 
 class Command(BaseCommand):

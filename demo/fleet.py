@@ -1,6 +1,6 @@
 """A synthetic fleet: vehicles, drives, 20 s scenes, manifest lines and camera videos.
 
-`iter_scenes(n, seed)` yields manifest records (DESIGN §3) with signal channels as numpy
+`iter_scenes(n, seed)` yields manifest records (one scene line each) with signal channels as numpy
 arrays (orjson writes them natively); `build_fleet` writes them as JSON Lines next to the
 rendered videos. Everything is a pure function of the seed.
 """
@@ -21,8 +21,8 @@ from typing import TypeVar
 import numpy as np
 import orjson
 
-from catalog.demo.driving import HZ, ROUTE_WEIGHTS, ROUTES, Route, simulate_drive
-from catalog.demo.render import CAMERAS, render_scene_videos
+from demo.driving import HZ, ROUTE_WEIGHTS, ROUTES, Route, simulate_drive
+from demo.render import CAMERAS, render_scene_videos
 
 SCENE_S = 20
 SAMPLES_PER_SCENE = SCENE_S * HZ

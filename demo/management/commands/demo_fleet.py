@@ -3,16 +3,16 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from catalog.demo.fleet import build_fleet
+from demo.fleet import build_fleet
 
 MAX_SCENES = 10_000_000
 
 
 class Command(BaseCommand):
     help = (
-        "Write a synthetic fleet: DIR/manifest.jsonl (DESIGN §3, camera URIs relative to the "
-        "manifest) and, unless --no-video, 7 camera videos per scene under DIR/videos/. "
-        "Prints the manifest path last."
+        "Write a synthetic fleet: DIR/manifest.jsonl (a scene manifest for `ingest`, camera "
+        "URIs relative to it) and, unless --no-video, 7 camera videos per scene under "
+        "DIR/videos/. Prints the manifest path last."
     )
 
     def add_arguments(self, parser):
