@@ -24,10 +24,27 @@ class SearchResultSerializer(serializers.Serializer):
     match = serializers.JSONField(
         help_text='how it matched: {"vector": {"rank", "score"}, "tags": [...], "fused"}'
     )
+    pattern = serializers.IntegerField(
+        required=False, help_text="the id of the pattern it belongs to (with `patterns`)"
+    )
 
     def get_url(self, result) -> str:
         frame = result["frame"] or {}
         return scene_page_url(result["scene_id"], camera=frame.get("camera"), t_s=frame.get("t_s"))
+
+
+class RepresentativeSerializer(serializers.Serializer):
+    scene_id = serializers.CharField()
+    frame = FrameSerializer(allow_null=True)
+
+
+class PatternSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    size = serializers.IntegerField()
+    scene_ids = serializers.ListField(child=serializers.CharField())
+    representative = RepresentativeSerializer(
+        allow_null=True, help_text="the result nearest the pattern's centre"
+    )
 
 
 class ModelSerializer(serializers.Serializer):
@@ -42,6 +59,7 @@ class SearchResponseSerializer(serializers.Serializer):
     took_ms = serializers.FloatField()
     fusion = serializers.JSONField(help_text='e.g. {"method": "rrf", "k": 60}')
     plan = serializers.JSONField(help_text="the query plan chosen (exact or hnsw) and why")
+    patterns = PatternSerializer(many=True, required=False)
 
 
 class SearchView(APIView):

@@ -15,6 +15,7 @@ from catalog.errors import InvalidInput, NotFound
 from catalog.filters import SceneFilters, filters_json_schema, parse_json_filters
 from catalog.limits import CAMERA_NAME_MAX, SCENE_ID_MAX
 from catalog.models import Scene
+from embeddings.search.patterns import MAX_PATTERNS, MIN_PATTERNS
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
@@ -38,6 +39,7 @@ class SearchRequest:
     cameras: tuple[str, ...] | None = None
     limit: int = DEFAULT_LIMIT
     min_score: float | None = None
+    patterns: int | None = None
 
     @property
     def has_vector_query(self) -> bool:
@@ -140,6 +142,14 @@ def _min_score(name: str, raw: Any) -> float | None:
     return float(raw)
 
 
+def _patterns(name: str, raw: Any) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not MIN_PATTERNS <= raw <= MAX_PATTERNS:
+        raise InvalidInput({name: f"expected a whole number {MIN_PATTERNS}..{MAX_PATTERNS}"})
+    return raw
+
+
 @dataclass(frozen=True)
 class _Field:
     parse: Callable[[str, Any], Any]
@@ -212,6 +222,17 @@ _FIELDS: dict[str, _Field] = {
                 "minimum": -1,
                 "maximum": 1,
                 "description": "drop results whose matched frame scores lower (cosine)",
+            }
+        ),
+    ),
+    "patterns": _Field(
+        _patterns,
+        lambda: _nullable(
+            {
+                "type": "integer",
+                "minimum": MIN_PATTERNS,
+                "maximum": MAX_PATTERNS,
+                "description": "group the results into this many patterns by what they look like",
             }
         ),
     ),

@@ -22,6 +22,7 @@ from catalog.models import Scene
 from catalog.selectors import scene_filter_sql, scene_list
 from embeddings.encoder import EncoderUnavailable, get_encoder
 from embeddings.models import EmbeddingModel, FrameEmbedding, SceneEmbedding
+from embeddings.search import patterns
 from embeddings.search.plan import VectorScope
 from embeddings.search.request import LikeFrame, SearchRequest
 from embeddings.search.results import filter_results, vector_results
@@ -44,15 +45,19 @@ class SearchResponse:
     took_ms: float
     fusion: dict
     plan: dict
+    patterns: list[dict] | None = None  # only when the request asked for them
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "results": self.results,
             "model": self.model,
             "took_ms": self.took_ms,
             "fusion": self.fusion,
             "plan": self.plan,
         }
+        if self.patterns is not None:
+            out["patterns"] = self.patterns
+        return out
 
 
 def _encoder():
@@ -89,8 +94,13 @@ def run_search(request: SearchRequest, *, force_plan: str | None = None) -> Sear
         plan = {"arm": "none", "reason": f"no vectors for model {encoder.model_name} yet"}
     else:
         results, fusion, plan = _vector_search(request, model, encoder, force_plan)
+    found = None
+    if request.patterns:
+        vectors = patterns.result_vectors(results, model) if model else {}
+        found = patterns.group(results, vectors, request.patterns)
     took_ms = round((time.perf_counter() - started) * 1000, 2)
-    return SearchResponse(results, _model_info(model, encoder), took_ms, fusion, plan)
+    info = _model_info(model, encoder)
+    return SearchResponse(results, info, took_ms, fusion, plan, found)
 
 
 def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dict, dict]:

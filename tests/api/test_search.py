@@ -80,3 +80,11 @@ def test_unknown_like_scene_is_a_404(api, scenes):
 
 def test_get_is_not_allowed(api):
     assert api.get(URL).status_code == 405
+
+
+def test_patterns_group_every_result_once(api, scenes):
+    body = {"filters": {"tag": ["rain"]}, "patterns": 2}
+    response = api.post(URL, body, format="json").json()
+    ids = sorted(r["scene_id"] for r in response["results"])
+    assert sorted(s for p in response["patterns"] for s in p["scene_ids"]) == ids
+    assert {r["pattern"] for r in response["results"]} == {p["id"] for p in response["patterns"]}
