@@ -3,10 +3,25 @@
 from rest_framework import serializers
 
 
+class MomentSignalsSerializer(serializers.Serializer):
+    """The vehicle's state at the moment, interpolated from the 10 Hz signals (null where
+    the scene lacks the channel or, for disengagement_dt_s, has no disengagement)."""
+
+    speed_mps = serializers.FloatField(allow_null=True)
+    accel_mps2 = serializers.FloatField(allow_null=True)
+    brake = serializers.FloatField(allow_null=True)
+    throttle = serializers.FloatField(allow_null=True)
+    steering_angle_deg = serializers.FloatField(allow_null=True)
+    disengagement_dt_s = serializers.FloatField(
+        allow_null=True, help_text="seconds to the scene's nearest disengagement"
+    )
+
+
 class FrameSerializer(serializers.Serializer):
     camera = serializers.CharField()
     t_s = serializers.FloatField()
     thumbnail_url = serializers.CharField(allow_null=True)
+    signals = MomentSignalsSerializer()
 
 
 class DisengagementSerializer(serializers.Serializer):

@@ -7,7 +7,8 @@ model never touches the first model's vectors or index.
 """
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Abs
 from pgvector.django import HalfVectorField
 
 from catalog.limits import CAMERA_NAME_MAX
@@ -30,8 +31,26 @@ class EmbeddingModel(models.Model):
         return self.name
 
 
-class Frame(models.Model):
-    """A sampled moment of one camera of one scene, with its thumbnail."""
+class MomentState(models.Model):
+    """The vehicle's state at the moment (`catalog.moments`): interpolated from the 10 Hz
+    signals when the frame is stored, and again whenever the scene's signals change. Null
+    where the scene lacks the channel (or, for `disengagement_dt_s`, has no
+    disengagement)."""
+
+    speed_mps = models.FloatField(null=True)
+    accel_mps2 = models.FloatField(null=True)
+    brake = models.FloatField(null=True)
+    throttle = models.FloatField(null=True)
+    steering_angle_deg = models.FloatField(null=True)
+    disengagement_dt_s = models.FloatField(null=True)  # to the nearest one, absolute
+
+    class Meta:
+        abstract = True
+
+
+class Frame(MomentState):
+    """A sampled moment of one camera of one scene, with its thumbnail and the vehicle's
+    state at that time."""
 
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="frames")
     camera = models.CharField(max_length=CAMERA_NAME_MAX)
@@ -46,9 +65,10 @@ class Frame(models.Model):
         ]
 
 
-class FrameEmbedding(models.Model):
-    """One vector per (frame, model). `scene` and `camera` are copied from the frame so
-    filtered vector search joins scenes without going through frames."""
+class FrameEmbedding(MomentState):
+    """One vector per (frame, model). `scene`, `camera` and the moment's state are copied
+    from the frame, so that filtered vector search tests scene filters and moment
+    conditions on the rows it ranks, with plain indexed columns beside the vector."""
 
     frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="embeddings")
     model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="+")
@@ -60,7 +80,20 @@ class FrameEmbedding(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["frame", "model"], name="frame_embedding_unique"),
         ]
-        indexes = [models.Index(fields=["model", "scene"], name="frame_emb_model_scene")]
+        indexes = [
+            models.Index(fields=["model", "scene"], name="frame_emb_model_scene"),
+            # Moment conditions: the planner counts the qualifying frames through these,
+            # and an exact scan over a selective condition reads only its rows.
+            models.Index(fields=["model", "speed_mps"], name="frame_emb_speed"),
+            models.Index(fields=["model", "accel_mps2"], name="frame_emb_accel"),
+            models.Index(fields=["model", "brake"], name="frame_emb_brake"),
+            models.Index(F("model"), Abs("steering_angle_deg"), name="frame_emb_steering_abs"),
+            models.Index(
+                fields=["model", "disengagement_dt_s"],
+                name="frame_emb_diseng_dt",
+                condition=Q(disengagement_dt_s__isnull=False),
+            ),
+        ]
 
 
 class SceneEmbedding(models.Model):

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from catalog.models import Job
 from embeddings import services
 from embeddings.encoder import ClipEncoder, get_encoder
+from embeddings.moments import refresh_moment_states
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,12 @@ def on_scenes_changed(scene_pks: Sequence[int]) -> None:
     Runs after ingestion committed; it must never break ingestion, so a failure here
     (e.g. an unknown CATALOG_CLIP_MODEL) is logged and left to `manage.py embed`.
     """
+    try:
+        # Frames already stored keep showing (and being filtered on) the state that the
+        # new signals give, from now until the scene is embedded again.
+        refresh_moment_states(scene_pks)
+    except Exception:
+        logger.exception("could not refresh the moment states of %d scenes", len(scene_pks))
     try:
         job = enqueue_embedding(scene_pks=scene_pks, trigger="ingest")
         logger.info("embedding job %s: %d scenes queued", job.pk, job.total)

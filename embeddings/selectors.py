@@ -10,6 +10,7 @@ from django.db.models import Case, Count, When
 
 from catalog.media import media_url
 from catalog.models import Scene
+from catalog.moments import MOMENT_FIELDS
 from embeddings.encoder import configured_model_name
 from embeddings.models import EmbeddingModel, Frame, SceneEmbeddingState
 
@@ -22,13 +23,27 @@ def _model(model: EmbeddingModel | str | None) -> EmbeddingModel | None:
     return EmbeddingModel.objects.filter(name=model or configured_model_name()).first()
 
 
-def frame_view(*, camera: str, t_s: float, thumbnail_uri: str) -> dict:
-    """A sampled moment as results and pages show it: `{"camera", "t_s", "thumbnail_url"}`."""
+# The columns of a Frame row that frame_view reads.
+FRAME_VIEW_VALUES = ("camera", "t_s", "thumbnail_uri", *MOMENT_FIELDS)
+
+
+def frame_view(row: dict) -> dict:
+    """A sampled moment as results and pages show it, from a Frame row's
+    FRAME_VIEW_VALUES: `{"camera", "t_s", "thumbnail_url", "signals": {speed_mps, ...}}`
+    (the vehicle's state at t_s)."""
+    uri = row["thumbnail_uri"]
     return {
-        "camera": camera,
-        "t_s": t_s,
-        "thumbnail_url": media_url(thumbnail_uri) if thumbnail_uri else None,
+        "camera": row["camera"],
+        "t_s": row["t_s"],
+        "thumbnail_url": media_url(uri) if uri else None,
+        "signals": {name: row[name] for name in MOMENT_FIELDS},
     }
+
+
+def frame_views(*, frame_ids: Sequence[int]) -> dict[int, dict]:
+    """frame_view of each frame, by frame id."""
+    rows = Frame.objects.filter(id__in=list(frame_ids)).values("id", *FRAME_VIEW_VALUES)
+    return {row["id"]: frame_view(row) for row in rows}
 
 
 def representative_frames(
@@ -47,14 +62,9 @@ def representative_frames(
         )
         .order_by("scene_id", "t_s", "side", "narrow", "camera")
         .distinct("scene_id")
-        .values("scene_id", "camera", "t_s", "thumbnail_uri")
+        .values("scene_id", *FRAME_VIEW_VALUES)
     )
-    return {
-        row["scene_id"]: frame_view(
-            camera=row["camera"], t_s=row["t_s"], thumbnail_uri=row["thumbnail_uri"]
-        )
-        for row in rows
-    }
+    return {row["scene_id"]: frame_view(row) for row in rows}
 
 
 def scene_frames(scene: Scene, *, model: EmbeddingModel | str | None = None) -> list[dict]:

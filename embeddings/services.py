@@ -27,6 +27,7 @@ from embeddings.models import (
     SceneEmbedding,
     SceneEmbeddingState,
 )
+from embeddings.moments import refresh_moment_states
 from embeddings.pipeline import EmbeddedFrame, embed_scene_frames
 from embeddings.transient import TransientError, classify_storage_error
 
@@ -311,6 +312,7 @@ def _store(scene: Scene, model: EmbeddingModel, frames: list[EmbeddedFrame]) -> 
     # frame itself once no model has a vector for it.
     FrameEmbedding.objects.filter(scene=scene, model=model).exclude(frame_id__in=keep).delete()
     Frame.objects.filter(scene=scene, embeddings__isnull=True).exclude(pk__in=keep).delete()
+    refresh_moment_states([scene.pk])
     SceneEmbedding.objects.bulk_create(
         [SceneEmbedding(scene=scene, model=model, embedding=scene_vector(frames))],
         update_conflicts=True,

@@ -66,6 +66,7 @@ def similar_scenes(
     """The `limit` scenes in scope whose scene vectors are nearest `query`, best first,
     and the plan that found them (`{"arm", "reason"}`). Cameras in scope do not apply: a
     scene vector covers all cameras."""
+    scope = scope.scene_level()
     qvec = vector_literal(query)
     max_distance = None if min_score is None else 1.0 - min_score
     total = max(model_stats(scope.model_id).vector_scenes, 1)

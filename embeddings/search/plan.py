@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import connection
 
@@ -56,22 +56,46 @@ class VectorScope:
     filter_params: tuple = ()
     cameras: tuple[str, ...] = ()
     exclude_scene_pk: int | None = None
+    # Moment conditions over the vector row `fe` (see with_moments).
+    frame_sql: str = "TRUE"
+    frame_params: tuple = ()
 
     @property
     def filtered(self) -> bool:
         return self.filter_sql.strip().upper() != "TRUE"
 
+    @property
+    def has_moment_conditions(self) -> bool:
+        return self.frame_sql.strip().upper() != "TRUE"
+
     def narrowed(self, sql: str, params: Sequence) -> "VectorScope":
         """The same scope with one more condition over `s` (e.g. a tag match)."""
         combined = f"({self.filter_sql}) AND ({sql})" if self.filtered else sql
-        return VectorScope(
-            self.model_id,
-            self.dim,
-            combined,
-            (*self.filter_params, *params),
-            self.cameras,
-            self.exclude_scene_pk,
+        return replace(self, filter_sql=combined, filter_params=(*self.filter_params, *params))
+
+    def with_moments(self, conditions) -> "VectorScope":
+        """Only frames whose moment satisfies `conditions` (MomentConditions)."""
+        if conditions is None or conditions.is_empty():
+            return self
+        frame_sql, frame_params = conditions.sql("fe")
+        return replace(self, frame_sql=frame_sql, frame_params=tuple(frame_params))
+
+    def scene_level(self) -> "VectorScope":
+        """The scope for plans over scenes (counting the filter's scenes, walking scene
+        vectors): moment conditions become "the scene has a qualifying moment". Frame
+        queries test the conditions on each row instead, without this subquery."""
+        if not self.has_moment_conditions:
+            return self
+        cameras, params = "", [*self.frame_params]
+        if self.cameras:
+            cameras = " AND fe.camera = ANY(%s)"
+            params.append(list(self.cameras))
+        scoped = self.narrowed(
+            f"EXISTS (SELECT 1 FROM {FE} fe WHERE fe.scene_id = s.id "
+            f"AND fe.model_id = {int(self.model_id)} AND {self.frame_sql}{cameras})",
+            params,
         )
+        return replace(scoped, frame_sql="TRUE", frame_params=())
 
 
 @dataclass
@@ -204,7 +228,8 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
     total = max(stats.frames, 1)
     cam_share = stats.share_of(scope.cameras)
     cap_frames = exact_cap_frames(fetch, total)
-    if not scope.filtered:
+    counted = scope.scene_level()
+    if not counted.filtered:
         matched = total * cam_share
         arm = "exact" if matched <= cap_frames else "hnsw"
         plan = Plan(arm, f"no filter, ~{matched:.0f} frames", total, matched, stats.vector_scenes)
@@ -212,8 +237,11 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
         # Frames per catalog scene (not every scene may be embedded yet).
         per_scene = stats.frames_per_scene * stats.embedded_share * cam_share
         cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
-        pks = _filter_scene_pks(scope, cap_scenes + 1)
+        pks = _filter_scene_pks(counted, cap_scenes + 1)
         matched, scenes = len(pks) * per_scene, len(pks) * stats.embedded_share
+        if scope.has_moment_conditions:
+            # Only some frames of those scenes qualify: what the walk must find is rarer.
+            matched *= _moment_share(scope, stats.frames)
         if len(pks) <= cap_scenes:
             plan = Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
         else:
@@ -239,6 +267,19 @@ def hnsw_settings(fetch: int, selectivity: float) -> dict[str, str]:
         # outer re-sort of n rows still runs; it has no alternative).
         "enable_sort": "off",
     }
+
+
+def _moment_share(scope: VectorScope, frames: int) -> float:
+    """The planner's estimate of the share of the model's frames whose moment satisfies
+    the conditions (magnitudes are enough here)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {FE} fe "
+            f"WHERE fe.model_id = {int(scope.model_id)} AND {scope.frame_sql}",
+            list(scope.frame_params),
+        )
+        rows = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+    return min(1.0, max(float(rows), 1.0) / max(frames, 1))
 
 
 def _filter_scene_pks(scope: VectorScope, limit: int) -> list[int]:

@@ -2,7 +2,8 @@
 (`SearchRequest.from_json`) and the OpenAPI schema (`request_schema`) come.
 
 A body is JSON: `text`, `like_scene`, `like_frame`, `filters` (the names of `GET
-scenes/`), `cameras`, `limit`, `min_score`. Errors name the field at fault
+scenes/`), `at_moment` (conditions on the moment), `cameras`, `limit`, `min_score`,
+`patterns`. Errors name the field at fault
 (`InvalidInput`); an example scene that does not exist is `NotFound`.
 """
 
@@ -15,6 +16,7 @@ from catalog.errors import InvalidInput, NotFound
 from catalog.filters import SceneFilters, filters_json_schema, parse_json_filters
 from catalog.limits import CAMERA_NAME_MAX, SCENE_ID_MAX
 from catalog.models import Scene
+from embeddings.search.moments import MomentConditions, at_moment_schema, parse_at_moment
 from embeddings.search.patterns import MAX_PATTERNS, MIN_PATTERNS
 
 MAX_LIMIT = 500
@@ -40,6 +42,7 @@ class SearchRequest:
     limit: int = DEFAULT_LIMIT
     min_score: float | None = None
     patterns: int | None = None
+    at_moment: MomentConditions | None = None
 
     @property
     def has_vector_query(self) -> bool:
@@ -64,9 +67,14 @@ class SearchRequest:
         if values["like_scene"] and values["like_frame"]:
             raise InvalidInput({"like_frame": "give like_scene or like_frame, not both"})
         request = cls(**{k: v for k, v in values.items() if v is not None})
-        if not (request.has_vector_query or not request.filters.is_empty() or request.cameras):
+        if not (
+            request.has_vector_query
+            or not request.filters.is_empty()
+            or request.cameras
+            or request.at_moment
+        ):
             raise InvalidInput(
-                {"text": "give text, like_scene, like_frame or filters (none was given)"}
+                {"text": "give text, like_scene, like_frame, filters or at_moment (none given)"}
             )
         _check_references(request)
         return request
@@ -225,6 +233,7 @@ _FIELDS: dict[str, _Field] = {
             }
         ),
     ),
+    "at_moment": _Field(parse_at_moment, at_moment_schema),
     "patterns": _Field(
         _patterns,
         lambda: _nullable(

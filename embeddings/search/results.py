@@ -4,21 +4,15 @@ it) and the scene's summary, so a client needs no second request per result."""
 from typing import Any
 
 from catalog.selectors import scene_summaries
-from embeddings.models import Frame
 from embeddings.search.vector_sql import FrameHit
-from embeddings.selectors import frame_view, representative_frames
+from embeddings.selectors import frame_views, representative_frames
 
 # (hit, its rank in the vector ranking or None, fused score or None)
 Ranked = tuple[FrameHit, int | None, float | None]
 
 
 def vector_results(ranked: list[Ranked], tags_by_scene: dict[int, list[str]]) -> list[dict]:
-    frames = {
-        f["id"]: f
-        for f in Frame.objects.filter(id__in=[h.frame_id for h, _, _ in ranked]).values(
-            "id", "camera", "t_s", "thumbnail_uri"
-        )
-    }
+    frames = frame_views(frame_ids=[h.frame_id for h, _, _ in ranked])
     summaries = scene_summaries(scene_pks=[h.scene_pk for h, _, _ in ranked])
     results = []
     for hit, vector_rank, fused in ranked:
@@ -35,9 +29,7 @@ def vector_results(ranked: list[Ranked], tags_by_scene: dict[int, list[str]]) ->
             {
                 "scene_id": scene["scene_id"],
                 "score": round(hit.score, 6),
-                "frame": frame_view(
-                    camera=frame["camera"], t_s=frame["t_s"], thumbnail_uri=frame["thumbnail_uri"]
-                ),
+                "frame": frame,
                 "scene": scene,
                 "match": match,
             }
@@ -60,4 +52,21 @@ def filter_results(scene_pks: list[int], cameras: tuple[str, ...] | None) -> lis
         }
         for pk in scene_pks
         if pk in summaries
+    ]
+
+
+def moment_results(picked: list[tuple[int, int]]) -> list[dict]:
+    """`(scene_pk, frame_id)` pairs, in order, as results naming that moment."""
+    frames = frame_views(frame_ids=[frame_id for _, frame_id in picked])
+    summaries = scene_summaries(scene_pks=[pk for pk, _ in picked])
+    return [
+        {
+            "scene_id": summaries[pk]["scene_id"],
+            "score": None,
+            "frame": frames[frame_id],
+            "scene": summaries[pk],
+            "match": {"filters": True, "at_moment": True},
+        }
+        for pk, frame_id in picked
+        if pk in summaries and frame_id in frames
     ]

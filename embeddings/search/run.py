@@ -23,9 +23,10 @@ from catalog.selectors import scene_filter_sql, scene_list
 from embeddings.encoder import EncoderUnavailable, get_encoder
 from embeddings.models import EmbeddingModel, FrameEmbedding, SceneEmbedding
 from embeddings.search import patterns
+from embeddings.search.moments import earliest_qualifying
 from embeddings.search.plan import VectorScope
 from embeddings.search.request import LikeFrame, SearchRequest
-from embeddings.search.results import filter_results, vector_results
+from embeddings.search.results import filter_results, moment_results, vector_results
 from embeddings.search.text import (
     encode_text_cached,
     matched_tags,
@@ -83,8 +84,11 @@ def run_search(request: SearchRequest, *, force_plan: str | None = None) -> Sear
     started = time.perf_counter()
     encoder = _encoder()
     model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
-    if not request.has_vector_query:
+    if not request.has_vector_query and not request.at_moment:
         results, fusion, plan = _filters_only(request), {"method": "filters"}, {"arm": "filters"}
+    elif not request.has_vector_query and model is not None:
+        results, fusion = _moments_only(request, model), {"method": "filters"}
+        plan = {"arm": "filters", "moments": "earliest qualifying"}
     elif model is None:
         if request.text:
             # Weights that cannot load are worth a 503 that says what to set, not an
@@ -108,7 +112,7 @@ def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dic
     filter_sql, filter_params = _filter_sql(request.filters)
     scope = VectorScope(
         model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or (), exclude_pk
-    )
+    ).with_moments(request.at_moment)
     # An example scene ranks whole scenes; text or an example moment ranks moments.
     rank = _whole_scenes if request.like_scene else _best_moments
     vector_hits, plan = rank(scope, query, request.limit, request.min_score, force_plan)
@@ -257,3 +261,14 @@ def _filters_only(request: SearchRequest) -> list[dict]:
         scenes = scenes.filter(cameras__has_any_keys=list(request.cameras))
     pks = list(scenes.values_list("id", flat=True)[: request.limit])
     return filter_results(pks, request.cameras)
+
+
+def _moments_only(request: SearchRequest, model: EmbeddingModel) -> list[dict]:
+    """Moment conditions without text or an example: the earliest qualifying moment of
+    each scene, newest scenes first."""
+    filter_sql, filter_params = _filter_sql(request.filters)
+    scope = VectorScope(
+        model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or ()
+    ).with_moments(request.at_moment)
+    picked = earliest_qualifying(scope, request.limit)
+    return moment_results(picked)

@@ -78,6 +78,9 @@ def _where(scope: VectorScope, *, scene_pks: list[int] | None, join: bool) -> tu
     if scope.exclude_scene_pk is not None:
         clauses.append("fe.scene_id <> %s")
         params.append(scope.exclude_scene_pk)
+    if scope.has_moment_conditions:
+        clauses.append(f"({scope.frame_sql})")
+        params.extend(scope.frame_params)
     return " AND ".join(clauses), params
 
 
@@ -151,6 +154,7 @@ def exact_scenes_sql(
 def hnsw_scenes_sql(scope: VectorScope, qvec: str, n: int) -> tuple[str, list]:
     """Top-n scenes by their mean vector through the model's scene HNSW index (same
     rules as hnsw_frames_sql; cameras are applied when the frames are scored)."""
+    scope = scope.scene_level()
     dim = int(scope.dim)
     clauses = [f"se.model_id = {int(scope.model_id)}"]
     params: list = [qvec]

@@ -96,7 +96,7 @@ def test_result_names_the_moment_and_summarises_its_scene(twins):
     source, twin, _ = twins
     result = search(like_scene=source.scene_id).results[0]
     assert set(result) == {"scene_id", "score", "frame", "scene", "match"}
-    assert set(result["frame"]) == {"camera", "t_s", "thumbnail_url"}
+    assert set(result["frame"]) == {"camera", "t_s", "thumbnail_url", "signals"}
     assert result["scene"]["scene_id"] == twin.scene_id == result["scene_id"]
     assert result["scene"]["vehicle_id"] == twin.vehicle.vehicle_id
     assert result["match"]["vector"]["rank"] == 1
