@@ -12,8 +12,9 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from catalog import uris
 from catalog.filters import parse_query_params
-from catalog.media import media_url
+from catalog.media import camera_urls, media_url
 from catalog.selectors import scene_get, scene_list
 from catalog.signals_data import signals_as_columns
 from embeddings.search import scene_url
@@ -56,12 +57,18 @@ class SceneDetailSerializer(SceneSummarySerializer):
     disengagements = serializers.SerializerMethodField()
     frames = serializers.SerializerMethodField()
     embedding = serializers.SerializerMethodField()
-    manifest_uri = serializers.CharField()
+    manifest_uri = serializers.SerializerMethodField()
     updated_at = serializers.DateTimeField()
 
     def get_cameras(self, scene) -> dict[str, str]:
         """Camera name -> URL a browser can play (presigned or signed local link)."""
-        return {name: media_url(uri) for name, uri in sorted(scene.cameras.items())}
+        return camera_urls(scene)
+
+    def get_manifest_uri(self, scene) -> str | None:
+        """Where the scene was ingested from; a server path only for staff (null else)."""
+        request = self.context.get("request")
+        staff = bool(request and request.user.is_staff)
+        return scene.manifest_uri if staff or not uris.is_local(scene.manifest_uri) else None
 
     def get_track(self, scene) -> list[list[float]]:
         return [[lat, lon] for lat, lon in zip(scene.track_lat, scene.track_lon, strict=False)]
@@ -194,4 +201,4 @@ class SceneDetailView(APIView):
         scene = scene_get(scene_id=scene_id)
         if scene is None:
             raise Http404(f"no scene {scene_id!r}")
-        return Response(SceneDetailSerializer(scene).data)
+        return Response(SceneDetailSerializer(scene, context={"request": request}).data)
