@@ -114,10 +114,6 @@ class LocalAccess:
     private: tuple[str, ...] = ()  # never readable, even inside a root
 
     @classmethod
-    def operator(cls) -> "LocalAccess":
-        return cls()
-
-    @classmethod
     def from_settings(cls) -> "LocalAccess":
         """The access of HTTP API callers: CATALOG_LOCAL_ROOTS minus the catalog's data."""
         private = [str(settings.DATA_DIR)]
@@ -164,6 +160,9 @@ class LocalAccess:
         )
 
 
+OPERATOR = LocalAccess()  # an operator on the machine (`manage.py ingest`): any path
+
+
 def servable_file(uri: str) -> str:
     """The resolved path of a local file that a stored scene names, if the media view may
     serve it (checked when serving, not only at ingest): a regular file; and one under
@@ -174,7 +173,7 @@ def servable_file(uri: str) -> str:
     configured = (posixpath.normpath(root) for root in settings.CATALOG_LOCAL_ROOTS)
     if any(inside(path, root) for root in (*configured, *(access.roots or ()))):
         return access.real_file(path)
-    return LocalAccess.operator().real_file(path)
+    return OPERATOR.real_file(path)
 
 
 def media_file(root_uri: str, relative: str) -> str:

@@ -20,7 +20,7 @@ import orjson
 from catalog.ingest.reader import Chunk, LineBlock
 from catalog.ingest.records import RecordError, parse_records
 from catalog.ingest.rows import disengagement_tails, scene_line_tail, signals_binary_tail
-from catalog.uris import LocalAccess
+from catalog.uris import OPERATOR, LocalAccess
 
 
 class ParsedLine(NamedTuple):
@@ -106,7 +106,14 @@ class ParsePool:
     entered, before the caller starts any thread, and only ever run parse_chunk.
     """
 
-    def __init__(self, manifest_uri: str, tz_name: str, access: LocalAccess, *, workers: int):
+    def __init__(
+        self,
+        manifest_uri: str,
+        tz_name: str,
+        *,
+        workers: int,
+        access: LocalAccess = OPERATOR,
+    ):
         self.manifest_uri, self.tz_name, self.access = manifest_uri, tz_name, access
         self.workers = workers
         self.executor: ProcessPoolExecutor | None = None

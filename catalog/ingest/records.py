@@ -336,11 +336,8 @@ def _content_sha256(normalised: dict, rec: SceneRecord) -> str:
 Signals = tuple[float, list[str], np.ndarray]  # hz, channel names, channels x samples
 
 
-OPERATOR = uris.LocalAccess.operator()
-
-
 def parse_record(
-    record: Any, *, manifest_uri: str, tz: ZoneInfo, access: uris.LocalAccess = OPERATOR
+    record: Any, *, manifest_uri: str, tz: ZoneInfo, access: uris.LocalAccess = uris.OPERATOR
 ) -> SceneRecord:
     """One record, validated and derived, or RecordError."""
     rec, signals, normalised = _validate(record, manifest_uri, tz, access)
@@ -353,7 +350,7 @@ def parse_records(
     *,
     manifest_uri: str,
     tz: ZoneInfo,
-    access: uris.LocalAccess = OPERATOR,
+    access: uris.LocalAccess = uris.OPERATOR,
 ) -> list[SceneRecord | RecordError]:
     """Many records at once: the same results as parse_record on each, but derived in
     groups. A RecordError among `records` (e.g. undecodable JSON) is passed through.

@@ -68,7 +68,7 @@ def manifest_ingest(
     already landed. Raises uris.UriRejected for a location that is not allowed, and
     StorageError if the manifest itself cannot be read.
     """
-    access = access or uris.LocalAccess.operator()
+    access = access or uris.OPERATOR
     uri = access.pinned(uris.location(manifest_uri))
     manifest = open_manifest(uri)
     report = IngestReport(manifest_uri=uri)
@@ -82,7 +82,9 @@ def manifest_ingest(
 
     seen: dict[str, int] = {}
     batch: list[ParsedLine] = []
-    pool = ParsePool(uri, settings.CATALOG_TIMEZONE, access, workers=_workers(manifest, workers))
+    pool = ParsePool(
+        uri, settings.CATALOG_TIMEZONE, workers=_workers(manifest, workers), access=access
+    )
     # Inside an outer transaction (tests, callers composing work) everything must stay on
     # this connection; otherwise a writer thread overlaps parsing with the database.
     with pool, BatchWriter(uri, report, threaded=not connection.in_atomic_block) as writer:
