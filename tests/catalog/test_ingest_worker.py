@@ -31,7 +31,10 @@ class Worker:
         self.queue = f"ingest-test-{uuid.uuid4().hex[:8]}"
         self.prefix = f"{self.queue}:"
         self.log_path = log_path
-        self.sender = Celery("ingest-test-sender", broker=settings.CELERY_BROKER_URL)
+        # Not the current app: the rest of the suite sends tasks through the project's.
+        self.sender = Celery(
+            "ingest-test-sender", broker=settings.CELERY_BROKER_URL, set_as_current=False
+        )
         self.sender.conf.broker_transport_options = {"global_keyprefix": self.prefix}
         self.sender.conf.task_serializer = "json"
         full_env = {
@@ -72,6 +75,7 @@ class Worker:
             keys = list(client.scan_iter(match=f"{self.prefix}*"))
             if keys:
                 client.delete(*keys)
+        self.sender.close()
 
 
 def wait_for(condition, what: str, worker: Worker):

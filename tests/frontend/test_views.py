@@ -115,10 +115,13 @@ def test_set_page_renders_and_404s(client_in, user):
 
 
 @pytest.mark.django_db
-def test_cards_give_attributes_and_first_thumbnail(client_in):
+def test_cards_give_attributes_and_first_thumbnail(client_in, media_dir):
     scene = SceneFactory(disengagement_count=1)
-    Frame.objects.create(scene=scene, camera="rear", t_s=4.0, thumbnail_uri="file:///t/b.jpg")
-    Frame.objects.create(scene=scene, camera="front_wide", t_s=0.0, thumbnail_uri="file:///t/a.jpg")
+    thumbnails = media_dir.as_uri() + "/thumbnails"  # media links serve only that folder
+    Frame.objects.create(scene=scene, camera="rear", t_s=4.0, thumbnail_uri=f"{thumbnails}/b.jpg")
+    Frame.objects.create(
+        scene=scene, camera="front_wide", t_s=0.0, thumbnail_uri=f"{thumbnails}/a.jpg"
+    )
     cards = client_in.get(f"/ui/cards.json?scene_id={scene.scene_id}&scene_id=nope").json()["cards"]
     card = cards[scene.scene_id]
     assert list(cards) == [scene.scene_id]
