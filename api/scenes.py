@@ -13,8 +13,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.serializers import FrameSerializer
+from catalog import uris
 from catalog.filters import FILTER_SPECS, FilterSpec, parse_query_params
-from catalog.media import media_url
+from catalog.media import camera_urls, media_url
 from catalog.selectors import scene_get, scene_list
 from catalog.signals_data import signals_as_columns
 from embeddings.selectors import representative_frames
@@ -57,19 +58,34 @@ class SceneRowSerializer(serializers.Serializer):
 
 class SceneDetailSerializer(SceneRowSerializer):
     cameras = serializers.SerializerMethodField()
-    camera_uris = serializers.DictField(source="cameras", child=serializers.CharField())
+    camera_uris = serializers.SerializerMethodField()
     extra = serializers.JSONField()
     track = serializers.SerializerMethodField()
     signals = serializers.SerializerMethodField()
     disengagements = serializers.SerializerMethodField()
     frames = serializers.SerializerMethodField()
     embedding = serializers.SerializerMethodField()
-    manifest_uri = serializers.CharField()
+    manifest_uri = serializers.SerializerMethodField()
     updated_at = serializers.DateTimeField()
 
     def get_cameras(self, scene) -> dict[str, str]:
         """Camera name -> URL a browser can play (presigned or signed local link)."""
-        return {name: media_url(uri) for name, uri in sorted(scene.cameras.items())}
+        return camera_urls(scene)
+
+    def _shown_uri(self, uri: str) -> str | None:
+        # Server paths are for staff: to others a local file is null (its video still
+        # plays through `cameras`).
+        request = self.context.get("request")
+        staff = bool(request and request.user.is_staff)
+        return uri if staff or not uris.is_local(uri) else None
+
+    def get_manifest_uri(self, scene) -> str | None:
+        """Where the scene was ingested from; a server path only for staff (null else)."""
+        return self._shown_uri(scene.manifest_uri)
+
+    def get_camera_uris(self, scene) -> dict[str, str | None]:
+        """Camera name -> the video's URI (s3://...; a server path only for staff)."""
+        return {name: self._shown_uri(uri) for name, uri in sorted(scene.cameras.items())}
 
     def get_track(self, scene) -> list[list[float]]:
         return [[lat, lon] for lat, lon in zip(scene.track_lat, scene.track_lon, strict=False)]
@@ -195,4 +211,4 @@ class SceneDetailView(APIView):
         scene = scene_get(scene_id=scene_id)
         if scene is None:
             raise Http404(f"no scene {scene_id!r}")
-        return Response(SceneDetailSerializer(scene).data)
+        return Response(SceneDetailSerializer(scene, context={"request": request}).data)

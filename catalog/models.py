@@ -184,6 +184,8 @@ class Job(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        # Staff have it implicitly (api.jobs); grant it to others through the admin.
+        permissions = [("ingest_manifest", "Can ingest manifests through the HTTP API")]
         indexes = [models.Index(fields=["kind", "state"], name="job_kind_state")]
         constraints = [
             models.CheckConstraint(condition=Q(done__gte=0), name="job_done_nonneg"),

@@ -191,8 +191,13 @@ def scene_get(*, scene_id: str) -> Scene | None:
     )
 
 
-def job_get(*, job_id: int) -> Job | None:
-    return Job.objects.filter(pk=job_id).first()
+def job_get(*, job_id: int, user) -> Job | None:
+    """The job if `user` may see it (whoever started it, and staff), else None: to
+    others a job that exists looks the same as one that does not."""
+    jobs = Job.objects.filter(pk=job_id)
+    if not user.is_staff:
+        jobs = jobs.filter(created_by_id=user.pk)
+    return jobs.first()
 
 
 def scene_summaries(*, scene_pks: list[int]) -> dict[int, dict]:

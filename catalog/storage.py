@@ -7,20 +7,19 @@ Everything that touches videos, manifests, thumbnails or exports uses this modul
 
 import functools
 import os
-import posixpath
-import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import unquote, urlparse
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-REMOTE_SCHEMES = ("s3", "http", "https")
+from catalog import uris
 
 
 class StorageError(OSError):
@@ -28,54 +27,13 @@ class StorageError(OSError):
 
 
 def is_s3(uri: str) -> bool:
-    return uri.startswith("s3://")
+    return uris.is_s3(uri)
 
 
 def to_uri(path_or_uri: str | os.PathLike) -> str:
-    """A local path (relative to the working directory) or URI, as an absolute URI."""
-    text = os.fspath(path_or_uri)
-    scheme = urlparse(text).scheme
-    if scheme in ("file", *REMOTE_SCHEMES):
-        return text
-    return Path(text).expanduser().resolve().as_uri()
-
-
-def resolve_uri(base_uri: str, ref: str) -> str:
-    """`ref` as an absolute URI; relative references resolve against `base_uri`'s folder.
-
-    Pure string work (no filesystem access): ingestion resolves 7 cameras per scene.
-    """
-    if ref.startswith(("s3://", "file://", "http://", "https://")):
-        return ref
-    if _PLAIN_RELATIVE.fullmatch(ref):
-        # The common case (`videos/<scene>/front.mp4`): nothing to normalise or quote.
-        return _folder_prefix(base_uri) + ref
-    if ref.startswith("/"):
-        return "file://" + quote(posixpath.normpath(ref))
-    if is_s3(base_uri):
-        bucket, key = split_s3(base_uri)
-        joined = posixpath.normpath(posixpath.join("/", posixpath.dirname(key), ref))
-        return f"s3://{bucket}{joined}"
-    folder = _local_folder(base_uri)
-    return "file://" + quote(posixpath.normpath(posixpath.join(folder, ref)))
-
-
-# Relative references whose segments cannot be ".", ".." or empty and need no quoting.
-_PLAIN_RELATIVE = re.compile(r"[A-Za-z0-9_~-][A-Za-z0-9._~-]*(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*")
-
-
-@functools.lru_cache(maxsize=64)
-def _folder_prefix(base_uri: str) -> str:
-    if is_s3(base_uri):
-        bucket, key = split_s3(base_uri)
-        folder = posixpath.normpath(posixpath.join("/", posixpath.dirname(key)))
-        return f"s3://{bucket}{folder.rstrip('/')}/"
-    return "file://" + quote(_local_folder(base_uri).rstrip("/")) + "/"
-
-
-@functools.lru_cache(maxsize=64)
-def _local_folder(base_uri: str) -> str:
-    return str(local_path(to_uri(base_uri)).resolve().parent)
+    """A local path (relative to the working directory) or URI, as a canonical absolute
+    URI (see catalog.uris; raises uris.UriRejected for any other form)."""
+    return uris.location(os.fspath(path_or_uri))
 
 
 def join(base_uri: str, *parts: str) -> str:
@@ -118,9 +76,29 @@ def open_read(uri: str) -> BinaryIO:
         if is_s3(uri):
             bucket, key = split_s3(uri)
             return s3_client().get_object(Bucket=bucket, Key=key)["Body"]
-        return open(local_path(uri), "rb")
+        return open_regular(local_path(uri))
     except (ClientError, BotoCoreError, OSError) as exc:
         raise StorageError(f"cannot read {uri}: {_reason(exc)}") from exc
+
+
+def open_regular(path: str | os.PathLike, *, follow_symlinks: bool = True) -> BinaryIO:
+    """A local regular file, opened for reading; anything else (a device such as
+    /dev/zero, a FIFO, a socket, a directory) raises StorageError before a byte is read.
+
+    Checked before opening (opening some devices has effects) and again on the open
+    descriptor, which O_NONBLOCK keeps from waiting on a FIFO without a writer."""
+    if not stat.S_ISREG(os.stat(path).st_mode):
+        raise StorageError("not a regular file")
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC
+    fd = os.open(path, flags if follow_symlinks else flags | os.O_NOFOLLOW)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StorageError("not a regular file")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def read_bytes(uri: str) -> bytes:
@@ -153,7 +131,10 @@ def size(uri: str) -> int:
         if is_s3(uri):
             bucket, key = split_s3(uri)
             return s3_client().head_object(Bucket=bucket, Key=key)["ContentLength"]
-        return local_path(uri).stat().st_size
+        info = local_path(uri).stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise StorageError("not a regular file")
+        return info.st_size
     except (ClientError, BotoCoreError, OSError) as exc:
         raise StorageError(f"cannot stat {uri}: {_reason(exc)}") from exc
 

@@ -168,6 +168,16 @@ CATALOG_INGEST_BATCH_SIZE = env_int("CATALOG_INGEST_BATCH_SIZE", 2000)
 CATALOG_INGEST_WORKERS = env_int("CATALOG_INGEST_WORKERS", min(8, os.cpu_count() or 1))
 if CATALOG_INGEST_WORKERS < 1:
     raise ImproperlyConfigured("CATALOG_INGEST_WORKERS must be at least 1")
+# Local folders whose files callers of the HTTP API may have ingested (comma-separated
+# absolute paths; empty: local manifests and videos are refused through the API). The
+# catalog's own data (CATALOG_DATA_DIR, the local media folder) never counts as a root.
+CATALOG_LOCAL_ROOTS = env_list("CATALOG_LOCAL_ROOTS", [])
+if any(not os.path.isabs(root) for root in CATALOG_LOCAL_ROOTS):
+    raise ImproperlyConfigured("CATALOG_LOCAL_ROOTS must list absolute paths")
+# Largest manifest ingested, counted as read (after gunzip); lines are bounded apart.
+CATALOG_INGEST_MAX_MANIFEST_BYTES = env_int("CATALOG_INGEST_MAX_MANIFEST_BYTES", 20 * 1024**3)
+if CATALOG_INGEST_MAX_MANIFEST_BYTES < 1:
+    raise ImproperlyConfigured("CATALOG_INGEST_MAX_MANIFEST_BYTES must be at least 1")
 # Lifetime of signed media URLs (local media view and S3 presigned URLs).
 CATALOG_MEDIA_URL_TTL_S = env_int("CATALOG_MEDIA_URL_TTL_S", 3600)
 # Web UI map tiles: a {z}/{x}/{y} URL template (e.g. an internal tile server). Empty: maps

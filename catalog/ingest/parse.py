@@ -20,6 +20,7 @@ import orjson
 from catalog.ingest.reader import Chunk, LineBlock
 from catalog.ingest.records import RecordError, parse_records
 from catalog.ingest.rows import disengagement_tails, scene_line_tail, signals_binary_tail
+from catalog.uris import OPERATOR, LocalAccess
 
 
 class ParsedLine(NamedTuple):
@@ -42,16 +43,19 @@ class BadLine(NamedTuple):
     reason: str
 
 
-def parse_chunk(chunk: Chunk, manifest_uri: str, tz_name: str) -> list:
+def parse_chunk(chunk: Chunk, manifest_uri: str, tz_name: str, access: LocalAccess) -> list:
     """Each line of the chunk as a ParsedLine or a BadLine, in order. Runs in a worker."""
     items = chunk.items() if isinstance(chunk, LineBlock) else chunk
     records = parse_records(
-        (_decode(raw) for _, raw in items), manifest_uri=manifest_uri, tz=_zone(tz_name)
+        (_decode(raw) for _, raw in items),
+        manifest_uri=manifest_uri,
+        tz=_zone(tz_name),
+        access=access,
     )
     out: list[ParsedLine | BadLine] = []
     for (line_no, _), rec in zip(items, records, strict=True):
         if isinstance(rec, RecordError):
-            out.append(BadLine(line_no, rec.scene_id, str(rec)))
+            out.append(BadLine(line_no, rec.scene_id, printable_reason(str(rec))))
             continue
         out.append(
             ParsedLine(
@@ -66,6 +70,19 @@ def parse_chunk(chunk: Chunk, manifest_uri: str, tz_name: str) -> list:
             )
         )
     return out
+
+
+MAX_REASON_CHARS = 300
+
+
+def printable_reason(text: str) -> str:
+    """A rejection reason as reports, logs and the job's JSON can hold it: quoted values
+    from the line may carry control characters (NUL is refused by PostgreSQL's jsonb)
+    or megabytes."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    text = text.encode("utf-8", "backslashreplace").decode()
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 3] + "..."
 
 
 def _decode(raw: Any) -> Any:
@@ -89,8 +106,15 @@ class ParsePool:
     entered, before the caller starts any thread, and only ever run parse_chunk.
     """
 
-    def __init__(self, manifest_uri: str, tz_name: str, *, workers: int):
-        self.manifest_uri, self.tz_name = manifest_uri, tz_name
+    def __init__(
+        self,
+        manifest_uri: str,
+        tz_name: str,
+        *,
+        workers: int,
+        access: LocalAccess = OPERATOR,
+    ):
+        self.manifest_uri, self.tz_name, self.access = manifest_uri, tz_name, access
         self.workers = workers
         self.executor: ProcessPoolExecutor | None = None
 
@@ -114,14 +138,16 @@ class ParsePool:
     def parse(self, chunks: Iterable[Chunk]) -> Iterator[ParsedLine | BadLine]:
         if self.executor is None:
             for chunk in chunks:
-                yield from parse_chunk(chunk, self.manifest_uri, self.tz_name)
+                yield from parse_chunk(chunk, self.manifest_uri, self.tz_name, self.access)
             return
         # A few chunks in flight per worker keeps every core busy while the reader and
         # results stay a few megabytes.
         pending: deque[Future] = deque()
         for chunk in chunks:
             pending.append(
-                self.executor.submit(parse_chunk, chunk, self.manifest_uri, self.tz_name)
+                self.executor.submit(
+                    parse_chunk, chunk, self.manifest_uri, self.tz_name, self.access
+                )
             )
             if len(pending) >= 3 * self.workers:
                 yield from pending.popleft().result()

@@ -6,20 +6,27 @@ the number of its first line. Splitting it into lines is left to the worker, so 
 reading process never handles a line on its own. A Parquet chunk is a list of
 `(row number, record)`. A line too long to be a scene is reported as a RecordError item
 and skipped, and one bad line never stops the rest.
+
+Bounds: a line holds at most MAX_LINE_BYTES (a 20 s scene with 10 Hz signals is ~11 KB,
+an hour-long one ~3 MB); a whole manifest at most CATALOG_INGEST_MAX_MANIFEST_BYTES,
+counted as read (after gunzip), so a manifest growing while read or a gzip bomb stops
+there too.
 """
 
 import gzip
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 from catalog import storage
 from catalog.ingest.records import RecordError
 
-MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_LINE_BYTES = 4 * 1024 * 1024
 READ_BYTES = 1 << 20
 BLOCK_BYTES = 2 << 20  # ~200 scenes with 10 Hz signals
 PARQUET_ROWS = 250
@@ -53,6 +60,11 @@ def _too_long() -> RecordError:
     return RecordError(f"line longer than {MAX_LINE_BYTES} bytes")
 
 
+class ManifestError(storage.StorageError):
+    """The manifest as a whole cannot be ingested (too large, not Parquet, not gzip).
+    The message names no path: it may be shown to whoever started the ingest."""
+
+
 @dataclass
 class Manifest:
     uri: str
@@ -63,7 +75,18 @@ class Manifest:
 def open_manifest(uri: str) -> Manifest:
     lowered = uri.lower()
     fmt = "parquet" if lowered.endswith(PARQUET_SUFFIXES) else "jsonl"
-    return Manifest(uri=uri, format=fmt, size_bytes=storage.size(uri))
+    manifest = Manifest(uri=uri, format=fmt, size_bytes=storage.size(uri))
+    if manifest.size_bytes > max_manifest_bytes():
+        raise _too_large()
+    return manifest
+
+
+def max_manifest_bytes() -> int:
+    return settings.CATALOG_INGEST_MAX_MANIFEST_BYTES
+
+
+def _too_large() -> ManifestError:
+    return ManifestError(f"manifest larger than {max_manifest_bytes()} bytes")
 
 
 def iter_chunks(manifest: Manifest, on_bytes=None) -> Iterator[Chunk]:
@@ -77,7 +100,11 @@ def _jsonl_blocks(uri: str, on_bytes) -> Iterator[Chunk]:
     with storage.open_read(uri) as raw:
         stream = gzip.GzipFile(fileobj=raw) if uri.lower().endswith(".gz") else raw
         first_line, pending, skipping = 1, b"", False
-        while chunk := stream.read(READ_BYTES):
+        limit, total = max_manifest_bytes(), 0
+        while chunk := _read(stream, READ_BYTES):
+            total += len(chunk)
+            if total > limit:
+                raise _too_large()
             if on_bytes:
                 on_bytes(len(chunk))
             if skipping:  # the rest of a line already reported as too long
@@ -98,6 +125,15 @@ def _jsonl_blocks(uri: str, on_bytes) -> Iterator[Chunk]:
                 pending, skipping = b"", True
         if pending and not skipping:
             yield LineBlock(first_line, pending)
+
+
+def _read(stream, size: int) -> bytes:
+    try:
+        return stream.read(size)
+    except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile is an OSError
+        if isinstance(exc, storage.StorageError):
+            raise
+        raise ManifestError(f"manifest cannot be read: {exc}") from exc
 
 
 def _count_newlines(block: bytes) -> int:
@@ -124,13 +160,17 @@ def _parquet_chunks(uri: str) -> Iterator[Chunk]:
 
     # Parquet needs random access: S3 objects are spooled to a local temporary file.
     with tempfile.TemporaryFile() as local:
+        limit, total = max_manifest_bytes(), 0
         for chunk in storage.iter_chunks(uri):
+            total += len(chunk)
+            if total > limit:
+                raise _too_large()
             local.write(chunk)
         local.seek(0)
         try:
             parquet = pq.ParquetFile(local)
         except Exception as exc:  # pyarrow raises several types for a bad file
-            raise storage.StorageError(f"cannot read {uri} as Parquet: {exc}") from exc
+            raise ManifestError(f"manifest cannot be read as Parquet: {exc}") from exc
         number = 0
         for batch in parquet.iter_batches(batch_size=PARQUET_ROWS):
             rows = []

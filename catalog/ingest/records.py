@@ -6,6 +6,7 @@ a reason a person can act on. It never touches the database.
 
 import functools
 import hashlib
+import logging
 import math
 import re
 from collections.abc import Iterable
@@ -17,8 +18,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import orjson
 
-from catalog import storage
+from catalog import uris
 from catalog.ingest.derive import derive_group
+
+logger = logging.getLogger(__name__)
 
 SIGNAL_CHANNELS = (
     "speed_mps",
@@ -42,6 +45,11 @@ MAX_CAMERAS = 32
 MAX_TAGS = 64
 MAX_DISENGAGEMENTS = 1000
 MAX_SIGNAL_SAMPLES = 100_000
+# Scene times must fit PostgreSQL and make sense for a fleet; years outside this range
+# are typos or overflow attacks (9999-12-31T23:59:50 + 20 s is past datetime's range).
+MIN_YEAR, MAX_YEAR = 1970, 2200
+MAX_EXTRA_DEPTH = 32  # orjson writes at most 254 levels; PostgreSQL needs no more either
+MAX_TEXT_CHARS = 64
 
 
 class RecordError(ValueError):
@@ -112,6 +120,8 @@ def _start_time(record: dict) -> datetime:
         raise RecordError(f"start_time: {value!r} is not RFC 3339") from None
     if parsed.tzinfo is None:
         raise RecordError(f"start_time: {value!r} has no UTC offset")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise RecordError(f"start_time: year {parsed.year} is outside {MIN_YEAR}..{MAX_YEAR}")
     return parsed
 
 
@@ -126,7 +136,7 @@ def _duration(record: dict) -> float:
     return float(value)
 
 
-def _cameras(record: dict, manifest_uri: str) -> dict[str, str]:
+def _cameras(record: dict, manifest_uri: str, access: uris.LocalAccess) -> dict[str, str]:
     value = record.get("cameras")
     if value is None:
         raise RecordError("cameras: required (camera name -> video URI)")
@@ -140,7 +150,11 @@ def _cameras(record: dict, manifest_uri: str) -> dict[str, str]:
             raise RecordError(f"cameras: bad camera name {name!r} (use a-z, 0-9, _)")
         if not isinstance(uri, str) or not (uri := uri.strip()):
             raise RecordError(f"cameras.{name}: expected a video URI")
-        cameras[name] = storage.resolve_uri(manifest_uri, uri)
+        try:
+            cameras[name] = resolved = uris.resolve(manifest_uri, uri)
+            access.check(resolved)
+        except uris.UriRejected as exc:
+            raise RecordError(f"cameras.{name}: {exc}") from None
     return cameras
 
 
@@ -158,8 +172,12 @@ def _tags(record: dict) -> list[str]:
         raise RecordError(f"tags: expected a list of at most {MAX_TAGS} strings")
     tags = []
     for tag in value:
-        if not isinstance(tag, str) or not tag.strip() or len(tag) > 64:
-            raise RecordError(f"tags: {tag!r} is not a non-empty string of <= 64 characters")
+        if not isinstance(tag, str) or not tag.strip() or len(tag) > MAX_TEXT_CHARS:
+            raise RecordError(
+                f"tags: {tag!r} is not a non-empty string of <= {MAX_TEXT_CHARS} characters"
+            )
+        if not _text_ok(tag):
+            raise RecordError(f"tags: {tag!r} holds a NUL character or invalid UTF-8")
         tags.append(tag.strip())
     return list(dict.fromkeys(tags))
 
@@ -175,7 +193,55 @@ def _extra(record: dict) -> dict:
             raise RecordError("extra: not valid JSON") from None
     if not isinstance(value, dict):
         raise RecordError("extra: expected an object")
+    _check_json(value)
     return value
+
+
+def _check_json(extra: dict) -> None:
+    """`extra` holds only what JSON and PostgreSQL's jsonb can store: str keys, no NUL
+    character anywhere (jsonb refuses \\u0000), numbers within 64 bits, bounded depth.
+    Iterative, so a deeply nested value cannot exhaust Python's stack."""
+    stack: list[tuple[Any, int]] = [(extra, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            if not _text_ok(value):
+                raise RecordError("extra: a string holds a NUL character or invalid UTF-8")
+        elif isinstance(value, dict | list):
+            if depth > MAX_EXTRA_DEPTH:
+                raise RecordError(f"extra: nested deeper than {MAX_EXTRA_DEPTH} levels")
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    if not isinstance(key, str) or not _text_ok(key):
+                        raise RecordError(f"extra: key {_short(key)} is not a valid string")
+                    stack.append((item, depth + 1))
+            else:
+                stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, bool) or value is None:
+            continue
+        elif isinstance(value, int):
+            if not -(2**63) <= value < 2**64:
+                raise RecordError("extra: an integer exceeds 64 bits")
+        elif not isinstance(value, float):
+            raise RecordError(f"extra: {type(value).__name__} is not a JSON value")
+
+
+def _text_ok(text: str) -> bool:
+    """No NUL (PostgreSQL text cannot hold one) and encodable as UTF-8."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _disengagements(record: dict, duration_s: float) -> list[dict]:
@@ -193,8 +259,13 @@ def _disengagements(record: dict, duration_s: float) -> list[dict]:
             raise RecordError(f"disengagements[{i}].t_s: expected a number")
         if not 0 <= t_s <= duration_s:
             raise RecordError(f"disengagements[{i}].t_s: {t_s} is outside 0..{duration_s}")
-        if not isinstance(kind, str) or not kind or len(kind) > 64:
-            raise RecordError(f"disengagements[{i}].kind: expected a non-empty string")
+        if not isinstance(kind, str) or not kind or len(kind) > MAX_TEXT_CHARS:
+            raise RecordError(
+                f"disengagements[{i}].kind: expected a non-empty string of <= "
+                f"{MAX_TEXT_CHARS} characters"
+            )
+        if not _text_ok(kind):
+            raise RecordError(f"disengagements[{i}].kind: holds a NUL character or invalid UTF-8")
         out.append({"t_s": float(t_s), "kind": kind})
     out.sort(key=lambda d: d["t_s"])
     return out
@@ -227,7 +298,7 @@ def _signals(record: dict, duration_s: float) -> tuple[float, list[str], np.ndar
     try:
         # One conversion for all channels (the hot path of ingestion); null -> NaN.
         matrix = np.array([raw for _, raw in present], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         matrix = None
     if matrix is None or matrix.ndim != 2:
         raise RecordError(f"signals.{_first_bad_channel(present)}: expected numbers or null")
@@ -245,7 +316,7 @@ def _first_bad_channel(present: list[tuple[str, list]]) -> str:
         try:
             if np.array(raw, dtype=np.float64).ndim != 1:
                 return name
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return name
     return present[0][0]
 
@@ -265,15 +336,21 @@ def _content_sha256(normalised: dict, rec: SceneRecord) -> str:
 Signals = tuple[float, list[str], np.ndarray]  # hz, channel names, channels x samples
 
 
-def parse_record(record: Any, *, manifest_uri: str, tz: ZoneInfo) -> SceneRecord:
+def parse_record(
+    record: Any, *, manifest_uri: str, tz: ZoneInfo, access: uris.LocalAccess = uris.OPERATOR
+) -> SceneRecord:
     """One record, validated and derived, or RecordError."""
-    rec, signals, normalised = _validate(record, manifest_uri, tz)
+    rec, signals, normalised = _validate(record, manifest_uri, tz, access)
     _derive([(rec, signals, normalised)])
     return rec
 
 
 def parse_records(
-    records: Iterable[Any], *, manifest_uri: str, tz: ZoneInfo
+    records: Iterable[Any],
+    *,
+    manifest_uri: str,
+    tz: ZoneInfo,
+    access: uris.LocalAccess = uris.OPERATOR,
 ) -> list[SceneRecord | RecordError]:
     """Many records at once: the same results as parse_record on each, but derived in
     groups. A RecordError among `records` (e.g. undecodable JSON) is passed through.
@@ -289,16 +366,29 @@ def parse_records(
             out.append(record)
             continue
         try:
-            validated = _validate(record, manifest_uri, tz)
+            validated = _validate(record, manifest_uri, tz, access)
         except RecordError as exc:
-            scene_id = record.get("scene_id") if isinstance(record, dict) else None
-            exc.scene_id = scene_id if isinstance(scene_id, str) else None
+            exc.scene_id = _scene_id_of(record)
             out.append(exc)
+            continue
+        except Exception:  # a rule this module lacks: one line lost, never the manifest
+            logger.exception("unexpected error validating a manifest line")
+            error = RecordError("could not be validated (internal error, see the log)")
+            error.scene_id = _scene_id_of(record)
+            out.append(error)
             continue
         out.append(validated[0])
         valid.append(validated)
     _derive(valid)
     return out
+
+
+def _scene_id_of(record: Any) -> str | None:
+    """The record's scene_id, for the rejection report, if it is a valid one."""
+    scene_id = record.get("scene_id") if isinstance(record, dict) else None
+    if isinstance(scene_id, str) and len(scene_id) <= 200 and ID_PATTERN.match(scene_id):
+        return scene_id
+    return None
 
 
 def _derive(validated: list[tuple[SceneRecord, Signals | None, dict]]) -> None:
@@ -315,7 +405,7 @@ def _derive(validated: list[tuple[SceneRecord, Signals | None, dict]]) -> None:
 
 
 def _validate(
-    record: Any, manifest_uri: str, tz: ZoneInfo
+    record: Any, manifest_uri: str, tz: ZoneInfo, access: uris.LocalAccess
 ) -> tuple[SceneRecord, Signals | None, dict]:
     if not isinstance(record, dict):
         raise RecordError("expected a JSON object")
@@ -327,7 +417,7 @@ def _validate(
     drive_id = _identifier(record, "drive_id", 128, required=False)
     start_time = _start_time(record)
     duration_s = _duration(record)
-    cameras = _cameras(record, manifest_uri)
+    cameras = _cameras(record, manifest_uri, access)
     tags = _tags(record)
     extra = _extra(record)
     disengagements = _disengagements(record, duration_s)

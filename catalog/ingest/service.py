@@ -1,5 +1,6 @@
 """Ingest one manifest: stream, validate line by line, upsert in batches, report."""
 
+import logging
 import queue
 import threading
 import time
@@ -7,12 +8,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 
-from catalog import hooks, storage
-from catalog.ingest.parse import BadLine, ParsedLine, ParsePool
+from catalog import hooks, uris
+from catalog.ingest.parse import BadLine, ParsedLine, ParsePool, printable_reason
 from catalog.ingest.reader import iter_chunks, open_manifest
 from catalog.ingest.writer import write_batch
+
+logger = logging.getLogger(__name__)
 
 # Progress callback: (lines read so far, estimated total lines or None).
 Progress = Callable[[int, int | None], None]
@@ -52,14 +55,21 @@ def manifest_ingest(
     progress: Progress | None = None,
     batch_size: int | None = None,
     workers: int | None = None,
+    access: uris.LocalAccess | None = None,
 ) -> IngestReport:
     """Ingest every valid line of the manifest at `manifest_uri` (path or URI).
 
+    `access` says which local files the manifest and its lines may name (catalog.uris);
+    by default any path, as for an operator on the machine. Every line is validated
+    before anything is written; an invalid one is reported and the rest still land.
+
     Each batch commits on its own: a crash loses at most the batch in flight, never half a
     scene, and running the same manifest again finishes the job without changing what
-    already landed. Raises StorageError if the manifest itself cannot be read.
+    already landed. Raises uris.UriRejected for a location that is not allowed, and
+    StorageError if the manifest itself cannot be read.
     """
-    uri = storage.to_uri(manifest_uri)
+    access = access or uris.OPERATOR
+    uri = access.pinned(uris.location(manifest_uri))
     manifest = open_manifest(uri)
     report = IngestReport(manifest_uri=uri)
     batch_size = batch_size or settings.CATALOG_INGEST_BATCH_SIZE
@@ -72,7 +82,9 @@ def manifest_ingest(
 
     seen: dict[str, int] = {}
     batch: list[ParsedLine] = []
-    pool = ParsePool(uri, settings.CATALOG_TIMEZONE, workers=_workers(manifest, workers))
+    pool = ParsePool(
+        uri, settings.CATALOG_TIMEZONE, workers=_workers(manifest, workers), access=access
+    )
     # Inside an outer transaction (tests, callers composing work) everything must stay on
     # this connection; otherwise a writer thread overlaps parsing with the database.
     with pool, BatchWriter(uri, report, threaded=not connection.in_atomic_block) as writer:
@@ -163,6 +175,32 @@ class BatchWriter:
             connection.close()
 
     def _flush(self, batch: list[ParsedLine]) -> None:
+        """Write the batch; should the database refuse a value that validation let
+        through, halve the batch until that line stands alone and reject just it."""
+        try:
+            self._write(batch)
+        except (DataError, IntegrityError) as exc:
+            if not _is_refused_value(exc):
+                raise
+            if len(batch) > 1:
+                middle = len(batch) // 2
+                self._flush(batch[:middle])
+                self._flush(batch[middle:])
+                return
+            line = batch[0]
+            logger.warning(
+                "line %d passed validation but the database refused it: %s", line.line_no, exc
+            )
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "refused"
+            self.report.rejected.append(
+                Rejection(
+                    line.line_no,
+                    line.scene_id,
+                    printable_reason(f"refused by the database: {reason}"),
+                )
+            )
+
+    def _write(self, batch: list[ParsedLine]) -> None:
         for attempt in range(1, SCENE_RACE_ATTEMPTS + 1):
             try:
                 with transaction.atomic():
@@ -189,6 +227,13 @@ class BatchWriter:
         self.thread.join()
         if exc is None and self.error is not None:
             raise self.error
+
+
+# Invalid values (class 22: too long, bad encoding, out of range, ...) and CHECK
+# constraints: a property of a line, unlike a lost connection or a deadlock.
+def _is_refused_value(exc: DataError | IntegrityError) -> bool:
+    sqlstate = getattr(exc.__cause__, "sqlstate", None) or ""
+    return sqlstate.startswith("22") or sqlstate == "23514"
 
 
 def _is_scene_insert_race(exc: IntegrityError) -> bool:

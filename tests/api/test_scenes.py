@@ -69,7 +69,7 @@ def test_scene_detail_has_cameras_signals_disengagements(api, tmp_path):
     body = api.get(f"/api/v1/scenes/{record['scene_id']}/").json()
     assert set(body["cameras"]) == {"front_wide", "rear"}
     assert body["cameras"]["rear"].startswith("/api/v1/media/")
-    assert body["camera_uris"]["rear"] == (tmp_path / "videos/0/rear.mp4").as_uri()
+    assert body["camera_uris"] == {"front_wide": None, "rear": None}  # server paths
     assert body["signals"]["hz"] == 10
     assert len(body["signals"]["channels"]["speed_mps"]) == 200
     assert body["signals"]["t_s"][:3] == [0.0, 0.1, 0.2]
@@ -86,3 +86,13 @@ def test_schema_is_served(anon_api):
     response = anon_api.get("/api/schema/")
     assert response.status_code == 200
     assert b"/api/v1/scenes/" in response.content
+
+
+def test_staff_see_the_server_paths_of_local_videos(api, tmp_path):
+    record = scene_record()
+    manifest_ingest(manifest_uri=str(write_manifest(tmp_path / "m.jsonl", [record])))
+    api.user.is_staff = True
+    api.user.save()
+    body = api.get(f"/api/v1/scenes/{record['scene_id']}/").json()
+    assert body["camera_uris"]["rear"] == (tmp_path / "videos/0/rear.mp4").as_uri()
+    assert body["manifest_uri"] == (tmp_path / "m.jsonl").as_uri()

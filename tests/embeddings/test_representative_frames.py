@@ -9,11 +9,19 @@ from tests.factories import SceneFactory
 pytestmark = pytest.mark.django_db
 
 
+MEDIA = {}
+
+
+@pytest.fixture(autouse=True)
+def thumbnails(media_dir):
+    # Media links are given only for files under the media folder.
+    MEDIA["thumbnails"] = media_dir.as_uri() + "/thumbnails"
+
+
 def frames(scene, *moments):
     for camera, t_s in moments:
-        Frame.objects.create(
-            scene=scene, camera=camera, t_s=t_s, thumbnail_uri=f"file:///t/{camera}-{t_s}.jpg"
-        )
+        uri = f"{MEDIA['thumbnails']}/{camera}-{t_s}.jpg"
+        Frame.objects.create(scene=scene, camera=camera, t_s=t_s, thumbnail_uri=uri)
 
 
 def test_the_earliest_front_frame_stands_for_the_scene():

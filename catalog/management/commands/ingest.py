@@ -1,17 +1,23 @@
+import logging
 import sys
 from contextlib import nullcontext
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from catalog import hooks, storage
+from catalog import hooks, storage, uris
 from catalog.services import manifest_ingest
 
 MAX_PRINTED_REJECTIONS = 200
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Ingest a scene manifest (JSONL or Parquet; path, file:// or s3:// URI)."
+    help = (
+        "Ingest a scene manifest (JSONL or Parquet; path, file:// or s3:// URI). Exit 1 if "
+        "any line was rejected (each listed), 2 if the manifest cannot be read at all, "
+        "3 on an internal error."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("manifest", help="path, file:// or s3:// URI of the manifest")
@@ -30,13 +36,21 @@ class Command(BaseCommand):
             bar.total = total
             bar.update(done - bar.n)
 
+        # An operator on the machine: any local path may be read (catalog.uris).
         try:
             with hooks.scenes_changed_paused() if no_embed else nullcontext():
                 report = manifest_ingest(
                     manifest_uri=manifest, progress=progress, batch_size=batch_size
                 )
+        except uris.UriRejected as exc:
+            raise CommandError(f"{manifest}: {exc}", returncode=2) from None
         except storage.StorageError as exc:
-            raise CommandError(str(exc), returncode=2) from exc
+            raise CommandError(str(exc), returncode=2) from None
+        except Exception as exc:
+            logger.exception("ingest of %s failed", manifest)
+            raise CommandError(
+                f"internal error ({exc.__class__.__name__}); see the log", returncode=2
+            ) from None
         finally:
             bar.close()
         out = self.stdout

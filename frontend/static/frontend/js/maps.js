@@ -24,6 +24,15 @@ export function createMap(element, options = {}) {
   return map;
 }
 
+// Leaflet inserts a string tooltip or popup as HTML. Text from the catalog (a
+// disengagement kind typed into a manifest, a tag) goes in as a text node instead, so it
+// shows as typed and never runs: `marker.bindTooltip(asText(kind))`.
+export function asText(text) {
+  const span = document.createElement("span");
+  span.textContent = String(text);
+  return span;
+}
+
 // Faint dots where recent scenes start, so a map without tiles still shows where the
 // fleet drives.
 export async function addCoverage(map) {

@@ -5,7 +5,7 @@ import { renderCharts } from "./charts.js";
 import { MasterClock, followClock, frameDuration } from "./clock.js";
 import { copyText, h, icon, toast } from "./dom.js";
 import { kmh, localDateTime, percent, seconds } from "./format.js";
-import { createMap } from "./maps.js";
+import { asText, createMap } from "./maps.js";
 
 const page = document.getElementById("scene-page");
 const sceneId = page.dataset.sceneId;
@@ -202,8 +202,8 @@ function renderTrack(s) {
   }
   const map = createMap(element, { zoomControl: false, attributionControl: false });
   L.polyline(track, { color: "#7c8cff", weight: 3, opacity: 0.9 }).addTo(map);
-  L.circleMarker(track[0], { radius: 4, color: "#3fcf8e", fillColor: "#3fcf8e", fillOpacity: 1, weight: 1 }).bindTooltip("start").addTo(map);
-  L.circleMarker(track[track.length - 1], { radius: 4, color: "#9aa2b4", fillColor: "#9aa2b4", fillOpacity: 1, weight: 1 }).bindTooltip("end").addTo(map);
+  L.circleMarker(track[0], { radius: 4, color: "#3fcf8e", fillColor: "#3fcf8e", fillOpacity: 1, weight: 1 }).bindTooltip(asText("start")).addTo(map);
+  L.circleMarker(track[track.length - 1], { radius: 4, color: "#9aa2b4", fillColor: "#9aa2b4", fillOpacity: 1, weight: 1 }).bindTooltip(asText("end")).addTo(map);
   const at = (t) => {
     if (valid.length) {
       const i = Math.max(0, Math.min(points.length - 1, Math.round(t * hz)));
@@ -216,7 +216,7 @@ function renderTrack(s) {
   };
   for (const d of s.disengagements || []) {
     L.circleMarker(at(d.t_s), { radius: 5, color: "#ff6370", fillColor: "#ff6370", fillOpacity: 0.9, weight: 1 })
-      .bindTooltip(`${d.kind} · ${seconds(d.t_s, 1)}`)
+      .bindTooltip(asText(`${d.kind} · ${seconds(d.t_s, 1)}`))
       .on("click", () => { clock.pause(); clock.seek(d.t_s); })
       .addTo(map);
   }
