@@ -42,8 +42,14 @@ class Scene(models.Model):
     vehicle = models.ForeignKey(
         Vehicle, on_delete=models.PROTECT, related_name="scenes", db_index=False
     )
+    # No index of its own: scene_drive_start_id (drive, start_time, id) serves drive lookups.
     drive = models.ForeignKey(
-        Drive, on_delete=models.PROTECT, related_name="scenes", null=True, blank=True
+        Drive,
+        on_delete=models.PROTECT,
+        related_name="scenes",
+        null=True,
+        blank=True,
+        db_index=False,
     )
     start_time = models.DateTimeField()
     end_time = models.DateTimeField()
@@ -86,6 +92,9 @@ class Scene(models.Model):
             # that start in the same second, so pages never repeat or skip a scene.
             models.Index(F("start_time").desc(), F("id").desc(), name="scene_start_id_desc"),
             models.Index(fields=["vehicle", "start_time"], name="scene_vehicle_start"),
+            # A drive's scenes in time order, its first start, and a scene's neighbours:
+            # without it the planner walks the global start-time index (~300 ms at 10^5).
+            models.Index(fields=["drive", "start_time", "id"], name="scene_drive_start_id"),
             models.Index(fields=["max_speed_mps"], name="scene_max_speed"),
             models.Index(fields=["mean_speed_mps"], name="scene_mean_speed"),
             models.Index(fields=["gnss_fix_rate"], name="scene_gnss_fix_rate"),

@@ -3,13 +3,16 @@ scenes/`, vector search (raw SQL over frames joined to scenes) and exports share
 definition of what each filter means."""
 
 import math
+from datetime import datetime, timedelta
 
-from django.db.models import BooleanField, QuerySet
+from django.db import connection
+from django.db.models import BooleanField, Count, Max, Min, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog import geo
+from catalog.errors import NotFound
 from catalog.filters import SceneFilters
-from catalog.models import Disengagement, Job, Scene
+from catalog.models import Disengagement, Drive, Job, Scene, Vehicle
 
 
 def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
@@ -239,3 +242,171 @@ def scene_summaries(*, scene_pks: list[int]) -> dict[int, dict]:
         ):
             summaries[pk]["disengagements"].append({"t_s": t_s, "kind": kind})
     return summaries
+
+
+# --- drives: a vehicle's trip as one timeline of scenes --------------------------------------
+
+# A drive is read whole: a day's drive is ~1,500 scenes and 24 hours of 20-second scenes
+# are 4,320, so the cap only bites on a drive id that spans days. Past it a timeline is
+# read in windows (`from_s`).
+MAX_DRIVE_SCENES = 5000
+# Scenes of one vehicle may overlap a little (a scene cut late); the one covering a time
+# is looked for among this many scenes starting at or before it.
+COVER_LOOKBACK = 8
+
+
+def drive_summary(*, drive_id: str) -> dict | None:
+    """`{"drive_id", "vehicle_id", "start_time", "end_time", "scene_count",
+    "camera_names"}` of a drive with at least one scene, else None. `start_time` is its
+    first scene's start: every offset in the drive counts from it."""
+    drive = Drive.objects.select_related("vehicle").filter(drive_id=drive_id).first()
+    return _drive_summary(drive) if drive is not None else None
+
+
+def _drive_summary(drive: Drive) -> dict | None:
+    span = Scene.objects.filter(drive=drive).aggregate(
+        start=Min("start_time"), end=Max("end_time"), count=Count("id")
+    )
+    if not span["count"]:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT jsonb_object_keys(cameras) FROM catalog_scene WHERE drive_id = %s",
+            [drive.pk],
+        )
+        camera_names = sorted(row[0] for row in cursor.fetchall())
+    return {
+        "drive_id": drive.drive_id,
+        "vehicle_id": drive.vehicle.vehicle_id,
+        "start_time": span["start"],
+        "end_time": span["end"],
+        "scene_count": span["count"],
+        "camera_names": camera_names,
+    }
+
+
+def drive_timeline(
+    *, drive_id: str, from_s: float = 0.0, limit: int = MAX_DRIVE_SCENES
+) -> dict | None:
+    """A drive's scenes in time order, each placed by `offset_s`, seconds from the start
+    of the drive's first scene; a gap in recording is where one scene's offset + duration
+    falls short of the next one's offset. `{**drive_summary, "duration_s", "scenes":
+    [{"scene_id", "offset_s", "duration_s", "disengagements": [{"t_s", "kind"}]}],
+    "from_s", "truncated"}`, or None for an unknown drive.
+
+    At most `limit` scenes, from the first that ends after `from_s`; `truncated` says
+    more follow (read them with a later `from_s`)."""
+    drive = Drive.objects.select_related("vehicle").filter(drive_id=drive_id).first()
+    summary = _drive_summary(drive) if drive is not None else None
+    if summary is None:
+        return None
+    start = summary["start_time"]
+    scenes = Scene.objects.filter(drive=drive)
+    if from_s > 0:
+        scenes = scenes.filter(end_time__gt=start + timedelta(seconds=from_s))
+    rows = list(
+        scenes.order_by("start_time", "id").values_list(
+            "pk", "scene_id", "start_time", "duration_s", "disengagement_count"
+        )[: limit + 1]
+    )
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    disengagements: dict[int, list[dict]] = {}
+    with_diseng = [row[0] for row in rows if row[4]]
+    if with_diseng:
+        for pk, t_s, kind in (
+            Disengagement.objects.filter(scene_id__in=with_diseng)
+            .order_by("scene_id", "t_s")
+            .values_list("scene_id", "t_s", "kind")
+        ):
+            disengagements.setdefault(pk, []).append({"t_s": t_s, "kind": kind})
+    return {
+        **summary,
+        "duration_s": (summary["end_time"] - start).total_seconds(),
+        "from_s": from_s,
+        "truncated": truncated,
+        "scenes": [
+            {
+                "scene_id": scene_id,
+                "offset_s": (scene_start - start).total_seconds(),
+                "duration_s": duration_s,
+                "disengagements": disengagements.get(pk, []),
+            }
+            for pk, scene_id, scene_start, duration_s, _ in rows
+        ],
+    }
+
+
+def scene_drive_position(*, scene: Scene) -> dict | None:
+    """Where a scene sits in its drive: `{"drive_id", "offset_s", "index" (1-based),
+    "count", "previous_scene_id", "next_scene_id"}` (neighbours None at the ends), or
+    None for a scene without a drive. Scenes starting together are ordered by id, as in
+    `drive_timeline`."""
+    if scene.drive_id is None:
+        return None
+    same_drive = Scene.objects.filter(drive_id=scene.drive_id)
+    # (start_time, id) before / after the scene's, spelled so that the bound on start_time
+    # is an index condition.
+    start = scene.start_time
+    earlier = Q(start_time__lte=start) & (Q(start_time__lt=start) | Q(id__lt=scene.pk))
+    later = Q(start_time__gte=start) & (Q(start_time__gt=start) | Q(id__gt=scene.pk))
+    span = same_drive.aggregate(
+        start=Min("start_time"), count=Count("id"), before=Count("id", filter=earlier)
+    )
+    previous = same_drive.filter(earlier).order_by("-start_time", "-id")
+    following = same_drive.filter(later).order_by("start_time", "id")
+    return {
+        "drive_id": Drive.objects.values_list("drive_id", flat=True).get(pk=scene.drive_id),
+        "offset_s": (start - span["start"]).total_seconds(),
+        "index": span["before"] + 1,
+        "count": span["count"],
+        "previous_scene_id": previous.values_list("scene_id", flat=True).first(),
+        "next_scene_id": following.values_list("scene_id", flat=True).first(),
+    }
+
+
+def vehicle_moment(*, vehicle_id: str, at: datetime) -> dict:
+    """What a vehicle recorded at the instant `at` (aware): `{"scene": {"scene_id",
+    "drive_id", "t_s" (into the scene), "drive_t_s" (into the drive, None without one)}
+    | None, "before", "after"}`. A scene covers [start, end). When none covers `at`,
+    `before` and `after` are the nearest scenes on either side (`{"scene_id",
+    "drive_id", "start_time", "end_time"}` or None). NotFound for an unknown vehicle."""
+    vehicle = Vehicle.objects.filter(vehicle_id=vehicle_id).first()
+    if vehicle is None:
+        raise NotFound(f"no vehicle {vehicle_id!r}")
+    fields = ("scene_id", "drive_id", "drive__drive_id", "start_time", "end_time")
+    scenes = Scene.objects.filter(vehicle=vehicle)
+    earlier = list(
+        scenes.filter(start_time__lte=at)
+        .order_by("-start_time", "-id")
+        .values(*fields)[:COVER_LOOKBACK]
+    )
+    covering = next((row for row in earlier if row["end_time"] > at), None)
+    if covering is not None:
+        drive_t_s = None
+        if covering["drive_id"] is not None:
+            drive_start = Scene.objects.filter(drive_id=covering["drive_id"]).aggregate(
+                start=Min("start_time")
+            )["start"]
+            drive_t_s = (at - drive_start).total_seconds()
+        scene = {
+            "scene_id": covering["scene_id"],
+            "drive_id": covering["drive__drive_id"],
+            "t_s": (at - covering["start_time"]).total_seconds(),
+            "drive_t_s": drive_t_s,
+        }
+        return {"scene": scene, "before": None, "after": None}
+    after = scenes.filter(start_time__gt=at).order_by("start_time", "id").values(*fields).first()
+    before = max(earlier, key=lambda row: row["end_time"], default=None)
+    return {"scene": None, "before": _scene_span(before), "after": _scene_span(after)}
+
+
+def _scene_span(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    return {
+        "scene_id": row["scene_id"],
+        "drive_id": row["drive__drive_id"],
+        "start_time": row["start_time"],
+        "end_time": row["end_time"],
+    }

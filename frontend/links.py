@@ -12,7 +12,18 @@ def _seconds(t_s: float) -> str:
 
 def scene_page_url(scene_id: str, *, camera: str | None = None, t_s: float | None = None) -> str:
     """`/scenes/<scene_id>`, at a moment (`?t=12.5&camera=front_wide`) when given one."""
-    url = reverse("frontend:scene", kwargs={"scene_id": scene_id})
-    if camera is not None and t_s is not None:
-        url += "?" + urlencode({"t": _seconds(t_s), "camera": camera})
-    return url
+    return _with_moment(reverse("frontend:scene", kwargs={"scene_id": scene_id}), t_s, camera)
+
+
+def drive_page_url(drive_id: str, *, t_s: float | None = None, camera: str | None = None) -> str:
+    """`/drives/<drive_id>`, at `?t=` seconds into the drive (and a camera) when given."""
+    return _with_moment(reverse("frontend:drive", kwargs={"drive_id": drive_id}), t_s, camera)
+
+
+def _with_moment(url: str, t_s: float | None, camera: str | None) -> str:
+    params = {}
+    if t_s is not None:
+        params["t"] = _seconds(t_s)
+    if camera:
+        params["camera"] = camera
+    return f"{url}?{urlencode(params)}" if params else url

@@ -11,6 +11,10 @@ urlpatterns = [
     # Scene links are `/scenes/<scene_id>` without a trailing slash; accept both.
     path("scenes/<str:scene_id>", views.scene_page, name="scene"),
     path("scenes/<str:scene_id>/", views.scene_page),
+    path("drives/<str:drive_id>", views.drive_page, name="drive"),
+    path("drives/<str:drive_id>/", views.drive_page),
+    path("vehicles/<str:vehicle_id>", views.vehicle_page, name="vehicle"),
+    path("vehicles/<str:vehicle_id>/", views.vehicle_page),
     path("sets/", views.sets_page, name="sets"),
     path("sets/<int:set_id>/", views.set_page, name="set"),
     # Small JSON reads only the UI's scripts use (no API contract).

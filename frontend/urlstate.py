@@ -1,12 +1,15 @@
 """The search page's URL, read back into what its form shows.
 
 The URL of `/` is the search, so that a pasted link reproduces it: `text`, `like`, `limit`
-and the `GET scenes/` filter names in API units. Validation is the catalog's
+and the `GET scenes/` filter names in API units. `like` names an example scene; with
+`like_camera` and `like_t` (seconds) the example is that moment of it (the search's
+`like_frame`) rather than the whole scene. Validation is the catalog's
 (`parse_query_params`), so the page and the API agree on what is malformed; this module
 only converts valid values to the units people type (km/h, percent, local time) and keeps
 malformed ones verbatim next to their error, so the form can say which field is wrong.
 """
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +31,8 @@ TIME_PARAMS = ("start_after", "start_before")
 class SearchState:
     text: str = ""
     like: str = ""
+    like_camera: str = ""
+    like_t: str = ""  # as typed; an error in `errors` when it is not seconds >= 0
     limit: int = DEFAULT_LIMIT
     # Form field values keyed by API parameter name, in display units; repeatable
     # filters are lists.
@@ -37,6 +42,11 @@ class SearchState:
     @property
     def is_empty(self) -> bool:
         return not (self.text or self.like or self.values)
+
+    @property
+    def like_moment(self) -> bool:
+        """The example is one moment of the `like` scene."""
+        return bool(self.like and self.like_camera and self.like_t)
 
 
 def _trim(number: float, digits: int = 2) -> str:
@@ -100,10 +110,32 @@ def parse_search_url(params, *, tz: ZoneInfo) -> SearchState:
         except InvalidInput as exc:
             errors.update(exc.errors)
     limit = _limit(params.get("limit"), errors)
+    like = params.get("like", "").strip()
+    like_camera = params.get("like_camera", "").strip()
+    like_t = params.get("like_t", "").strip()
+    errors.update(_like_moment_errors(like, like_camera, like_t))
     return SearchState(
         text=params.get("text", "").strip(),
-        like=params.get("like", "").strip(),
+        like=like,
+        like_camera=like_camera,
+        like_t=like_t,
         limit=limit,
         values=values,
         errors=errors,
     )
+
+
+def _like_moment_errors(like: str, camera: str, t: str) -> dict[str, list[str]]:
+    if not (camera or t):
+        return {}
+    if not like:
+        return {"like": ["like_camera and like_t need the scene (like)"]}
+    if not camera:
+        return {"like_camera": ["expected the camera of the example moment"]}
+    try:
+        seconds = float(t)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        return {"like_t": ["expected seconds >= 0 into the example scene"]}
+    return {}

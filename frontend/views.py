@@ -7,13 +7,15 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from catalog.filters import FILTER_NAMES, REPEATABLE
-from catalog.selectors import scene_get
+from catalog.selectors import drive_summary, scene_drive_position, scene_get, vehicle_moment
 from curation import selectors as curation_selectors
 from curation.access import can_edit
 from frontend import selectors
+from frontend.links import drive_page_url, scene_page_url
+from frontend.timeurl import parse_url_time
 from frontend.urlstate import DEFAULT_LIMIT, parse_search_url
 
 MAX_SETS_LISTED = 500
@@ -33,8 +35,8 @@ def ui_config(request: HttpRequest) -> dict:
     }
 
 
-def _page(request: HttpRequest, template: str, context: dict) -> HttpResponse:
-    return render(request, template, {"ui_config": ui_config(request), **context})
+def _page(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, template, {"ui_config": ui_config(request), **context}, status=status)
 
 
 class LoginView(auth_views.LoginView):
@@ -83,11 +85,76 @@ def scene_page(request: HttpRequest, scene_id: str) -> HttpResponse:
     camera = request.GET.get("camera", "")
     if camera not in scene.cameras:
         camera = cameras[0] if cameras else ""
+    drive = scene_drive_position(scene=scene)
     return _page(
         request,
         "frontend/scene.html",
-        {"scene": scene, "t": t, "camera": camera, "cameras": cameras},
+        {
+            "scene": scene,
+            "t": t,
+            "camera": camera,
+            "cameras": cameras,
+            "drive": drive,
+            "drive_t": drive["offset_s"] + t if drive else None,
+        },
     )
+
+
+DEFAULT_DRIVE_CAMERA = "front_wide"
+
+
+@login_required
+def drive_page(request: HttpRequest, drive_id: str) -> HttpResponse:
+    drive = drive_summary(drive_id=drive_id)
+    if drive is None:
+        raise Http404(f"no drive {drive_id!r}")
+    duration = (drive["end_time"] - drive["start_time"]).total_seconds()
+    cameras = sorted(drive["camera_names"], key=_rig_order)
+    camera = request.GET.get("camera", "")
+    if camera not in cameras:
+        camera = DEFAULT_DRIVE_CAMERA if DEFAULT_DRIVE_CAMERA in cameras else cameras[0]
+    return _page(
+        request,
+        "frontend/drive.html",
+        {
+            "drive": drive,
+            "duration": duration,
+            "t": min(_seconds(request.GET.get("t")), duration),
+            "camera": camera,
+            "cameras": cameras,
+        },
+    )
+
+
+@login_required
+def vehicle_page(request: HttpRequest, vehicle_id: str) -> HttpResponse:
+    """`?at=<time>` opens the drive (or scene) recording at that time; a time nothing
+    covers gets a 404 page naming the nearest scenes on either side."""
+    raw = request.GET.get("at", "")
+    try:
+        at = parse_url_time(raw, tz=settings.CATALOG_TZ)
+    except ValueError as exc:
+        context = {"vehicle_id": vehicle_id, "raw_at": raw, "error": str(exc)}
+        return _page(request, "frontend/vehicle_moment.html", context, status=400)
+    moment = vehicle_moment(vehicle_id=vehicle_id, at=at.value)
+    scene = moment["scene"]
+    if scene is not None:
+        if scene["drive_id"] is not None:
+            return redirect(drive_page_url(scene["drive_id"], t_s=scene["drive_t_s"]))
+        return redirect(scene_page_url(scene["scene_id"], t_s=scene["t_s"]))
+    context = {
+        "vehicle_id": vehicle_id,
+        "at": at,
+        "before": moment["before"],
+        "after": moment["after"],
+        "before_gap_s": (at.value - moment["before"]["end_time"]).total_seconds()
+        if moment["before"]
+        else None,
+        "after_gap_s": (moment["after"]["start_time"] - at.value).total_seconds()
+        if moment["after"]
+        else None,
+    }
+    return _page(request, "frontend/vehicle_moment.html", context, status=404)
 
 
 @login_required

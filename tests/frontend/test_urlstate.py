@@ -70,3 +70,23 @@ def test_limit_out_of_range_is_reported():
 
 def test_unknown_parameters_are_ignored():
     assert parse("utm_source=chat").is_empty
+
+
+def test_an_example_moment_is_kept():
+    state = parse("like=veh-07_x&like_camera=rear&like_t=12.5")
+    assert (state.like, state.like_camera, state.like_t) == ("veh-07_x", "rear", "12.5")
+    assert state.like_moment and state.errors == {}
+
+
+def test_a_scene_example_is_not_a_moment():
+    assert not parse("like=veh-07_x").like_moment
+
+
+def test_a_malformed_example_time_is_named():
+    state = parse("like=veh-07_x&like_camera=rear&like_t=soon")
+    assert "like_t" in state.errors
+    assert state.like_t == "soon"
+
+
+def test_an_example_moment_needs_its_scene():
+    assert "like" in parse("like_camera=rear&like_t=1").errors

@@ -37,6 +37,31 @@ function syncUrl() {
   history.replaceState(null, "", momentUrl());
 }
 
+// The same moment elsewhere: in the whole drive (its offset + t), and as a search example;
+// the neighbouring scenes of the drive on the same camera.
+const drive = page.dataset.driveId
+  ? { id: page.dataset.driveId, offset: Number(page.dataset.driveOffset) || 0 }
+  : null;
+const openDrive = document.getElementById("open-drive");
+const likeMoment = document.getElementById("like-moment");
+const sceneSteps = ["prev-scene", "next-scene"].map((id) => document.getElementById(id)).filter((a) => a && a.href);
+
+function renderLinks() {
+  const t = clock.t.toFixed(2);
+  if (drive && openDrive) {
+    const params = new URLSearchParams({ t: (drive.offset + clock.t).toFixed(2), camera });
+    openDrive.href = `/drives/${encodeURIComponent(drive.id)}?${params}`;
+  }
+  const like = new URLSearchParams({ like: sceneId, like_camera: camera, like_t: t });
+  likeMoment.href = `/?${like}`;
+}
+
+function renderSceneSteps() {
+  for (const link of sceneSteps) {
+    link.href = `/scenes/${encodeURIComponent(link.dataset.sceneId)}?${new URLSearchParams({ camera })}`;
+  }
+}
+
 // ---- transport ------------------------------------------------------------------------
 
 const playButton = document.getElementById("play");
@@ -54,6 +79,7 @@ function renderTime() {
   scrubber.setAttribute("aria-valuenow", t.toFixed(2));
   timeLabel.replaceChildren(t.toFixed(2), " ", h("span", {}, `/ ${duration.toFixed(2)} s`));
   copyT.textContent = `${t.toFixed(2)} s`;
+  renderLinks();
   charts.update(t);
   trackMarker.update(t);
   markFilmstrip(t);
@@ -100,9 +126,15 @@ document.addEventListener("keydown", (event) => {
   else if (event.key === ",") clock.step(-frameStep());
   else if (event.key === ".") clock.step(frameStep());
   else if (/^[1-9]$/.test(event.key) && cams[Number(event.key) - 1]) selectCamera(cams[Number(event.key) - 1].dataset.camera);
+  else if (event.key === "[" || event.key === "]") stepScene(event.key === "[" ? "prev-scene" : "next-scene");
   else return;
   event.preventDefault();
 });
+
+function stepScene(id) {
+  const link = document.getElementById(id);
+  if (link && link.href) location.assign(link.href);
+}
 
 // ---- cameras ------------------------------------------------------------------------------
 
@@ -116,6 +148,8 @@ function selectCamera(name) {
   }
   frameStep = frameDuration(mainVideo());
   syncUrl();
+  renderLinks();
+  renderSceneSteps();
   renderFilmstrip();
 }
 for (const cam of cams) cam.addEventListener("click", () => selectCamera(cam.dataset.camera));

@@ -5,9 +5,10 @@ import { initChips } from "./chips.js";
 import { renderActiveFilters } from "./filterchips.js";
 import { normalize, renderCard, skeletonCards } from "./cards.js";
 import { h, icon } from "./dom.js";
+import { localDateTime, seconds } from "./format.js";
 import { initPlaceMap } from "./placemap.js";
 import { initSetPicker } from "./setpicker.js";
-import { activeFilterCount, formToParams, hasQuery, paramsToBody, paramsToForm } from "./urlstate.js";
+import { activeFilterCount, formToParams, hasQuery, likeMoment, paramsToBody, paramsToForm } from "./urlstate.js";
 
 const form = document.getElementById("search-form");
 const results = document.getElementById("results");
@@ -74,10 +75,68 @@ function updateChrome(params) {
   filterCount.hidden = n === 0;
   filterCount.textContent = String(n);
   const like = params.get("like");
+  const moment = likeMoment(params);
   likeChip.hidden = !like;
   document.getElementById("like-id").textContent = like || "";
+  const at = document.getElementById("like-at");
+  at.hidden = !moment;
+  at.textContent = moment ? `${moment.camera} @ ${moment.t} s` : "";
   const text = params.get("text");
-  document.title = `${text || (like ? `Like ${like}` : "Search")} · Scene catalog`;
+  const example = moment ? `Like ${like} @ ${moment.t} s` : like ? `Like ${like}` : "Search";
+  document.title = `${text || example} · Scene catalog`;
+  renderExample(moment);
+}
+
+// ---- the example moment -------------------------------------------------------------------
+
+let exampleKey = null;
+
+// The sampled frame the search compares with: the camera's nearest to t (earlier on a tie).
+function nearestFrame(frames, camera, t) {
+  let best = null;
+  for (const f of frames || []) {
+    if (f.camera !== camera) continue;
+    const d = Math.abs(f.t_s - t);
+    if (!best || d < best.d || (d === best.d && f.t_s < best.f.t_s)) best = { f, d };
+  }
+  return best ? best.f : null;
+}
+
+async function renderExample(moment) {
+  const host = document.getElementById("like-example");
+  const key = moment ? `${moment.sceneId}\n${moment.camera}\n${moment.t}` : null;
+  if (key === exampleKey) return;
+  exampleKey = key;
+  host.hidden = !moment;
+  if (!moment) {
+    host.replaceChildren();
+    return;
+  }
+  const t = Number(moment.t);
+  const href = `/scenes/${encodeURIComponent(moment.sceneId)}?${new URLSearchParams({ t: moment.t, camera: moment.camera })}`;
+  host.replaceChildren(h("span", { class: "spinner", "aria-label": "Loading the example" }));
+  let detail = null;
+  try {
+    detail = await api.get(`scenes/${encodeURIComponent(moment.sceneId)}/`);
+  } catch {
+    // The search itself reports a missing scene.
+  }
+  if (exampleKey !== key) return;
+  const frame = detail ? nearestFrame(detail.frames, moment.camera, t) : null;
+  const when = detail && Number.isFinite(t) ? localDateTime(new Date(Date.parse(detail.start_time) + t * 1000).toISOString()) : null;
+  host.replaceChildren(
+    h("a", { class: "example-thumb", href, title: "Open this moment in the scene viewer" },
+      frame && frame.thumbnail_url
+        ? h("img", { src: frame.thumbnail_url, alt: `${moment.camera} at ${moment.t} s of ${moment.sceneId}` })
+        : h("span", { class: "noframe" }, icon("film", "icon-lg"))),
+    h("div", { class: "example-body" },
+      h("h3", {}, "Searching by this moment"),
+      h("a", { class: "mono", href }, moment.sceneId),
+      h("div", { class: "faint" }, `${moment.camera} · ${Number.isFinite(t) ? seconds(t, 2) : moment.t}${when ? ` · ${when}` : ""}`),
+      h("div", { class: "faint" }, frame
+        ? `Compared by its sampled frame at ${seconds(frame.t_s, 1)}; the example scene itself is left out of the results.`
+        : "No sampled frame of this camera yet.")),
+  );
 }
 
 // ---- states ---------------------------------------------------------------------------
@@ -220,6 +279,8 @@ results.addEventListener("click", (event) => {
   if (!like || event.metaKey || event.ctrlKey || event.shiftKey) return;
   event.preventDefault();
   form.elements.like.value = like.dataset.like;
+  form.elements.like_camera.value = "";
+  form.elements.like_t.value = "";
   form.elements.text.value = "";
   apply();
   document.querySelector(".results-col").scrollTo({ top: 0 });
@@ -254,14 +315,14 @@ form.addEventListener("change", (event) => {
 });
 document.getElementById("like-clear").addEventListener("click", () => {
   form.elements.like.value = "";
+  form.elements.like_camera.value = "";
+  form.elements.like_t.value = "";
   apply();
 });
 document.getElementById("reset-filters").addEventListener("click", () => {
-  const text = form.elements.text.value;
-  const like = form.elements.like.value;
+  const kept = ["text", "like", "like_camera", "like_t"].map((name) => [name, form.elements[name].value]);
   paramsToForm(form, new URLSearchParams(), { setChips });
-  form.elements.text.value = text;
-  form.elements.like.value = like;
+  for (const [name, value] of kept) form.elements[name].value = value;
   place.sync();
   apply();
 });

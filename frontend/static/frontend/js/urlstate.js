@@ -1,5 +1,6 @@
 // The search page's state lives in its URL, so a pasted link reproduces it: `text`,
-// `like`, `limit` and the `GET scenes/` filter names in API units. The form shows some of
+// `like` (an example scene; with `like_camera` and `like_t`, one moment of it), `limit`
+// and the `GET scenes/` filter names in API units. The form shows some of
 // them in friendlier units, declared on each input: `data-scale` (form value = API value × scale: km/h,
 // percent) and `data-kind="local-time"` (datetime-local in the catalog's zone).
 import { config } from "./config.js";
@@ -60,7 +61,13 @@ export function formToParams(form) {
   const text = form.elements.text.value.trim();
   const like = form.elements.like.value.trim();
   if (text) params.set("text", text);
-  if (like) params.set("like", like);
+  if (like) {
+    params.set("like", like);
+    const camera = form.elements.like_camera.value.trim();
+    const t = form.elements.like_t.value.trim();
+    if (camera) params.set("like_camera", camera);
+    if (t) params.set("like_t", t);
+  }
   for (const name of FILTER_NAMES) {
     for (const input of inputsFor(form, name)) {
       if (input.type === "radio" && !input.checked) continue;
@@ -78,6 +85,8 @@ export function formToParams(form) {
 export function paramsToForm(form, params, { setChips }) {
   form.elements.text.value = params.get("text") || "";
   form.elements.like.value = params.get("like") || "";
+  form.elements.like_camera.value = params.get("like_camera") || "";
+  form.elements.like_t.value = params.get("like_t") || "";
   form.elements.limit.value = params.get("limit") || form.elements.limit.dataset.default;
   for (const name of FILTER_NAMES) {
     const values = params.getAll(name);
@@ -109,6 +118,13 @@ export function paramsToBody(params) {
     else filters[name] = Number.isFinite(number(raw)) ? number(raw) : raw;
   }
   const body = { text: params.get("text") || null, like_scene: params.get("like") || null, filters };
+  const moment = likeMoment(params);
+  if (moment) {
+    // A time that does not parse is sent as typed, so that the API's 400 names it.
+    const t = number(moment.t);
+    body.like_frame = { scene_id: moment.sceneId, camera: moment.camera, t_s: Number.isFinite(t) ? t : moment.t };
+    body.like_scene = null;
+  }
   const limit = Number(params.get("limit"));
   if (Number.isInteger(limit) && limit > 0) body.limit = limit;
   else if (params.get("limit")) body.limit = params.get("limit");
@@ -121,4 +137,13 @@ export function activeFilterCount(params) {
 
 export function hasQuery(params) {
   return Boolean(params.get("text") || params.get("like")) || activeFilterCount(params) > 0;
+}
+
+// The example moment (`like` + `like_camera` + `like_t`), or null when the example is a
+// whole scene (or there is none).
+export function likeMoment(params) {
+  const sceneId = params.get("like");
+  const camera = params.get("like_camera");
+  const t = params.get("like_t");
+  return sceneId && camera && t ? { sceneId, camera, t } : null;
 }
