@@ -195,4 +195,3 @@ def ingest_jobs_fail_stuck(
     if stuck:
         logger.warning("failed %d stuck ingest job(s)", stuck)
     return stuck
-

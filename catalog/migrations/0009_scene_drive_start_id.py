@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
     CONCURRENTLY before the old one goes: the catalog stays readable and writable."""
 
     atomic = False  # concurrent index builds cannot run in a transaction
-    dependencies = [("catalog", "0007_scene_order_with_ties")]
+    dependencies = [("catalog", "0008_job_ingest_manifest_permission")]
 
     operations = [
         AddIndexConcurrently(
