@@ -2,15 +2,12 @@
 
 import functools
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
-from django.utils import timezone
 from kombu.exceptions import KombuError
 
-from catalog import storage, uris
+from catalog import jobs, storage, uris
 from catalog.errors import InvalidInput
 from catalog.ingest.reader import ManifestError, open_manifest
 from catalog.ingest.service import IngestReport, manifest_ingest
@@ -19,16 +16,6 @@ from catalog.models import Job
 logger = logging.getLogger(__name__)
 
 __all__ = ["IngestReport", "manifest_ingest"]
-
-
-@transaction.atomic
-def job_create(*, kind: str, params: dict, user=None) -> Job:
-    return Job.objects.create(kind=kind, params=params, created_by=user)
-
-
-def job_advance(*, job_id: int, by: int = 1) -> None:
-    """Atomically count finished units (many workers report into one job)."""
-    Job.objects.filter(pk=job_id).update(done=F("done") + by)
 
 
 class QueueUnavailable(RuntimeError):
@@ -52,7 +39,7 @@ def ingest_job_create(*, manifest_uri: str, user=None) -> Job:
     the job is then already marked failed.
     """
     uri = _api_manifest_location(manifest_uri)
-    job = job_create(kind=Job.Kind.INGEST, params={"manifest_uri": uri}, user=user)
+    job = jobs.job_create(kind=Job.Kind.INGEST, params={"manifest_uri": uri}, user=user)
     # Straight away outside a transaction (so a refusal reaches the caller), after the
     # commit inside one (so the worker finds the job).
     transaction.on_commit(functools.partial(_ingest_enqueue, job_id=job.pk))
@@ -97,14 +84,16 @@ def ingest_job_run(*, job_id: int) -> IngestReport | None:
     or `failed` with a reason, unless the process dies on the way; then the broker
     delivers it again, up to INGEST_MAX_ATTEMPTS times. A finished job is not run again.
     Unexpected errors propagate (the task fails the job as an internal error)."""
-    job = _ingest_attempt_start(job_id=job_id)
+    job = jobs.job_attempt_start(
+        job_id=job_id, kind=Job.Kind.INGEST, max_attempts=INGEST_MAX_ATTEMPTS
+    )
     if job is None:
         return None
     try:
         report = manifest_ingest(
             manifest_uri=job.params["manifest_uri"],
             access=uris.LocalAccess.from_settings(),
-            progress=lambda done, total: _ingest_progress(job_id=job_id, done=done, total=total),
+            progress=lambda done, total: jobs.job_progress(job_id=job_id, done=done, total=total),
         )
     except ManifestError as exc:
         ingest_job_fail(job_id=job_id, error=str(exc))
@@ -114,84 +103,25 @@ def ingest_job_run(*, job_id: int) -> IngestReport | None:
         ingest_job_fail(job_id=job_id, error=f"manifest_uri: {uris.NOT_ALLOWED}")
         return None
     error = f"{len(report.rejected)} line(s) rejected" if report.rejected else ""
-    _ingest_job_end(job_id=job_id, result=report.as_dict(), error=error)
+    jobs.job_end(job_id=job_id, result=report.as_dict(), error=error)
     return report
-
-
-@transaction.atomic
-def _ingest_attempt_start(*, job_id: int) -> Job | None:
-    """The job, marked running with one more attempt, or None when it must not run: it
-    is unknown, already finished, or out of attempts (then it is failed here)."""
-    job = Job.objects.select_for_update().filter(pk=job_id, kind=Job.Kind.INGEST).first()
-    if job is None or job.state in (Job.State.DONE, Job.State.FAILED):
-        return None
-    attempts = _attempts(job) + 1
-    if attempts > INGEST_MAX_ATTEMPTS:
-        job.state = Job.State.FAILED
-        job.error = f"gave up after {INGEST_MAX_ATTEMPTS} attempts: the worker stopped during each"
-        job.save(update_fields=["state", "error", "updated_at"])
-        return None
-    job.state, job.result = Job.State.RUNNING, {"attempts": attempts}
-    job.save(update_fields=["state", "result", "updated_at"])
-    return job
-
-
-def _attempts(job: Job) -> int:
-    attempts = job.result.get("attempts") if isinstance(job.result, dict) else None
-    return attempts if isinstance(attempts, int) else 0
-
-
-def _ingest_progress(*, job_id: int, done: int, total: int | None) -> None:
-    # updated_at is the job's sign of life for ingest_jobs_fail_stuck.
-    Job.objects.filter(pk=job_id).update(done=done, total=total, updated_at=timezone.now())
-
-
-def _ingest_job_end(*, job_id: int, result: dict, error: str) -> None:
-    with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.state in (Job.State.DONE, Job.State.FAILED):
-            return
-        job.state = Job.State.FAILED if error else Job.State.DONE
-        job.result = {**result, "attempts": _attempts(job)}
-        job.error = error
-        job.save(update_fields=["state", "result", "error", "updated_at"])
 
 
 def ingest_job_fail(*, job_id: int, error: str) -> None:
     """Fail an unfinished ingest job with `error` (a reason for its owner to read)."""
-    _ingest_job_end(job_id=job_id, result={}, error=error)
+    jobs.job_fail(job_id=job_id, error=error)
 
 
 def ingest_jobs_fail_stuck(
     *, running_for_s: float | None = None, queued_for_s: float | None = None
 ) -> int:
-    """Fail the ingest jobs that can no longer end by themselves; returns how many.
-
-    Running with no sign of life (progress) for longer than the task's hard time limit:
-    Celery kills a task at that limit, so its worker is gone. Queued for longer than
-    `queued_for_s` (default INGEST_QUEUED_STALE_S): its message is lost. Safe to run at
-    any time, from any number of processes (e.g. periodically from Celery beat).
-    """
-    now = timezone.now()
+    """Fail the ingest jobs that can no longer end by themselves (see jobs_fail_stuck):
+    running without progress past the task's hard time limit (Celery kills a task there,
+    so its worker is gone), or queued longer than INGEST_QUEUED_STALE_S."""
     if running_for_s is None:
         running_for_s = settings.CELERY_TASK_TIME_LIMIT + 60
     if queued_for_s is None:
         queued_for_s = INGEST_QUEUED_STALE_S
-    ingests = Job.objects.filter(kind=Job.Kind.INGEST)
-    stuck = ingests.filter(
-        state=Job.State.RUNNING, updated_at__lt=now - timedelta(seconds=running_for_s)
-    ).update(
-        state=Job.State.FAILED,
-        error="stopped without finishing: its worker was lost",
-        updated_at=now,
+    return jobs.jobs_fail_stuck(
+        kind=Job.Kind.INGEST, running_for_s=running_for_s, queued_for_s=queued_for_s
     )
-    stuck += ingests.filter(
-        state=Job.State.QUEUED, updated_at__lt=now - timedelta(seconds=queued_for_s)
-    ).update(
-        state=Job.State.FAILED,
-        error="never started: its task was lost; start the ingest again",
-        updated_at=now,
-    )
-    if stuck:
-        logger.warning("failed %d stuck ingest job(s)", stuck)
-    return stuck

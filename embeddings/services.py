@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import Count, F
 from django.utils import timezone
 
-from catalog import storage
+from catalog import jobs, storage
 from catalog.models import Job, Scene
 from embeddings import sampling
 from embeddings.encoder import ClipEncoder, EncoderUnavailable, get_encoder
@@ -95,11 +95,8 @@ def embedding_model_ensure(encoder: ClipEncoder) -> EmbeddingModel:
 
 def embedding_job_create(*, total: int, model: EmbeddingModel, trigger: str) -> Job:
     """A Job whose progress counts `total` scenes as they finish (done or failed)."""
-    return Job.objects.create(
-        kind=Job.Kind.EMBED,
-        state=Job.State.QUEUED if total else Job.State.DONE,
-        total=total,
-        params={"model": model.name, "trigger": trigger},
+    return jobs.job_create(
+        kind=Job.Kind.EMBED, params={"model": model.name, "trigger": trigger}, total=total
     )
 
 
@@ -117,23 +114,15 @@ def scenes_attach_to_job(*, scene_pks: Sequence[int], model: EmbeddingModel, job
 
 
 def _credit_superseded_jobs(pks: list[int], model: EmbeddingModel, job: Job) -> None:
-    table = SceneEmbeddingState._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH superseded AS (
-                SELECT job_id, count(*) AS n FROM {table}
-                WHERE model_id = %s AND scene_id = ANY(%s) AND job_id IS NOT NULL
-                GROUP BY job_id
-            )
-            UPDATE {Job._meta.db_table} AS j
-            SET done = j.done + s.n,
-                state = CASE WHEN j.done + s.n >= j.total THEN %s ELSE j.state END,
-                updated_at = now()
-            FROM superseded AS s WHERE j.id = s.job_id AND j.id <> %s
-            """,
-            [model.pk, pks, Job.State.DONE, job.pk],
-        )
+    superseded = (
+        SceneEmbeddingState.objects.filter(model=model, scene_id__in=pks, job__isnull=False)
+        .exclude(job=job)
+        .values("job_id")
+        .annotate(n=Count("id"))
+        .order_by("job_id")  # lock jobs in one order: concurrent callers cannot deadlock
+    )
+    for row in superseded:
+        jobs.job_count_units(job_id=row["job_id"], units=row["n"])
 
 
 def _mark_pending(pks: list[int], model: EmbeddingModel, job: Job) -> None:
@@ -357,22 +346,7 @@ def _count_for_job(state: SceneEmbeddingState, *, failed: bool, error: str = "")
     row (which it holds locked) without the job, in the same transaction."""
     if state.job_id is None:
         return
-    job = Job.objects.select_for_update().filter(pk=state.job_id).first()
-    state.job = None
-    if job is None:
-        return
-    job.done += 1
-    result = dict(job.result or {})
-    if failed:
-        result["failed"] = result.get("failed", 0) + 1
-        if not job.error:
-            job.error = f"{state.scene.scene_id}: {error}"
-    job.result = result
-    if job.total is not None and job.done >= job.total:
-        job.state = Job.State.FAILED if result.get("failed") else Job.State.DONE
-        if result.get("failed"):
-            job.error = f"{result['failed']} of {job.total} scenes failed; first: {job.error}"
-    else:
-        job.state = Job.State.RUNNING
-    job.error = job.error[:4000]
-    job.save(update_fields=["done", "result", "error", "state", "updated_at"])
+    job_id, state.job = state.job_id, None
+    jobs.job_count_units(
+        job_id=job_id, failed=int(failed), error=f"{state.scene.scene_id}: {error}"
+    )

@@ -8,7 +8,7 @@ import pytest
 from celery.exceptions import SoftTimeLimitExceeded
 from django.utils import timezone
 
-from catalog import services, uris
+from catalog import jobs, services, uris
 from catalog.models import Job, Scene
 from catalog.tasks import fail_stuck_ingest_jobs, ingest_manifest
 from tests.manifests import scene_record, write_manifest
@@ -174,5 +174,5 @@ def test_progress_is_a_sign_of_life(root, settings):
     job = ingest_job(manifest_with_videos(root, 4))
     old = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT * 2)
     Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING, updated_at=old)
-    services._ingest_progress(job_id=job.pk, done=2, total=4)
+    jobs.job_progress(job_id=job.pk, done=2, total=4)
     assert services.ingest_jobs_fail_stuck() == 0
