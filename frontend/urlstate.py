@@ -16,14 +16,20 @@ from zoneinfo import ZoneInfo
 
 from catalog.errors import InvalidInput
 from catalog.filters import FILTER_NAMES, REPEATABLE, parse_query_params
+from embeddings.search.moments import CONDITION_NAMES, parse_at_moment
+from embeddings.search.patterns import MAX_PATTERNS, MIN_PATTERNS
 
 MPS_TO_KMH = 3.6
 DEFAULT_LIMIT = 60
 MAX_LIMIT = 500
 
 # Filters shown as km/h and percent in the form; the URL and API stay in m/s and 0..1.
-SPEED_PARAMS = ("max_speed_gte", "max_speed_lte", "mean_speed_gte", "mean_speed_lte")
-FIX_RATE_PARAMS = ("gnss_fix_rate_gte", "gnss_fix_rate_lte")
+SPEED_PARAMS = (
+    "max_speed_gte", "max_speed_lte", "mean_speed_gte", "mean_speed_lte",
+    "speed_mps_gte", "speed_mps_lte",
+)  # fmt: skip
+PERCENT_PARAMS = ("brake_gte",)
+FIX_RATE_PARAMS = ("gnss_fix_rate_gte", "gnss_fix_rate_lte", *PERCENT_PARAMS)
 TIME_PARAMS = ("start_after", "start_before")
 
 
@@ -34,6 +40,7 @@ class SearchState:
     like_camera: str = ""
     like_t: str = ""  # as typed; an error in `errors` when it is not seconds >= 0
     limit: int = DEFAULT_LIMIT
+    patterns: str = ""  # 2..12 groups by look, or "" for a plain list
     # Form field values keyed by API parameter name, in display units; repeatable
     # filters are lists.
     values: dict[str, object] = field(default_factory=dict)
@@ -114,8 +121,13 @@ def parse_search_url(params, *, tz: ZoneInfo) -> SearchState:
     like_camera = params.get("like_camera", "").strip()
     like_t = params.get("like_t", "").strip()
     errors.update(_like_moment_errors(like, like_camera, like_t))
+    values.update(_moment_values(params, errors))
+    patterns = params.get("patterns", "").strip()
+    if patterns and patterns not in {str(k) for k in range(MIN_PATTERNS, MAX_PATTERNS + 1)}:
+        errors["patterns"] = [f"expected a whole number {MIN_PATTERNS}..{MAX_PATTERNS}"]
     return SearchState(
         text=params.get("text", "").strip(),
+        patterns=patterns,
         like=like,
         like_camera=like_camera,
         like_t=like_t,
@@ -139,3 +151,28 @@ def _like_moment_errors(like: str, camera: str, t: str) -> dict[str, list[str]]:
     if not 0 <= seconds < math.inf:
         return {"like_t": ["expected seconds >= 0 into the example scene"]}
     return {}
+
+
+def _moment_values(params, errors: dict[str, list[str]]) -> dict[str, object]:
+    """The `at_moment` conditions of the URL (same names as in the API), for the form;
+    errors under the bare condition name, as the form's fields are named."""
+    raw = {name: params.get(name, "").strip() for name in CONDITION_NAMES}
+    raw = {name: value for name, value in raw.items() if value}
+    values: dict[str, object] = {}
+    for name, text in raw.items():
+        try:
+            number = float(text)
+            parse_at_moment("at_moment", {name: number})
+        except (ValueError, InvalidInput) as exc:
+            message = exc.errors[f"at_moment.{name}"] if isinstance(exc, InvalidInput) else None
+            errors[name] = message or ["expected a number"]
+            values[name] = text
+            continue
+        scaled = name in SPEED_PARAMS or name in PERCENT_PARAMS
+        values[name] = _display_value(name, number, ZoneInfo("UTC")) if scaled else _trim(number)
+    if values and not any(name in errors for name in raw):
+        try:
+            parse_at_moment("at_moment", {name: float(text) for name, text in raw.items()})
+        except InvalidInput as exc:
+            errors.update({k.removeprefix("at_moment."): v for k, v in exc.errors.items()})
+    return values

@@ -13,6 +13,8 @@ from catalog.filters import FILTER_NAMES, REPEATABLE
 from catalog.selectors import drive_summary, scene_drive_position, scene_get, vehicle_moment
 from curation import selectors as curation_selectors
 from curation.access import can_edit
+from embeddings.search.moments import CONDITION_NAMES
+from embeddings.search.patterns import MAX_PATTERNS, MIN_PATTERNS
 from frontend import selectors
 from frontend.links import drive_page_url, scene_page_url
 from frontend.timeurl import parse_url_time
@@ -30,6 +32,7 @@ def ui_config(request: HttpRequest) -> dict:
         "tileAttribution": settings.CATALOG_MAP_TILE_ATTRIBUTION,
         "filterNames": list(FILTER_NAMES),
         "repeatable": list(REPEATABLE),
+        "momentNames": list(CONDITION_NAMES),
         "model": selectors.model_info(),
         "user": request.user.get_username(),
     }
@@ -53,6 +56,7 @@ def search_page(request: HttpRequest) -> HttpResponse:
         {
             "state": state,
             "default_limit": DEFAULT_LIMIT,
+            "pattern_choices": [str(k) for k in range(MIN_PATTERNS, MAX_PATTERNS + 1)],
             "vehicles": selectors.vehicle_ids(),
             "tags": selectors.recent_tags(),
         },

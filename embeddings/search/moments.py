@@ -26,6 +26,9 @@ _CONDITIONS: dict[str, tuple[str, str, float, float, str]] = {
 }  # fmt: skip
 
 
+CONDITION_NAMES = tuple(_CONDITIONS)
+
+
 @dataclass(frozen=True)
 class MomentConditions:
     speed_mps_gte: float | None = None

@@ -90,7 +90,7 @@ export async function getAll(path, params, { maxPages = 20 } = {}) {
 export function errorLines(error) {
   if (!(error instanceof ApiError) || !error.errors) return [];
   return Object.entries(error.errors).map(([field, messages]) => ({
-    field: field.replace(/^filters\./, ""),
+    field: field.replace(/^(filters|at_moment)\./, ""),
     message: [].concat(messages).join(" "),
   }));
 }

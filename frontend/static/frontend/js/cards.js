@@ -56,6 +56,8 @@ export function renderCard(r, { selected = false } = {}) {
   }
   const overlay = h("span", { class: "thumb-overlay" });
   overlay.append(h("span", {}, r.frame ? `${r.frame.camera} · ${seconds(r.frame.t_s)}` : ""));
+  const state = momentState(r.frame);
+  if (state) thumb.append(h("span", { class: "moment-state", title: "The car at this moment" }, state));
   if (r.disengagements) {
     const label = r.disengagements === 1 ? "1 disengagement" : `${r.disengagements} disengagements`;
     overlay.append(
@@ -90,6 +92,25 @@ export function renderCard(r, { selected = false } = {}) {
         h("a", { class: "more-like", href: `/?like=${encodeURIComponent(r.sceneId)}`, "data-like": r.sceneId },
           icon("sparkle"), "More like this"))),
   );
+}
+
+// What the car did at the moment shown: "32 km/h · braking 60% · 1.5 s to disengagement".
+export function momentState(frame) {
+  const signals = frame && frame.signals;
+  if (!signals) return "";
+  const parts = [];
+  if (typeof signals.speed_mps === "number") parts.push(kmh(signals.speed_mps));
+  if (typeof signals.brake === "number" && signals.brake >= 0.05) parts.push(`brake ${Math.round(signals.brake * 100)}%`);
+  else if (typeof signals.accel_mps2 === "number" && Math.abs(signals.accel_mps2) >= 0.5) {
+    parts.push(`${signals.accel_mps2 > 0 ? "+" : "−"}${Math.abs(signals.accel_mps2).toFixed(1)} m/s²`);
+  }
+  if (typeof signals.steering_angle_deg === "number" && Math.abs(signals.steering_angle_deg) >= 10) {
+    parts.push(`steer ${Math.round(signals.steering_angle_deg)}°`);
+  }
+  if (typeof signals.disengagement_dt_s === "number" && signals.disengagement_dt_s <= 10) {
+    parts.push(`${signals.disengagement_dt_s.toFixed(1)} s to disengagement`);
+  }
+  return parts.join(" · ");
 }
 
 export function skeletonCards(count = 12) {

@@ -31,11 +31,18 @@ const LABELS = {
   bbox: () => ["in drawn box", ""],
   hour_gte: (v) => ["hour ≥", v],
   hour_lte: (v) => ["hour ≤", v],
+  speed_mps_gte: (v) => ["at the moment speed ≥", kmh(v)],
+  speed_mps_lte: (v) => ["at the moment speed ≤", kmh(v)],
+  accel_mps2_gte: (v) => ["at the moment accel ≥", `${num(v, 1, 1)} m/s²`],
+  accel_mps2_lte: (v) => ["at the moment accel ≤", `${num(v, 1, 1)} m/s²`],
+  brake_gte: (v) => ["at the moment brake ≥", pct(v)],
+  steering_abs_deg_gte: (v) => ["at the moment steering ≥", `${num(v)}°`],
+  disengagement_within_s: (v) => ["disengagement within", `${num(v, 1, 1)} s`],
 };
 
 export function renderActiveFilters(host, params, onRemove) {
   const chips = [];
-  for (const name of config.filterNames || []) {
+  for (const name of [...(config.filterNames || []), ...(config.momentNames || [])]) {
     for (const value of params.getAll(name)) {
       if (value === "") continue;
       const [label, shown] = (LABELS[name] || ((v) => [name, v]))(value);

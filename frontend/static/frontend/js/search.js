@@ -235,7 +235,9 @@ function render(params, data, elapsedMs) {
     return;
   }
   for (const id of [...selected]) if (!current.some((r) => r.sceneId === id)) selected.delete(id);
-  const grid = h("div", { class: "grid" }, current.map((r) => renderCard(r, { selected: selected.has(r.sceneId) })));
+  const grid = data.patterns
+    ? renderPatterns(data.patterns, current)
+    : h("div", { class: "grid" }, current.map((r) => renderCard(r, { selected: selected.has(r.sceneId) })));
   const limit = Number(params.get("limit") || form.elements.limit.dataset.default);
   const children = [grid];
   if (searched && current.length >= limit && limit < 500) {
@@ -244,6 +246,26 @@ function render(params, data, elapsedMs) {
   }
   results.replaceChildren(...children);
   updateSelection();
+}
+
+// Results grouped by look: one band per pattern, largest first, led by the moment
+// nearest its centre; every result appears in exactly one band.
+function renderPatterns(patterns, cards) {
+  const byScene = new Map(cards.map((r) => [r.sceneId, r]));
+  return h("div", { class: "patterns" }, patterns.map((p) => {
+    const members = p.scene_ids.map((id) => byScene.get(id)).filter(Boolean);
+    const rep = p.representative;
+    const head = h("div", { class: "pattern-head" },
+      rep && rep.frame && rep.frame.thumbnail_url
+        ? h("img", { class: "pattern-rep", src: rep.frame.thumbnail_url, alt: "", title: `Representative: ${rep.scene_id}` })
+        : null,
+      h("h3", {}, rep ? `Pattern ${p.id}` : "Not embedded yet"),
+      h("span", { class: "faint" }, `${p.size} scene${p.size === 1 ? "" : "s"}`),
+      rep ? h("span", { class: "faint mono" }, `like ${rep.scene_id}`) : null);
+    return h("section", { class: "pattern", "data-pattern": String(p.id) },
+      head,
+      h("div", { class: "grid" }, members.map((r) => renderCard(r, { selected: selected.has(r.sceneId) }))));
+  }));
 }
 
 function loadMore(limit) {
@@ -256,7 +278,7 @@ function loadMore(limit) {
 function updateSelection() {
   selectionBar.hidden = selected.size === 0;
   document.getElementById("selection-count").textContent = String(selected.size);
-  results.querySelector(".grid")?.classList.toggle("selecting", selected.size > 0);
+  results.querySelectorAll(".grid").forEach((grid) => grid.classList.toggle("selecting", selected.size > 0));
   results.querySelectorAll(".card[data-scene-id]").forEach((card) => {
     const on = selected.has(card.dataset.sceneId);
     card.classList.toggle("selected", on);

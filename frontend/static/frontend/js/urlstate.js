@@ -10,6 +10,9 @@ const STRING_FILTERS = new Set(["drive", "start_after", "start_before", "near", 
 const BOOLEAN_FILTERS = new Set(["has_disengagement"]);
 const FILTER_NAMES = config.filterNames || [];
 const REPEATABLE = new Set(config.repeatable || []);
+// `at_moment` conditions: in the URL under their API names, sent as `body.at_moment`.
+const MOMENT_NAMES = config.momentNames || [];
+const FORM_NAMES = [...FILTER_NAMES, ...MOMENT_NAMES];
 
 function round(value, digits) {
   const f = 10 ** digits;
@@ -68,13 +71,14 @@ export function formToParams(form) {
     if (camera) params.set("like_camera", camera);
     if (t) params.set("like_t", t);
   }
-  for (const name of FILTER_NAMES) {
+  for (const name of FORM_NAMES) {
     for (const input of inputsFor(form, name)) {
       if (input.type === "radio" && !input.checked) continue;
       const raw = input.value.trim();
       if (raw !== "") params.append(name, toApi(input, raw));
     }
   }
+  if (form.elements.patterns?.value) params.set("patterns", form.elements.patterns.value);
   const limit = form.elements.limit;
   if (limit.value && limit.value !== limit.dataset.default) params.set("limit", limit.value);
   return params;
@@ -88,7 +92,8 @@ export function paramsToForm(form, params, { setChips }) {
   form.elements.like_camera.value = params.get("like_camera") || "";
   form.elements.like_t.value = params.get("like_t") || "";
   form.elements.limit.value = params.get("limit") || form.elements.limit.dataset.default;
-  for (const name of FILTER_NAMES) {
+  if (form.elements.patterns) form.elements.patterns.value = params.get("patterns") || "";
+  for (const name of FORM_NAMES) {
     const values = params.getAll(name);
     if (REPEATABLE.has(name)) {
       setChips(name, values);
@@ -125,6 +130,15 @@ export function paramsToBody(params) {
     body.like_frame = { scene_id: moment.sceneId, camera: moment.camera, t_s: Number.isFinite(t) ? t : moment.t };
     body.like_scene = null;
   }
+  const atMoment = {};
+  for (const name of MOMENT_NAMES) {
+    const raw = params.get(name);
+    if (raw === null || raw === "") continue;
+    atMoment[name] = Number.isFinite(number(raw)) ? number(raw) : raw;
+  }
+  if (Object.keys(atMoment).length) body.at_moment = atMoment;
+  const patterns = params.get("patterns");
+  if (patterns) body.patterns = Number.isInteger(Number(patterns)) ? Number(patterns) : patterns;
   const limit = Number(params.get("limit"));
   if (Number.isInteger(limit) && limit > 0) body.limit = limit;
   else if (params.get("limit")) body.limit = params.get("limit");
@@ -132,7 +146,7 @@ export function paramsToBody(params) {
 }
 
 export function activeFilterCount(params) {
-  return FILTER_NAMES.filter((name) => params.getAll(name).some((v) => v !== "")).length;
+  return FORM_NAMES.filter((name) => params.getAll(name).some((v) => v !== "")).length;
 }
 
 export function hasQuery(params) {
