@@ -90,3 +90,27 @@ def test_a_malformed_example_time_is_named():
 
 def test_an_example_moment_needs_its_scene():
     assert "like" in parse("like_camera=rear&like_t=1").errors
+
+
+def test_moment_conditions_are_shown_in_the_units_people_type():
+    state = parse(
+        "speed_mps_gte=10&brake_gte=0.5&steering_abs_deg_gte=30&disengagement_within_s=2.5"
+    )
+    assert state.values["speed_mps_gte"] == "36"  # km/h
+    assert state.values["brake_gte"] == "50"  # percent
+    assert state.values["steering_abs_deg_gte"] == "30"
+    assert state.values["disengagement_within_s"] == "2.5"
+    assert state.errors == {} and not state.is_empty
+
+
+def test_a_bad_moment_condition_keeps_its_text_and_names_the_field():
+    state = parse("brake_gte=lots&speed_mps_gte=20&speed_mps_lte=5")
+    assert state.values["brake_gte"] == "lots"
+    assert set(state.errors) == {"brake_gte"}
+    crossed = parse("speed_mps_gte=20&speed_mps_lte=5")
+    assert "speed_mps_gte" in crossed.errors
+
+
+def test_patterns_are_2_to_12():
+    assert parse("text=x&patterns=4").patterns == "4"
+    assert "patterns" in parse("text=x&patterns=13").errors
