@@ -40,6 +40,8 @@ TAG_RATES = {
     "intersection": 0.15, "construction": 0.05, "tunnel": 0.05, "snow": 0.02,
 }  # fmt: skip
 SCENE_VAR, FRAME_VAR, QUERY_VAR = 0.182, 0.1, 0.05  # squared noise norms (see docstring)
+# Moment conditions keeping ~1% and ~0.1% of the moments (brake is uniform on [0, 1)).
+MOMENT_CONDITIONS = {"1%": {"brake_gte": 0.99}, "0.1%": {"brake_gte": 0.999}}
 FILTERS = {
     "none": {},
     "10%": {"vehicle": [f"veh-{i:03d}" for i in range(10)]},
@@ -82,6 +84,7 @@ def main() -> None:
     print_data_summary(model)
     if not args.e2e_only:
         print_table(run_arms(model, queries))
+        print_moments(run_moments(model, queries))
     e2e = run_end_to_end()
     print_e2e(e2e)
 
@@ -135,6 +138,7 @@ def load(vectors, scene_of, rng, *, rebuild: bool, vector_index: bool):
     if model and have == len(vectors) and not rebuild:
         print(f"reusing {have:,} frame vectors in database bench_search (--rebuild to redo)")
         ensure_scene_vectors(model)
+        ensure_moment_states(model)
         return model
     from common import reset_tables
 
@@ -186,6 +190,7 @@ def load(vectors, scene_of, rng, *, rebuild: bool, vector_index: bool):
                 [vector_size],
             )
     ensure_scene_vectors(model)
+    ensure_moment_states(model)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE embeddings_frameembedding")
         cur.execute("VACUUM ANALYZE catalog_scene")
@@ -220,6 +225,27 @@ def ensure_scene_vectors(model) -> None:
         )
         cur.execute("VACUUM ANALYZE embeddings_sceneembedding")
     print(f"scene vectors + their HNSW index: {t.seconds:.1f} s", flush=True)
+
+
+def ensure_moment_states(model) -> None:
+    """Each moment's state, seeded: speed uniform on 0..30 m/s, brake uniform on [0, 1),
+    so that brake conditions keep a known share of the moments."""
+    from django.db import connection
+
+    from embeddings.models import FrameEmbedding
+
+    if not FrameEmbedding.objects.filter(model=model, brake__isnull=True).exists():
+        return
+    with connection.cursor() as cur, Timer() as t:
+        cur.execute("SELECT setseed(0.42)")
+        cur.execute("UPDATE embeddings_frame SET brake = random(), speed_mps = 30 * random()")
+        cur.execute(
+            "UPDATE embeddings_frameembedding fe SET brake = f.brake, speed_mps = f.speed_mps "
+            "FROM embeddings_frame f WHERE f.id = fe.frame_id"
+        )
+        cur.execute("VACUUM ANALYZE embeddings_frameembedding")
+        cur.execute("VACUUM ANALYZE embeddings_frame")
+    print(f"moment states of every frame: {t.seconds:.1f} s", flush=True)
 
 
 def _raw_connection():
@@ -466,6 +492,80 @@ def count_frames(scope) -> int:
             [scope.model_id, *scope.filter_params],
         )
         return cur.fetchone()[0]
+
+
+def run_moments(model, queries: np.ndarray) -> list[dict]:
+    """Moment conditions with a vector query, side by side with the same query without
+    conditions: recall of the scene ranking (best qualifying moment per scene) against
+    an exact scan of the qualifying moments, and latency."""
+    from embeddings.search import plan as sp
+    from embeddings.search import vector_sql as sv
+    from embeddings.search.moments import parse_at_moment
+
+    sp.clear_stats()
+    base = sp.VectorScope(model.pk, model.dim)
+    cases = {
+        "none": None,
+        **{k: parse_at_moment("at_moment", v) for k, v in MOMENT_CONDITIONS.items()},
+    }
+    total = sp.model_stats(model.pk).frames
+    rows = []
+    for label, conditions in cases.items():
+        scope = base.with_moments(conditions)
+        times, recalls, chosen = [], [], {}
+        for i, q in enumerate(queries):
+            with Timer() as t:
+                hits, plan = sv.nearest_scenes(scope, q, K)
+            if i >= 5:
+                times.append(t.seconds)
+            how = plan.arm + ("+exact" if plan.fallback else "")
+            chosen[how] = chosen.get(how, 0) + 1
+            truth = sv.run_sql(*sv.exact_scenes_sql(scope, sv.vector_literal(q), K))
+            recalls.append(recall(hits, truth))
+        ms = [s * 1000 for s in times]
+        rows.append(
+            {
+                "moments": label,
+                "share": count_moments(scope) / total,
+                "recall": float(np.mean(recalls)),
+                "p50": percentile(ms, 50),
+                "p95": percentile(ms, 95),
+                "plan": ", ".join(f"{k} {v}" for k, v in sorted(chosen.items())),
+            }
+        )
+        print(f"  moments {label}: done", flush=True)
+    return rows
+
+
+def count_moments(scope) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT count(*) FROM embeddings_frameembedding fe "
+            "JOIN embeddings_frame mf ON mf.id = fe.frame_id "
+            f"WHERE fe.model_id = %s AND {scope.frame_sql}",
+            [scope.model_id, *scope.frame_params],
+        )
+        return cur.fetchone()[0]
+
+
+def print_moments(rows: list[dict]) -> None:
+    print()
+    print(f"moment conditions (brake >= x at the moment) with a vector query, scenes recall@{K}")
+    print(f"{'moments':>7} {'share':>7}  {'recall':>6} {'p50':>7} {'p95':>7}  plan")
+    for r in rows:
+        print(
+            f"{r['moments']:>7} {r['share']:>7.2%}  {r['recall']:>6.3f} "
+            f"{r['p50']:>7.2f} {r['p95']:>7.2f}  {r['plan']}"
+        )
+    plain = rows[0]["p95"]
+    worst = max(rows[1:], key=lambda r: r["p95"])
+    print(
+        f"moments: min recall {min(r['recall'] for r in rows[1:]):.3f} (goal >= 0.95); "
+        f"worst p95 {worst['p95']:.2f} ms = {worst['p95'] / plain:.2f}x the unconditioned "
+        "query (goal <= 2x)"
+    )
 
 
 def print_table(rows: list[dict]) -> None:

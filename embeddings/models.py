@@ -7,7 +7,7 @@ model never touches the first model's vectors or index.
 """
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Q
 from django.db.models.functions import Abs
 from pgvector.django import HalfVectorField
 
@@ -59,16 +59,30 @@ class Frame(MomentState):
 
     class Meta:
         ordering = ["scene", "camera", "t_s"]
+        indexes = [
+            # Moment conditions: the plan counts the qualifying frames through these, and
+            # an exact scan over a selective condition reads only its rows.
+            models.Index(fields=["speed_mps"], name="frame_speed"),
+            models.Index(fields=["accel_mps2"], name="frame_accel"),
+            models.Index(fields=["brake"], name="frame_brake"),
+            models.Index(Abs("steering_angle_deg"), name="frame_steering_abs"),
+            models.Index(
+                fields=["disengagement_dt_s"],
+                name="frame_diseng_dt",
+                condition=Q(disengagement_dt_s__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["scene", "camera", "t_s"], name="frame_unique_moment"),
             models.CheckConstraint(condition=Q(t_s__gte=0), name="frame_t_nonneg"),
         ]
 
 
-class FrameEmbedding(MomentState):
-    """One vector per (frame, model). `scene`, `camera` and the moment's state are copied
-    from the frame, so that filtered vector search tests scene filters and moment
-    conditions on the rows it ranks, with plain indexed columns beside the vector."""
+class FrameEmbedding(models.Model):
+    """One vector per (frame, model). `scene` and `camera` are copied from the frame so
+    filtered vector search joins scenes without going through frames. The moment's state
+    stays on the frame (joined by its key when a search has moment conditions): updating
+    it on these rows would re-insert every vector into the HNSW index."""
 
     frame = models.ForeignKey(Frame, on_delete=models.CASCADE, related_name="embeddings")
     model = models.ForeignKey(EmbeddingModel, on_delete=models.PROTECT, related_name="+")
@@ -80,20 +94,7 @@ class FrameEmbedding(MomentState):
         constraints = [
             models.UniqueConstraint(fields=["frame", "model"], name="frame_embedding_unique"),
         ]
-        indexes = [
-            models.Index(fields=["model", "scene"], name="frame_emb_model_scene"),
-            # Moment conditions: the planner counts the qualifying frames through these,
-            # and an exact scan over a selective condition reads only its rows.
-            models.Index(fields=["model", "speed_mps"], name="frame_emb_speed"),
-            models.Index(fields=["model", "accel_mps2"], name="frame_emb_accel"),
-            models.Index(fields=["model", "brake"], name="frame_emb_brake"),
-            models.Index(F("model"), Abs("steering_angle_deg"), name="frame_emb_steering_abs"),
-            models.Index(
-                fields=["model", "disengagement_dt_s"],
-                name="frame_emb_diseng_dt",
-                condition=Q(disengagement_dt_s__isnull=False),
-            ),
-        ]
+        indexes = [models.Index(fields=["model", "scene"], name="frame_emb_model_scene")]
 
 
 class SceneEmbedding(models.Model):

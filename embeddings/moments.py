@@ -1,8 +1,8 @@
 """Keeping each frame's moment state (speed, brake, ... at its `t_s`) right.
 
 The state is computed from the scene's stored signals and disengagements by
-`catalog.moments.states_at` and written to the frame and to every vector row of the
-frame (where search filters on it). It is written when a scene's frames are stored, and
+`catalog.moments.states_at` and written to the frame (search joins it to the vector rows
+it ranks). It is written when a scene's frames are stored, and
 again when a scene whose signals changed is re-ingested (before its re-embedding, so
 search never filters on a state the signals no longer show). Plain SQL and numpy only:
 the migration that added the columns backfills with the same code.
@@ -64,11 +64,6 @@ def _refresh_chunk(cur, pks: list[int]) -> int:
     params = [ids, *(columns[name] for name in MOMENT_FIELDS)]
     cur.execute(
         f"UPDATE embeddings_frame t SET {assignments} FROM {values} WHERE t.id = v.id", params
-    )
-    cur.execute(
-        f"UPDATE embeddings_frameembedding t SET {assignments} FROM {values} "
-        "WHERE t.frame_id = v.id",
-        params,
     )
     return len(ids)
 

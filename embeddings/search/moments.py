@@ -1,8 +1,8 @@
 """`at_moment` conditions: what the car did at the moment a result shows.
 
-Each condition is tested on the frame's own state (`FrameEmbedding` copies it from the
-frame: see `embeddings.moments`), so a result's moment satisfies every condition at its
-`t_s`. Conditions are ANDed; each is optional.
+Each condition is tested on the frame's own state (`Frame`, kept by
+`embeddings.moments`), so a result's moment satisfies every condition at its `t_s`.
+Conditions are ANDed; each is optional.
 """
 
 from dataclasses import dataclass, fields
@@ -114,9 +114,9 @@ def earliest_qualifying(scope, limit: int) -> list[tuple[int, int]]:
             f"WHERE {counted.filter_sql} ORDER BY s.start_time DESC, s.id DESC LIMIT %s) "
             "SELECT DISTINCT ON (p.start_time, p.id) p.id, fe.frame_id FROM picked p "
             f"JOIN {FE} fe ON fe.scene_id = p.id AND fe.model_id = {int(scope.model_id)} "
-            f"AND {scope.frame_sql}{cameras} "
-            "JOIN embeddings_frame f ON f.id = fe.frame_id "
-            "ORDER BY p.start_time DESC, p.id DESC, f.t_s, "
+            "JOIN embeddings_frame mf ON mf.id = fe.frame_id "
+            f"WHERE {scope.frame_sql}{cameras} "
+            "ORDER BY p.start_time DESC, p.id DESC, mf.t_s, "
             "(fe.camera NOT LIKE 'front%%'), (fe.camera NOT LIKE '%%wide%%'), fe.camera",
             [*counted.filter_params, limit, *scope.frame_params, *camera_params],
         )

@@ -44,6 +44,8 @@ SMALL_TABLE_ROWS = 20_000
 
 FE = "embeddings_frameembedding"
 SE = "embeddings_sceneembedding"
+# A vector row's frame, where its moment state lives (moment conditions are over `mf`).
+MOMENT_JOIN = "JOIN embeddings_frame mf ON mf.id = fe.frame_id"
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class VectorScope:
     filter_params: tuple = ()
     cameras: tuple[str, ...] = ()
     exclude_scene_pk: int | None = None
-    # Moment conditions over the vector row `fe` (see with_moments).
+    # Moment conditions over the vector row's frame `mf` (see with_moments, MOMENT_JOIN).
     frame_sql: str = "TRUE"
     frame_params: tuple = ()
 
@@ -77,7 +79,7 @@ class VectorScope:
         """Only frames whose moment satisfies `conditions` (MomentConditions)."""
         if conditions is None or conditions.is_empty():
             return self
-        frame_sql, frame_params = conditions.sql("fe")
+        frame_sql, frame_params = conditions.sql("mf")
         return replace(self, frame_sql=frame_sql, frame_params=tuple(frame_params))
 
     def scene_level(self) -> "VectorScope":
@@ -91,8 +93,9 @@ class VectorScope:
             cameras = " AND fe.camera = ANY(%s)"
             params.append(list(self.cameras))
         scoped = self.narrowed(
-            f"EXISTS (SELECT 1 FROM {FE} fe WHERE fe.scene_id = s.id "
-            f"AND fe.model_id = {int(self.model_id)} AND {self.frame_sql}{cameras})",
+            f"EXISTS (SELECT 1 FROM embeddings_frame mf JOIN {FE} fe ON fe.frame_id = mf.id "
+            f"AND fe.model_id = {int(self.model_id)} WHERE mf.scene_id = s.id "
+            f"AND {self.frame_sql}{cameras})",
             params,
         )
         return replace(scoped, frame_sql="TRUE", frame_params=())
@@ -274,8 +277,7 @@ def _moment_share(scope: VectorScope, frames: int) -> float:
     the conditions (magnitudes are enough here)."""
     with connection.cursor() as cur:
         cur.execute(
-            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {FE} fe "
-            f"WHERE fe.model_id = {int(scope.model_id)} AND {scope.frame_sql}",
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM embeddings_frame mf WHERE {scope.frame_sql}",
             list(scope.frame_params),
         )
         rows = cur.fetchone()[0][0]["Plan"]["Plan Rows"]

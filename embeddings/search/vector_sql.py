@@ -27,6 +27,7 @@ from django.db import connection, transaction
 
 from embeddings.search.plan import (
     FE,
+    MOMENT_JOIN,
     SE,
     Plan,
     VectorScope,
@@ -87,7 +88,11 @@ def _where(scope: VectorScope, *, scene_pks: list[int] | None, join: bool) -> tu
 def _from(scope: VectorScope, *, scene_pks: list[int] | None) -> tuple[str, bool]:
     join = scope.filtered and scene_pks is None
     sql = f"{FE} fe JOIN catalog_scene s ON s.id = fe.scene_id" if join else f"{FE} fe"
-    return sql, join
+    return sql + _moment_join(scope), join
+
+
+def _moment_join(scope: VectorScope) -> str:
+    return f" {MOMENT_JOIN}" if scope.has_moment_conditions else ""
 
 
 def hnsw_frames_sql(
@@ -212,7 +217,8 @@ def hnsw_rerank_sql(
         # No ORDER BY inside: this scan can only be a plain one, never the HNSW index.
         f"e AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
         f"fe.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
-        f"FROM {FE} fe WHERE {where} AND fe.scene_id IN (SELECT scene_id FROM cand)), "
+        f"FROM {FE} fe{_moment_join(scope)} WHERE {where} "
+        "AND fe.scene_id IN (SELECT scene_id FROM cand)), "
         "seen AS (SELECT (SELECT count(*) FROM c) AS frames, (SELECT count(*) FROM sc) AS scenes) "
         "SELECT r.frame_id, r.scene_id, r.camera, r.distance, seen.frames, seen.scenes "
         "FROM seen LEFT JOIN LATERAL "

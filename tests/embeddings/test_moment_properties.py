@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from catalog.errors import InvalidInput
-from embeddings.models import Frame, FrameEmbedding
+from embeddings.models import Frame
 from embeddings.search import SearchRequest, run_search
 from embeddings.search import plan as sp
 from tests.embeddings.search_support import build_fleet, unit
@@ -51,7 +51,6 @@ def fleet(monkeypatch):
             "disengagement_dt_s": pick.choice([None, 0.2, 1.5, 4.0, 9.0]),
         }
         Frame.objects.filter(pk=frame.pk).update(**state)
-        FrameEmbedding.objects.filter(frame=frame).update(**state)
         states[(frame.scene.scene_id, frame.camera, frame.t_s)] = state
     fleet.states = states
     return fleet

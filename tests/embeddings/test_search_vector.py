@@ -117,3 +117,16 @@ def test_excluded_scene_never_appears(model, populated):
     for force in ("exact", "hnsw"):
         hits, _ = sv.nearest_scenes(scope, _query(), 40, force=force)
         assert source.pk not in {h.scene_pk for h in hits}
+
+
+def test_walks_with_moment_conditions_still_scan_each_index_once(model, populated):
+    from embeddings.search.moments import MomentConditions
+
+    scope = _night(model).with_moments(MomentConditions(speed_mps_gte=5.0))
+    sql, params = sv.hnsw_rerank_sql(
+        scope, sv.vector_literal(_query()), frames=40, scenes=15, limit=10, per_scene=True
+    )
+    plan = sv.explain(sql, params, sp.hnsw_settings(40, 0.05))
+    assert plan.count(f"Index Scan using {frame_index_name(model)} ") == 1
+    assert plan.count(f"Index Scan using {scene_index_name(model)} ") == 1
+    assert "mf.speed_mps >=" in sql
