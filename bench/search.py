@@ -232,18 +232,13 @@ def ensure_moment_states(model) -> None:
     so that brake conditions keep a known share of the moments."""
     from django.db import connection
 
-    from embeddings.models import FrameEmbedding
+    from embeddings.models import Frame
 
-    if not FrameEmbedding.objects.filter(model=model, brake__isnull=True).exists():
+    if not Frame.objects.filter(brake__isnull=True).exists():
         return
     with connection.cursor() as cur, Timer() as t:
         cur.execute("SELECT setseed(0.42)")
         cur.execute("UPDATE embeddings_frame SET brake = random(), speed_mps = 30 * random()")
-        cur.execute(
-            "UPDATE embeddings_frameembedding fe SET brake = f.brake, speed_mps = f.speed_mps "
-            "FROM embeddings_frame f WHERE f.id = fe.frame_id"
-        )
-        cur.execute("VACUUM ANALYZE embeddings_frameembedding")
         cur.execute("VACUUM ANALYZE embeddings_frame")
     print(f"moment states of every frame: {t.seconds:.1f} s", flush=True)
 

@@ -236,15 +236,27 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
         matched = total * cam_share
         arm = "exact" if matched <= cap_frames else "hnsw"
         plan = Plan(arm, f"no filter, ~{matched:.0f} frames", total, matched, stats.vector_scenes)
+    elif scope.has_moment_conditions:
+        # Count the qualifying moments themselves (through the condition's index): a
+        # condition that keeps 1% of the moments keeps far more than 1% of the scenes.
+        rows = _moment_scene_pks(scope, int(cap_frames) + 1)
+        pks = sorted(set(rows))
+        scenes = len(pks) * stats.embedded_share
+        if len(rows) <= cap_frames:
+            reason = f"{len(rows)} moments qualify"
+            plan = Plan("exact", reason, total, len(rows), scenes, pks)
+        else:
+            matched = total * cam_share * _moment_share(scope, stats.frames)
+            if scope.filtered:
+                matched *= min(1.0, _scene_share(scope, stats))
+            reason = f"> {int(cap_frames)} moments qualify"
+            plan = Plan("hnsw", reason, total, matched, stats.vector_scenes * matched / total)
     else:
         # Frames per catalog scene (not every scene may be embedded yet).
         per_scene = stats.frames_per_scene * stats.embedded_share * cam_share
         cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
         pks = _filter_scene_pks(counted, cap_scenes + 1)
         matched, scenes = len(pks) * per_scene, len(pks) * stats.embedded_share
-        if scope.has_moment_conditions:
-            # Only some frames of those scenes qualify: what the walk must find is rarer.
-            matched *= _moment_share(scope, stats.frames)
         if len(pks) <= cap_scenes:
             plan = Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
         else:
@@ -270,6 +282,41 @@ def hnsw_settings(fetch: int, selectivity: float) -> dict[str, str]:
         # outer re-sort of n rows still runs; it has no alternative).
         "enable_sort": "off",
     }
+
+
+def _moment_scene_pks(scope: VectorScope, limit: int) -> list[int]:
+    """The scene of each qualifying moment in scope (the scene filter included), up to
+    `limit` moments."""
+    join, params = "", [*scope.frame_params]
+    where = scope.frame_sql
+    if scope.filtered:
+        join = "JOIN catalog_scene s ON s.id = fe.scene_id"
+        where = f"({where}) AND ({scope.filter_sql})"
+        params.extend(scope.filter_params)
+    if scope.cameras:
+        where += " AND fe.camera = ANY(%s)"
+        params.append(list(scope.cameras))
+    if scope.exclude_scene_pk is not None:
+        where += " AND fe.scene_id <> %s"
+        params.append(scope.exclude_scene_pk)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT fe.scene_id FROM embeddings_frame mf JOIN {FE} fe ON fe.frame_id = mf.id "
+            f"AND fe.model_id = {int(scope.model_id)} {join} WHERE {where} LIMIT %s",
+            [*params, limit],
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def _scene_share(scope: VectorScope, stats: "ModelStats") -> float:
+    """The planner's estimate of the share of scenes a scene filter keeps."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"EXPLAIN (FORMAT JSON) SELECT 1 FROM catalog_scene s WHERE {scope.filter_sql}",
+            list(scope.filter_params),
+        )
+        rows = cur.fetchone()[0][0]["Plan"]["Plan Rows"]
+    return max(float(rows), 1.0) / max(stats.scenes, 1)
 
 
 def _moment_share(scope: VectorScope, frames: int) -> float:
