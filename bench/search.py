@@ -129,7 +129,8 @@ def load(vectors, scene_of, rng, *, rebuild: bool, vector_index: bool):
 
     from embeddings.encoder import get_encoder
     from embeddings.models import EmbeddingModel, FrameEmbedding
-    from embeddings.services import embedding_model_ensure, frame_index_name
+    from embeddings.services import embedding_model_ensure
+    from embeddings.vector_index import frame_index_name
 
     encoder = get_encoder()
     assert encoder.dim == DIM, f"{encoder.model_name} is {encoder.dim}-d, the bench is {DIM}-d"
@@ -161,7 +162,7 @@ def load(vectors, scene_of, rng, *, rebuild: bool, vector_index: bool):
         copy_scenes(len(vectors) // FRAMES_PER_SCENE, rng)
         copy_frames(model, vectors, scene_of)
     print(f"COPY scenes + {len(vectors):,} frames + vectors: {t.seconds:.1f} s", flush=True)
-    from embeddings.services import HNSW_OPTIONS
+    from embeddings.vector_index import HNSW_OPTIONS
 
     with connection.cursor() as cur, Timer() as t:
         cur.execute(
@@ -204,7 +205,7 @@ def ensure_scene_vectors(model) -> None:
     from django.db import connection
 
     from embeddings.models import SceneEmbedding
-    from embeddings.services import HNSW_OPTIONS, scene_index_name
+    from embeddings.vector_index import HNSW_OPTIONS, scene_index_name
 
     if SceneEmbedding.objects.filter(model=model).exists():
         return
@@ -350,7 +351,7 @@ def copy_frames(model, vectors: np.ndarray, scene_of: np.ndarray) -> None:
 def print_data_summary(model) -> None:
     from django.db import connection
 
-    from embeddings.services import frame_index_name
+    from embeddings.vector_index import frame_index_name
 
     with connection.cursor() as cur:
         cur.execute("SELECT pg_relation_size(%s)", [frame_index_name(model)])
@@ -423,7 +424,7 @@ def run_arms(model, queries: np.ndarray) -> list[dict]:
     from catalog.selectors import scene_filter_sql
     from embeddings.search import plan as sp
     from embeddings.search import vector_sql as sv
-    from embeddings.services import frame_index_name
+    from embeddings.vector_index import frame_index_name
 
     sp.clear_stats()
     rows = []

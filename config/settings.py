@@ -156,6 +156,11 @@ CATALOG_CLIP_CHECKPOINT = env_optional("CATALOG_CLIP_CHECKPOINT")
 CATALOG_EMBED_HZ = env_float("CATALOG_EMBED_HZ", 0.5)
 CATALOG_EMBED_CAMERAS = env_list("CATALOG_EMBED_CAMERAS", ["all"])
 CATALOG_EMBED_BATCH_SIZE = env_int("CATALOG_EMBED_BATCH_SIZE", 32)
+# The frame HNSW index of models registered from now on: `halfvec` (vectors, cosine) or
+# `bit` (binary-quantized, 3.7x smaller, for 10^7+ frames; embeddings/vector_index.py).
+CATALOG_FRAME_INDEX = env_str("CATALOG_FRAME_INDEX", "halfvec")
+if CATALOG_FRAME_INDEX not in ("halfvec", "bit"):
+    raise ImproperlyConfigured("CATALOG_FRAME_INDEX must be halfvec or bit")
 CATALOG_TIMEZONE = env_str("CATALOG_TIMEZONE", "Asia/Tokyo")
 try:
     CATALOG_TZ = ZoneInfo(CATALOG_TIMEZONE)

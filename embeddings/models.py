@@ -22,10 +22,18 @@ class EmbeddingModel(models.Model):
     architecture = models.CharField(max_length=100)
     pretrained = models.CharField(max_length=200, blank=True, default="")
     dim = models.IntegerField()
+    # The kind of its frame HNSW index (embeddings.vector_index): searches walk it with the
+    # matching distance.
+    frame_index = models.CharField(max_length=16, default="halfvec")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(dim__gt=0), name="model_dim_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(dim__gt=0), name="model_dim_positive"),
+            models.CheckConstraint(
+                condition=Q(frame_index__in=["halfvec", "bit"]), name="model_frame_index_kind"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

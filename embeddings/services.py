@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog import jobs, storage
 from catalog.models import Job, Scene
-from embeddings import sampling
+from embeddings import sampling, vector_index
 from embeddings.encoder import ClipEncoder, EncoderUnavailable, get_encoder
 from embeddings.models import (
     EmbeddingModel,
@@ -37,29 +37,19 @@ State = SceneEmbeddingState.State
 # A scene whose task started this many times without finishing (the worker died each
 # time, e.g. out of memory) is marked failed instead of being redelivered forever.
 MAX_ATTEMPTS = 8
-HNSW_OPTIONS = "m = 16, ef_construction = 64"
 
 
 # --- models ------------------------------------------------------------------------------
 
 
-def frame_index_name(model: EmbeddingModel) -> str:
-    return f"frame_emb_hnsw_m{model.pk}"
-
-
-def scene_index_name(model: EmbeddingModel) -> str:
-    return f"scene_emb_hnsw_m{model.pk}"
-
-
 @transaction.atomic
 def embedding_model_ensure(encoder: ClipEncoder) -> EmbeddingModel:
-    """The model's row, registered with its partial HNSW indexes on first use.
+    """The model's row, registered with its partial HNSW indexes on first use (of the
+    frame index kind `CATALOG_FRAME_INDEX` names; see embeddings.vector_index).
 
-    Each model gets its own index over `embedding::halfvec(dim)` restricted to its rows,
-    so a second model never rebuilds or slows the first one's. Needs only the model's
-    config (its dim), not its weights. Call it before writing vectors in the same
-    transaction: PostgreSQL refuses CREATE INDEX on a table with pending deferred
-    (foreign-key) checks.
+    Needs only the model's config (its dim), not its weights. Call it before writing
+    vectors in the same transaction: PostgreSQL refuses CREATE INDEX on a table with
+    pending deferred (foreign-key) checks.
     """
     model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
     if model is not None:
@@ -67,26 +57,17 @@ def embedding_model_ensure(encoder: ClipEncoder) -> EmbeddingModel:
     with connection.cursor() as cursor:
         # Serialise first registrations: CREATE INDEX IF NOT EXISTS is not race-free.
         cursor.execute("SELECT pg_advisory_xact_lock(hashtext('embeddings.model_ensure'))")
-    model, _ = EmbeddingModel.objects.get_or_create(
+    model, created = EmbeddingModel.objects.get_or_create(
         name=encoder.model_name,
         defaults={
             "architecture": encoder.architecture,
             "pretrained": encoder.pretrained or encoder.model_name.partition("/")[2],
             "dim": encoder.dim,
+            "frame_index": settings.CATALOG_FRAME_INDEX,
         },
     )
-    with connection.cursor() as cursor:
-        for index, table in (
-            (frame_index_name(model), FrameEmbedding._meta.db_table),
-            (scene_index_name(model), SceneEmbedding._meta.db_table),
-        ):
-            # A plain (not CONCURRENTLY) build: it runs once per model, inside this
-            # transaction, and on a new model's rows - none yet - it only scans the table.
-            cursor.execute(
-                f"CREATE INDEX IF NOT EXISTS {index} ON {table} USING hnsw "
-                f"((embedding::halfvec({model.dim})) halfvec_cosine_ops) "
-                f"WITH ({HNSW_OPTIONS}) WHERE model_id = {model.pk}"
-            )
+    if created:
+        vector_index.create_indexes(model)
     return model
 
 

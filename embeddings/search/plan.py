@@ -61,6 +61,8 @@ class VectorScope:
     # Moment conditions over the vector row's frame `mf` (see with_moments, MOMENT_JOIN).
     frame_sql: str = "TRUE"
     frame_params: tuple = ()
+    # The kind of the model's frame index (embeddings.vector_index): what a walk orders by.
+    frame_index: str = "halfvec"
 
     @property
     def filtered(self) -> bool:

@@ -111,7 +111,13 @@ def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dic
     query, exclude_pk, cache_hit = _query_vector(request, model, encoder)
     filter_sql, filter_params = _filter_sql(request.filters)
     scope = VectorScope(
-        model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or (), exclude_pk
+        model.id,
+        model.dim,
+        filter_sql,
+        tuple(filter_params),
+        request.cameras or (),
+        exclude_pk,
+        frame_index=model.frame_index,
     ).with_moments(request.at_moment)
     # An example scene ranks whole scenes; text or an example moment ranks moments.
     rank = _whole_scenes if request.like_scene else _best_moments
@@ -268,7 +274,12 @@ def _moments_only(request: SearchRequest, model: EmbeddingModel) -> list[dict]:
     each scene, newest scenes first."""
     filter_sql, filter_params = _filter_sql(request.filters)
     scope = VectorScope(
-        model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or ()
+        model.id,
+        model.dim,
+        filter_sql,
+        tuple(filter_params),
+        request.cameras or (),
+        frame_index=model.frame_index,
     ).with_moments(request.at_moment)
     picked = earliest_qualifying(scope, request.limit)
     return moment_results(picked)

@@ -35,6 +35,7 @@ from embeddings.search.plan import (
     hnsw_settings,
     selectivity,
 )
+from embeddings.vector_index import BIT_CANDIDATES_MIN, frame_walk_distance_sql
 
 # Frames walked per wanted scene: the moments that match best. (Scenes similar
 # throughout come from the scene-vector walk, so this need not cover `limit` scenes.)
@@ -99,8 +100,9 @@ def hnsw_frames_sql(
     scope: VectorScope, qvec: str, n: int, *, resort: bool = True
 ) -> tuple[str, list]:
     """Top-n frames through the HNSW index. The inner ORDER BY is the bare distance to
-    the indexed expression - a tie-breaker after it would disable the index."""
-    dist = f"fe.embedding::halfvec({int(scope.dim)}) <=> %s::halfvec({int(scope.dim)})"
+    the indexed expression - a tie-breaker after it would disable the index. With a `bit`
+    index that distance is Hamming's: callers re-score exactly (hnsw_rerank_sql)."""
+    dist = frame_walk_distance_sql(scope.frame_index, int(scope.dim))
     source, join = _from(scope, scene_pks=None)
     where, params = _where(scope, scene_pks=None, join=join)
     inner = (
@@ -293,6 +295,9 @@ class Walk:
 
 
 def _walk(scope, qvec, plan, *, frames: int, scenes: int, **kw) -> tuple[list[FrameHit], Walk]:
+    if scope.frame_index == "bit":
+        # Hamming distance ranks roughly: walk a wider net for the exact re-score.
+        frames = max(frames, BIT_CANDIDATES_MIN)
     plan.settings = hnsw_settings(max(frames, scenes), selectivity(plan))
     sql, params = hnsw_rerank_sql(scope, qvec, frames=frames, scenes=scenes, **kw)
     with local_settings(plan.settings) as cur:

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 from embeddings.search import plan as sp
 from embeddings.search import vector_sql as sv
 from embeddings.search.plan import VectorScope
-from embeddings.services import frame_index_name, scene_index_name
+from embeddings.vector_index import frame_index_name, scene_index_name
 from tests.embeddings.search_support import TINY_DIM, unit
 
 pytestmark = pytest.mark.django_db

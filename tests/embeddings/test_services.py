@@ -6,7 +6,7 @@ from django.db import connection
 
 from catalog import storage
 from catalog.models import Job
-from embeddings import services
+from embeddings import services, vector_index
 from embeddings.encoder import MODEL_CONFIG_DIR, ClipEncoder, register_model_configs
 from embeddings.models import (
     EmbeddingModel,
@@ -202,7 +202,7 @@ def test_a_second_model_leaves_the_first_models_vectors_and_index(
 ):
     scene = make_scene(1)
     first = tiny_model()
-    first_index = _hnsw_indexes()[services.frame_index_name(first)]
+    first_index = _hnsw_indexes()[vector_index.frame_index_name(first)]
     # (Registered up front: in one test transaction PostgreSQL refuses CREATE INDEX on
     # a table with rows whose deferred foreign-key checks are pending.)
     second = services.embedding_model_ensure(second_encoder)
@@ -219,9 +219,9 @@ def test_a_second_model_leaves_the_first_models_vectors_and_index(
         == first_vectors
     )
     indexes = _hnsw_indexes()
-    assert indexes[services.frame_index_name(first)] == first_index
+    assert indexes[vector_index.frame_index_name(first)] == first_index
     assert "halfvec(64)" in first_index and f"(model_id = {first.pk})" in first_index
-    second_index = indexes[services.frame_index_name(second)]
+    second_index = indexes[vector_index.frame_index_name(second)]
     assert "halfvec(32)" in second_index and f"(model_id = {second.pk})" in second_index
     assert state_of(scene, first).state == state_of(scene, second).state == State.DONE
 

@@ -1,0 +1,102 @@
+"""The per-model HNSW indexes, and the two kinds of frame index a model can have.
+
+Every model has an HNSW index over its scene vectors (`halfvec`, cosine) and one over its
+frame vectors, restricted to its rows (`WHERE model_id = <id>`) so that a second model
+never rebuilds or slows the first one's. The frame index is one of:
+
+- `halfvec`: the vectors themselves (2 bytes a dimension), cosine distance. ~1.3 KiB of
+  index per 512-d frame (measured): 13 GiB at 10^7 frames, 91 GiB at 7x10^7.
+- `bit`: the sign of each dimension (`binary_quantize`, 64 bytes for 512-d), Hamming
+  distance: ~0.35 KiB per frame (measured), 3.7x smaller. Its walk only *finds
+  candidates* (ranked by Hamming distance, a rough proxy); every frame of the scenes it
+  reaches is then scored exactly on the stored `halfvec` (see search.vector_sql), so
+  results keep exact scores. It walks more candidates for the same recall
+  (BIT_CANDIDATES_MIN).
+
+`CATALOG_FRAME_INDEX` picks the kind for models registered from then on; `manage.py
+vector_index` rebuilds an existing model's frame index as the other kind without
+blocking search (built CONCURRENTLY beside the old one, then swapped).
+"""
+
+from django.db import connection
+
+from embeddings.models import EmbeddingModel
+
+HNSW_OPTIONS = "m = 16, ef_construction = 64"
+KINDS = ("halfvec", "bit")
+# Frames a `bit` walk returns at least: Hamming ranks roughly, so the exact re-score needs
+# a wider net (bench: recall@10 1.0 from 400 candidates on the bench data shape).
+BIT_CANDIDATES_MIN = 400
+FRAME_TABLE = "embeddings_frameembedding"
+SCENE_TABLE = "embeddings_sceneembedding"
+
+
+def frame_index_name(model: EmbeddingModel) -> str:
+    return f"frame_emb_hnsw_m{model.pk}"
+
+
+def scene_index_name(model: EmbeddingModel) -> str:
+    return f"scene_emb_hnsw_m{model.pk}"
+
+
+def frame_key_sql(kind: str, dim: int, alias: str = "fe") -> str:
+    """The indexed expression of a frame index of `kind` (queries must order by exactly
+    this expression to use the index)."""
+    if kind == "bit":
+        return f"binary_quantize({alias}.embedding::halfvec({dim}))::bit({dim})"
+    return f"{alias}.embedding::halfvec({dim})"
+
+
+def frame_walk_distance_sql(kind: str, dim: int) -> str:
+    """The distance a frame walk orders by, with the query as one %s parameter."""
+    key = frame_key_sql(kind, dim)
+    if kind == "bit":
+        return f"{key} <~> binary_quantize(%s::halfvec({dim}))"
+    return f"{key} <=> %s::halfvec({dim})"
+
+
+def frame_index_ddl(model: EmbeddingModel, kind: str, *, name: str, concurrently: bool) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown frame index kind {kind!r} (one of {', '.join(KINDS)})")
+    key = frame_key_sql(kind, model.dim, alias=FRAME_TABLE).replace(f"{FRAME_TABLE}.", "")
+    ops = "bit_hamming_ops" if kind == "bit" else "halfvec_cosine_ops"
+    how = "CONCURRENTLY " if concurrently else ""
+    return (
+        f"CREATE INDEX {how}IF NOT EXISTS {name} ON {FRAME_TABLE} USING hnsw "
+        f"(({key}) {ops}) WITH ({HNSW_OPTIONS}) WHERE model_id = {int(model.pk)}"
+    )
+
+
+def scene_index_ddl(model: EmbeddingModel) -> str:
+    return (
+        f"CREATE INDEX IF NOT EXISTS {scene_index_name(model)} ON {SCENE_TABLE} USING hnsw "
+        f"((embedding::halfvec({int(model.dim)})) halfvec_cosine_ops) "
+        f"WITH ({HNSW_OPTIONS}) WHERE model_id = {int(model.pk)}"
+    )
+
+
+def create_indexes(model: EmbeddingModel) -> None:
+    """Both indexes of a newly registered model (it has no rows yet: a plain build)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            frame_index_ddl(
+                model, model.frame_index, name=frame_index_name(model), concurrently=False
+            )
+        )
+        cursor.execute(scene_index_ddl(model))
+
+
+def rebuild_frame_index(model: EmbeddingModel, kind: str, *, progress=print) -> None:
+    """Rebuild the model's frame index as `kind`, online: the new index is built
+    CONCURRENTLY under a temporary name while searches keep using the old one, then the
+    old one is dropped, the new one renamed and the model row switched. Run outside a
+    transaction."""
+    temporary = f"{frame_index_name(model)}_new"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {temporary}")
+        progress(f"building the {kind} frame index of {model.name} (CONCURRENTLY)")
+        cursor.execute(frame_index_ddl(model, kind, name=temporary, concurrently=True))
+        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {frame_index_name(model)}")
+        cursor.execute(f"ALTER INDEX {temporary} RENAME TO {frame_index_name(model)}")
+    EmbeddingModel.objects.filter(pk=model.pk).update(frame_index=kind)
+    model.frame_index = kind
