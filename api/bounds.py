@@ -18,6 +18,7 @@ The checks of a value's meaning (ranges, lengths of ids) stay with the code that
 import contextlib
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -134,10 +135,11 @@ def _printable(name: str) -> str:
     return name.replace("\x00", "\\u0000")
 
 
-def check_fields(fields, what: str) -> None:
-    """Query string or form fields (a QueryDict, read lazily here: it may be too big)."""
+def check_fields(read: Callable[[], Any], what: str) -> None:
+    """Query string or form fields: `read()` gives their QueryDict (read here, where
+    having too many of them is caught)."""
     try:
-        items = list(fields.lists())
+        items = list(read().lists())
     except TooManyFieldsSent:
         raise InvalidInput(
             {what: f"more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} fields"}

@@ -57,7 +57,7 @@ class InputBoundsMiddleware:
             bounds.check_size(request)
             bounds.check_path(request.path_info)
             bounds.check_headers(request.META, request.COOKIES)
-            bounds.check_fields(request.GET, "query")
+            bounds.check_fields(lambda: request.GET, "query")
             self._check_body(request)
         except bounds.BodyTooLarge as exc:
             return self._too_large(request, exc)
@@ -73,7 +73,7 @@ class InputBoundsMiddleware:
                 # Parsed once: api.parsers.JSONParser hands this value to the view.
                 request.bounded_json = bounds.parse_json(raw)
         elif content_type in bounds.FORM_TYPES and request.method == "POST":
-            bounds.check_fields(request.POST, "body")
+            bounds.check_fields(lambda: request.POST, "body")
 
     def _invalid(self, request: HttpRequest, errors: dict) -> HttpResponse:
         if _is_api(request):

@@ -285,7 +285,16 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scene catalog API",
-    "DESCRIPTION": "Search, inspect and curate autonomous-driving scenes.",
+    "DESCRIPTION": (
+        "Search, inspect and curate autonomous-driving scenes.\n\n"
+        "Limits (past one: 400 naming the field): request bodies at most "
+        "CATALOG_MAX_REQUEST_BYTES (4 MiB by default; 413 past it); JSON nested at most 32 "
+        "levels, numbers finite; no NUL character in any path part, parameter or field; "
+        "query values at most 2,000 characters; `page_size` 1..500; search `limit` 1..500; "
+        "`near` radius at most 500 km; `bbox` at most 10 degrees each way; times in years "
+        "1900..2200. `POST search/` and `POST ingest/` are rate-limited per user (429). "
+        "While the database or broker is down: 503 with the reason."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
