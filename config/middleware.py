@@ -14,6 +14,8 @@ Answers under `/api/` are JSON in the API's error shape; other paths get the UI'
 import logging
 import time
 
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from api import bounds, metrics
@@ -36,16 +38,20 @@ class RequestContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        context = logcontext.set_context()
-        current = logcontext.set_request(request)
+        # Kept until the request is finished (`_forget_request`): Django logs a 4xx/5xx
+        # answer after the middleware has returned it.
+        logcontext.set_context()
+        logcontext.set_request(request)
         started = time.perf_counter()
-        try:
-            response = self.get_response(request)
-        finally:
-            logcontext.reset_request(current)
-            logcontext.reset(context)
+        response = self.get_response(request)
         metrics.observe_request(request, response, time.perf_counter() - started)
         return response
+
+
+@receiver(request_finished)
+def _forget_request(sender, **kwargs) -> None:
+    logcontext.set_request(None)
+    logcontext.set_context()
 
 
 class InputBoundsMiddleware:
