@@ -146,9 +146,13 @@ def start_web(port: int) -> subprocess.Popen:
 
 
 class Client(threading.Thread):
-    def __init__(self, port: int, token: str, index: int, stop: threading.Event, out: dict):
+    """One client: the three requests in turn, on one keep-alive connection (`fresh`: a new
+    connection each time, so that requests spread over every gunicorn worker)."""
+
+    def __init__(self, port, token, index, stop: threading.Event, out: dict, fresh: bool):
         super().__init__(daemon=True)
         self.port, self.token, self.index, self.stop, self.out = port, token, index, stop, out
+        self.fresh = fresh
 
     def requests(self):
         n = self.index
@@ -164,6 +168,8 @@ class Client(threading.Thread):
         for kind, method, path, body in self.requests():
             if self.stop.is_set():
                 return
+            if self.fresh:
+                connection.close()
             started = time.perf_counter()
             try:
                 connection.request(method, path, json.dumps(body) if body else None, headers)
@@ -176,10 +182,10 @@ class Client(threading.Thread):
             self.out[kind].append((time.perf_counter() - started, ok))
 
 
-def measure(port: int, token: str, clients: int, until) -> dict:
+def measure(port: int, token: str, clients: int, until, fresh: bool = False) -> dict:
     out: dict = defaultdict(list)
     stop = threading.Event()
-    threads = [Client(port, token, i, stop, out) for i in range(clients)]
+    threads = [Client(port, token, i, stop, out, fresh) for i in range(clients)]
     for thread in threads:
         thread.start()
     until()
@@ -214,7 +220,8 @@ def main() -> None:
     web = start_web(port)
     try:
         # Warm-up: every web worker loads the model and caches the text vectors.
-        measure(port, token, args.clients, lambda: time.sleep(max(8.0, args.seconds / 3)))
+        warm = measure(port, token, args.clients, lambda: time.sleep(20), fresh=True)
+        print(f"warm-up: {sum(map(len, warm.values()))} requests", flush=True)
         print(f"idle: {args.clients} clients for {args.seconds:.0f} s", flush=True)
         idle = measure(port, token, args.clients, lambda: time.sleep(args.seconds))
         print(f"during ingest of {args.ingest:,} scenes", flush=True)
