@@ -4,10 +4,10 @@ and render the response."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.parsers import JSONParser
 from api.serializers import FrameSerializer, SceneSummarySerializer
 from embeddings.search import SearchRequest, request_schema, run_search
 from frontend.links import scene_page_url

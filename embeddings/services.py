@@ -16,7 +16,7 @@ from django.db import connection, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
-from catalog import jobs, storage
+from catalog import jobs, logcontext, storage
 from catalog.models import Job, Scene
 from embeddings import sampling, vector_index
 from embeddings.encoder import ClipEncoder, EncoderUnavailable, get_encoder
@@ -136,6 +136,33 @@ def scenes_to_embed(model: EmbeddingModel):
     )
 
 
+@transaction.atomic
+def scenes_release_stuck(
+    *, in_flight: set[int] | None, older_than_s: float
+) -> list[tuple[int, str]]:
+    """Scenes left `running` by a worker that died (SIGKILL, OOM, lost machine), made
+    pending again; returns `(scene pk, model name)` of each, for the caller to queue.
+
+    `in_flight` is the scenes the live workers say they are embedding (None: no worker
+    answered, so none is). A scene in it, or running for less than `older_than_s` (its
+    task may have begun after the workers were asked), is left alone. Rows are locked
+    with SKIP LOCKED, so two reapers never release a scene twice. The attempt count is
+    kept: a scene that kills its worker every time still fails after MAX_ATTEMPTS.
+    """
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_s)
+    stuck = (
+        SceneEmbeddingState.objects.select_for_update(skip_locked=True)
+        .filter(state=State.RUNNING, updated_at__lt=cutoff)
+        .exclude(scene_id__in=in_flight or ())
+        .select_related("model")
+    )
+    rows = list(stuck)
+    SceneEmbeddingState.objects.filter(pk__in=[row.pk for row in rows]).update(
+        state=State.PENDING, updated_at=timezone.now()
+    )
+    return [(row.scene_id, row.model.name) for row in rows]
+
+
 # --- embedding one scene -----------------------------------------------------------------
 
 
@@ -162,6 +189,7 @@ def scene_embed(
     scene = Scene.objects.filter(pk=scene_pk).first()
     if scene is None:
         return EmbedOutcome("gone")  # deleted since it was queued; its state went with it
+    logcontext.update(scene=scene.scene_id)
     begun = _begin(scene, model, force=force)
     if begun is not None:
         return begun
@@ -195,6 +223,7 @@ def _begin(scene: Scene, model: EmbeddingModel, *, force: bool) -> EmbedOutcome 
                 _count_for_job(state, failed=False)
                 state.save(update_fields=["job", "updated_at"])
             return EmbedOutcome("skipped")
+        logcontext.update(job=state.job_id)
         if state.attempts >= MAX_ATTEMPTS:
             error = f"gave up after {state.attempts} attempts that did not finish"
             _finish(state, State.FAILED, error=error)

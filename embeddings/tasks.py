@@ -2,17 +2,23 @@
 
 `embed_scene` is safe to run twice (the service skips a scene already embedded for its
 content and upserts vectors), so it acknowledges late and is requeued when its worker
-dies mid-scene (settings: acks_late, reject_on_worker_lost, prefetch 1).
+dies mid-scene (settings: acks_late, reject_on_worker_lost, prefetch 1). When the whole
+worker dies (its main process killed, the machine lost) nobody is left to requeue it, and
+Redis would hand the message out again only after the broker's visibility timeout (three
+hard time limits, half an hour): `reap_stuck_scenes`, sent by `celery beat` every
+CATALOG_EMBED_REAP_INTERVAL_S, asks the live workers what they are embedding and queues
+again the scenes left `running` by none of them.
 """
 
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.signals import worker_init
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from embeddings import services
+from embeddings import queueing, services
 from embeddings.encoder import get_encoder, share_cpus_with
 from embeddings.transient import TransientError
 
@@ -62,3 +68,32 @@ def _fail(scene_pk: int, model_name: str | None, error: str) -> str:
     encoder = encoder_for_model_name(model_name) if model_name else get_encoder()
     model = services.embedding_model_ensure(encoder)
     return services.scene_embed_fail(scene_pk=scene_pk, model=model, error=error).state
+
+
+# Seconds to wait for the live workers' answers to "what are you running?".
+INSPECT_TIMEOUT_S = 1.5
+
+
+@shared_task(name="embeddings.reap_stuck_scenes", ignore_result=True)
+def reap_stuck_scenes() -> int:
+    """Queue again the scenes that a worker which no longer exists left `running`."""
+    in_flight = scenes_in_flight()
+    requeued = queueing.requeue_stuck_scenes(
+        in_flight=in_flight, older_than_s=settings.CATALOG_EMBED_REAP_GRACE_S
+    )
+    return len(requeued)
+
+
+def scenes_in_flight() -> set[int] | None:
+    """Scene pks whose task a live worker is running; None when no worker answered.
+    (A scene is `running` only while its task runs: messages a worker has reserved but
+    not started are not asked about.)"""
+    reply = current_app.control.inspect(timeout=INSPECT_TIMEOUT_S).active()
+    if not reply:
+        return None
+    return {
+        int(task["args"][0])
+        for tasks in reply.values()
+        for task in tasks
+        if task.get("name") == embed_scene.name and task.get("args")
+    }

@@ -1,14 +1,19 @@
-"""The site's error pages (`handler400/403/404/500` and CSRF failures).
+"""The site's error pages (`handler400/403/404/500`, CSRF failures, and the answers of the
+site-wide middleware: 400/413 for input past a bound, 503 while a service is down).
 
 People get a page in the UI's look; programs calling the API (paths under `/api/`) get
 the API's JSON error shape, `{"detail": ...}`, whatever failed. The template needs no
-context from a view, and a server error is rendered without the request, so that the
-error page itself cannot fail on whatever broke the request.
+context from a view, and a server or availability error is rendered without the request,
+so that the error page itself cannot fail on whatever broke the request.
 """
+
+import sys
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
+
+from api.errors import RETRY_AFTER_S, unavailable_reason
 
 TEMPLATE = "frontend/error.html"
 API_PREFIX = "/api/"
@@ -65,7 +70,30 @@ def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     )
 
 
+def unavailable(request: HttpRequest, reason: str) -> HttpResponse:
+    """503 while the database or broker is down: the reason, and when to try again."""
+    response = _respond(
+        request,
+        status=503,
+        title="Service unavailable",
+        message=f"{reason[:1].upper()}{reason[1:]}; try again in a few seconds.",
+        render_with_request=False,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+def error_page(request: HttpRequest, *, status: int, title: str, message: str) -> HttpResponse:
+    """A page in the UI's look for an error found before any view ran (rendered without
+    the request: its session or cookies may be what was wrong)."""
+    return _respond(request, status=status, title=title, message=message, render_with_request=False)
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
+    # Errors past the views (a session saved while the database is down) end here too.
+    reason = unavailable_reason(sys.exc_info()[1])
+    if reason is not None:
+        return unavailable(request, reason)
     return _respond(
         request,
         status=500,

@@ -135,10 +135,11 @@ def _cameras(name: str, raw: Any) -> tuple[str, ...] | None:
 def _limit(name: str, raw: Any) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
+    whole = isinstance(raw, int) or (isinstance(raw, float) and raw.is_integer())
+    if isinstance(raw, bool) or not whole:
         raise InvalidInput({name: f"expected a whole number 1..{MAX_LIMIT}"})
     if not 1 <= raw <= MAX_LIMIT:
-        raise InvalidInput({name: f"must be between 1 and {MAX_LIMIT}, got {raw}"})
+        raise InvalidInput({name: f"must be between 1 and {MAX_LIMIT}"})
     return int(raw)
 
 

@@ -213,3 +213,33 @@ def test_near_is_served_by_the_track_cells_index():
         cursor.execute(f"EXPLAIN SELECT count(*) FROM catalog_scene s WHERE {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on scene_track_cells_gin" in plan
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["0001-01-01T00:00:00+14:00", "1899-12-31T23:59:59+00:00", "2201-01-01T00:00:00Z",
+     "9999-12-31T23:59:59-14:00"],
+)  # fmt: skip
+def test_times_outside_the_years_1900_to_2200_are_refused(raw):
+    with pytest.raises(InvalidInput) as refused:
+        parse_query_params({"start_after": raw})
+    assert "1900..2200" in refused.value.errors["start_after"][0]
+
+
+def test_times_at_the_edges_of_the_range_are_taken():
+    filters = parse_query_params(
+        {"start_after": "1900-01-01T00:00:00-12:00", "start_before": "2200-12-31T23:59:59+14:00"}
+    )
+    assert list(scene_list(filters=filters)) == []
+
+
+def test_a_box_wider_than_ten_degrees_is_refused():
+    with pytest.raises(InvalidInput) as refused:
+        parse_query_params({"bbox": "130,30,140.5,31"})
+    assert "bbox" in refused.value.errors
+    assert parse_query_params({"bbox": "130,30,140,40"}).bbox == (130, 30, 140, 40)
+
+
+def test_speeds_past_1000_mps_are_refused():
+    with pytest.raises(InvalidInput):
+        parse_query_params({"max_speed_gte": "1000.5"})
