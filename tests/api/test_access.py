@@ -9,6 +9,7 @@ that 2xx means "allowed"; for `POST ingest/` an empty one, so that 400 (the body
 checked) means "allowed" without ingesting anything.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -26,15 +27,6 @@ pytestmark = pytest.mark.django_db
 ROLES = ("anonymous", "user", "owner", "staff")
 README = Path(__file__).resolve().parents[2] / "README.md"
 
-# The trust-boundaries branch adds the `catalog.ingest_manifest` permission on POST ingest/
-# and job visibility (creator and staff). Until it is merged these cells answer as before;
-# strict, so that they fail as XPASS once it is: then drop them from PENDING_TRUST.
-PENDING_TRUST = {
-    ("api/v1/ingest/", "POST", "user"),
-    ("api/v1/ingest/", "POST", "owner"),
-    ("api/v1/jobs/<int:job_id>/", "GET", "user"),
-}
-
 SET = "api/v1/sets/<int:set_id>/"
 # route -> method -> (url, body, {role: status}); roles not listed answer like "user".
 R = "read"  # 401 anonymous, 200 signed in
@@ -42,6 +34,7 @@ MATRIX: dict[str, dict[str, tuple]] = {
     "api/v1/health/": {"GET": ("/api/v1/health/", None, (200, 200, 200, 200))},
     "api/v1/scenes/": {"GET": ("/api/v1/scenes/", None, R)},
     "api/v1/scenes/<str:scene_id>/": {"GET": ("/api/v1/scenes/{scene}/", None, R)},
+    "api/v1/drives/<str:drive_id>/": {"GET": ("/api/v1/drives/{drive}/", None, R)},
     "api/v1/ingest/": {"POST": ("/api/v1/ingest/", {}, (401, 403, 403, 400))},
     "api/v1/jobs/<int:job_id>/": {"GET": ("/api/v1/jobs/{job}/", None, (401, 404, 200, 200))},
     # Signed links: the signature, not the caller, is the authority (a bad one: 403).
@@ -102,6 +95,15 @@ MATRIX: dict[str, dict[str, tuple]] = {
     "": {"GET": ("/", None, (302, 200, 200, 200))},
     "scenes/<str:scene_id>": {"GET": ("/scenes/{scene}", None, (302, 200, 200, 200))},
     "scenes/<str:scene_id>/": {"GET": ("/scenes/{scene}/", None, (302, 200, 200, 200))},
+    "drives/<str:drive_id>": {"GET": ("/drives/{drive}", None, (302, 200, 200, 200))},
+    "drives/<str:drive_id>/": {"GET": ("/drives/{drive}/", None, (302, 200, 200, 200))},
+    # A time the scene covers: signed in, a redirect to that moment of its drive.
+    "vehicles/<str:vehicle_id>": {
+        "GET": ("/vehicles/{vehicle}?at={at}", None, (302, 302, 302, 302))
+    },
+    "vehicles/<str:vehicle_id>/": {
+        "GET": ("/vehicles/{vehicle}/?at={at}", None, (302, 302, 302, 302))
+    },
     "sets/": {"GET": ("/sets/", None, (302, 200, 200, 200))},
     "sets/<int:set_id>/": {"GET": ("/sets/{set}/", None, (302, 200, 200, 200))},
     "ui/places.json": {"GET": ("/ui/places.json", None, (401, 200, 200, 200))},
@@ -158,10 +160,7 @@ def render_table() -> str:
     ]
     for route, methods in MATRIX.items():
         for method in methods:
-            cells = []
-            for role, status in zip(ROLES, expected(route, method), strict=True):
-                pending = " (pending)" if (route, method, role) in PENDING_TRUST else ""
-                cells.append(f"{status}{pending}")
+            cells = [str(status) for status in expected(route, method)]
             lines.append(f"| `/{route}` | {method} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
@@ -193,6 +192,9 @@ def world():
         "spare": spare.scene_id,
         "search": saved.pk,
         "job": job.pk,
+        "drive": scene.drive.drive_id,
+        "vehicle": scene.drive.vehicle.vehicle_id,
+        "at": (scene.start_time + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
     return users, ids
 
@@ -221,19 +223,7 @@ def _request(route: str, method: str, user, ids):
 
 
 CELLS = [
-    pytest.param(
-        route,
-        method,
-        role,
-        id=f"{method} /{route} {role}",
-        marks=[
-            pytest.mark.xfail(
-                strict=True, reason="needs the trust-boundaries branch (PENDING_TRUST)"
-            )
-        ]
-        if (route, method, role) in PENDING_TRUST
-        else [],
-    )
+    pytest.param(route, method, role, id=f"{method} /{route} {role}")
     for route, methods in MATRIX.items()
     for method in methods
     for role in ROLES
