@@ -95,7 +95,8 @@ def close_track_pairs(
     if not found:
         return np.empty(0, np.int64), np.empty(0, np.int64)
     pairs = np.unique(np.concatenate(found))
-    return left.pks[pairs // len(right.pks)], right.pks[pairs % len(right.pks)]
+    a, b = left.pks[pairs // len(right.pks)], right.pks[pairs % len(right.pks)]
+    return (np.minimum(a, b), np.maximum(a, b)) if inner else (a, b)
 
 
 def _usable(tracks: Tracks) -> np.ndarray:

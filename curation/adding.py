@@ -123,6 +123,8 @@ def _add(scene_set, actor, found: _Found, spec, *, dedup: bool, min_score: float
     else:
         kept, skipped = fresh[:take], []
     added = insert_items(scene_set, actor, kept, label=label, query=found.query, model=found.model)
+    if label and spec is None and present:
+        scene_set.items.filter(scene_id__in=present, label="").update(label=label)
     if info is not None:
         info["picked"] = len(kept)
     return AddReport(

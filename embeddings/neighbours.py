@@ -284,6 +284,8 @@ class _Sampling:
         nearest = self.nearest
         size = min(len(nearest), ROUND_CANDIDATES)
         candidates = np.argpartition(-nearest, size - 1)[:size]
+        if not np.any(candidates == first):  # a tie at the top the partition left out
+            candidates[np.argmin(nearest[candidates])] = first
         candidates = candidates[np.argsort(self.order[candidates])]  # ties to the lower row
         outside = np.ones(len(nearest), dtype=bool)
         outside[candidates] = False
