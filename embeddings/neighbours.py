@@ -164,9 +164,7 @@ def close_pairs(left: np.ndarray, right: np.ndarray | None, *, min_score: float)
         return _brute_pairs(left, right, min_score=min_score, inner=inner)
     cells = partition(right)
     radius = cosine_to_euclid(min_score) + MARGIN
-    if inner:
-        return _inner_pairs(left, cells, min_score, radius)
-    return _cross_pairs(left, right, cells, min_score, radius)
+    return _cross_pairs(left, right, cells, min_score, radius, inner=inner)
 
 
 def _brute_pairs(left, right, *, min_score: float, inner: bool) -> Pairs:
@@ -181,45 +179,25 @@ def _brute_pairs(left, right, *, min_score: float, inner: bool) -> Pairs:
     return _concat(found)
 
 
-def _inner_pairs(vectors, cells: Partition, min_score: float, radius: float) -> Pairs:
-    # Cell pairs (a, b), a <= b, that may hold a pair: their centres' distance is at
-    # most both radii plus the search radius.
-    gap = _distances(cells.centres, cells.centres)
-    reach = cells.radius[:, None] + cells.radius[None, :] + radius
-    found = []
-    for a in range(cells.cells):
-        rows = cells.members(a)
-        if len(rows) == 0:
-            continue
-        partners = [b for b in np.nonzero(gap[a] <= reach[a])[0] if b >= a]
-        cols = np.concatenate([cells.members(b) for b in partners])
-        scores = vectors[rows] @ vectors[cols].T
-        i, j = np.nonzero(scores >= min_score)
-        gi, gj = rows[i], cols[j]
-        keep = gi != gj
-        # A pair inside one cell is met twice (as (x, y) and (y, x)); across cells once.
-        lo, hi = np.minimum(gi, gj)[keep], np.maximum(gi, gj)[keep]
-        found.append((lo, hi, scores[i, j][keep]))
-    pairs = _concat(found)
-    if not len(pairs):
-        return pairs
-    key = pairs.left * len(vectors) + pairs.right
-    _, first = np.unique(key, return_index=True)
-    return Pairs(pairs.left[first], pairs.right[first], pairs.score[first])
-
-
-def _cross_pairs(left, right, cells: Partition, min_score: float, radius: float) -> Pairs:
+def _cross_pairs(left, right, cells: Partition, min_score, radius, *, inner: bool) -> Pairs:
+    """Each block of left rows against the cells each row can reach: row x may have a
+    partner in cell c only if d(x, centre c) <= radius c + radius. Within one set (inner)
+    every pair is met from both sides; it is kept once, i < j."""
     found = []
     for lo in range(0, len(left), BLOCK_ROWS):
         block = left[lo : lo + BLOCK_ROWS]
-        # Row x may have a partner in cell c only if d(x, centre c) <= radius c + radius.
         near = _distances(block, cells.centres) <= cells.radius[None, :] + radius
-        for c in np.nonzero(near.any(axis=0))[0]:
-            rows = np.nonzero(near[:, c])[0]
+        for c in np.flatnonzero(near.any(axis=0)):
+            rows = np.flatnonzero(near[:, c])
             cols = cells.members(c)
             scores = block[rows] @ right[cols].T
             i, j = np.nonzero(scores >= min_score)
-            found.append((rows[i] + lo, cols[j], scores[i, j]))
+            gi, gj = rows[i] + lo, cols[j]
+            if inner:
+                keep = gi < gj
+                found.append((gi[keep], gj[keep], scores[i, j][keep]))
+            else:
+                found.append((gi, gj, scores[i, j]))
     return _concat(found)
 
 
