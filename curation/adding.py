@@ -291,7 +291,13 @@ def insert_items(
 
 
 def _present(scene_set: SceneSet, pks: list[int]) -> set[int]:
-    return set(scene_set.items.filter(scene_id__in=pks).values_list("scene_id", flat=True))
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT scene_id FROM curation_scenesetitem WHERE scene_set_id = %s "
+            "AND scene_id = ANY(%s)",
+            [scene_set.pk, pks],
+        )
+        return {row[0] for row in cur.fetchall()}
 
 
 def _items(scene_set: SceneSet) -> list[int]:

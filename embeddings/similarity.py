@@ -175,9 +175,10 @@ def scene_vector_matrix(*, scene_pks, model: EmbeddingModel) -> SceneMatrix:
         return SceneMatrix(np.empty(0, np.int64), np.empty((0, dim), np.float32))
     pks = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
     raw = np.frombuffer(b"".join(bytes(row[1]) for row in rows), dtype=np.uint8)
-    halves = raw.reshape(len(rows), 4 + 2 * dim)[:, 4:].copy().view(">f2")
-    vectors = halves.astype(np.float32)
-    vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    halves = np.ascontiguousarray(raw.reshape(len(rows), 4 + 2 * dim)[:, 4:]).view(">u2")
+    vectors = halves.byteswap().view(np.float16).astype(np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    vectors /= np.maximum(norms, 1e-12)[:, None]
     return SceneMatrix(pks, vectors)
 
 
