@@ -21,16 +21,19 @@ from rest_framework.response import Response
 
 from api.serializers import FrameSerializer, SceneSummarySerializer
 from catalog.selectors import scene_summaries
-from curation import manifest, selectors, services
+from curation import adding, manifest, selectors, services
 from curation.access import can_edit
 from curation.limits import (
+    LABEL_MAX,
     MAX_SCENE_IDS_PER_REQUEST,
+    MIN_SCORE_FLOOR,
     NAME_MAX,
     TEXT_MAX,
     check_presign,
     require_confirmation,
 )
 from embeddings.selectors import representative_frames
+from embeddings.similarity import NEAR_DUPLICATE_MIN_SCORE
 from frontend.links import scene_page_url
 
 # --- serializers ---------------------------------------------------------------------------
@@ -79,6 +82,7 @@ class ItemSerializer(serializers.Serializer):
     duration_s = serializers.FloatField(source="scene.duration_s")
     tags = serializers.ListField(source="scene.tags", child=serializers.CharField())
     note = serializers.CharField()
+    label = serializers.CharField()
     t_start_s = serializers.FloatField(allow_null=True)
     t_end_s = serializers.FloatField(allow_null=True)
     added_by = serializers.CharField(source="added_by.username", allow_null=True, default=None)
@@ -107,12 +111,33 @@ class ItemsAddSerializer(StrictSerializer):
     scene_ids = serializers.ListField(
         child=serializers.CharField(), required=False, max_length=MAX_SCENE_IDS_PER_REQUEST
     )
-    search = serializers.DictField(required=False)
+    search = serializers.DictField(required=False, help_text="a search body, run server-side")
+    filters = serializers.DictField(
+        required=False, help_text="every scene matching these filters (as in POST search/)"
+    )
+    sample = serializers.DictField(
+        required=False,
+        help_text='with search or filters: {"n": 1..10000, "strategy": "diverse" | "random", '
+        '"seed": int}; a sampled search may ask for up to 10,000 results',
+    )
+    dedup = serializers.BooleanField(
+        default=False, help_text="skip near-duplicates of items and of earlier scenes"
+    )
+    dedup_min_score = serializers.FloatField(
+        min_value=MIN_SCORE_FLOOR, max_value=1.0, default=NEAR_DUPLICATE_MIN_SCORE
+    )
+    label = serializers.CharField(
+        max_length=LABEL_MAX, allow_blank=True, default="", help_text="label of the new items"
+    )
+    confirm = serializers.BooleanField(
+        default=False, help_text="needed for filters matching more than the scene limit"
+    )
 
     def validate(self, attrs):
-        if ("scene_ids" in attrs) == ("search" in attrs):
+        given = [name for name in ("scene_ids", "search", "filters") if name in attrs]
+        if len(given) != 1:
             raise serializers.ValidationError(
-                {"scene_ids": ["send either scene_ids or search (a search body), not both"]}
+                {"scene_ids": ["send exactly one of scene_ids, search or filters"]}
             )
         return attrs
 
@@ -125,6 +150,7 @@ class ItemsRemoveSerializer(StrictSerializer):
 
 class ItemAnnotateSerializer(StrictSerializer):
     note = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, required=False)
+    label = serializers.CharField(max_length=LABEL_MAX, allow_blank=True, required=False)
     t_start_s = serializers.FloatField(allow_null=True, required=False)
     t_end_s = serializers.FloatField(allow_null=True, required=False)
 
@@ -262,15 +288,29 @@ class SceneSetDetailView(CurationView):
 
 
 class SceneSetItemsView(CurationListView):
-    """The set's scenes, in the order added, with who added each, when and from which search.
+    """The set's scenes, in the order added, with who added each, when, from which search,
+    and their label (`?label=` lists one label's items).
 
-    POST adds by `scene_ids` (unknown ids: 400, nothing added) or from a `search` body run
-    server-side (its `limit`, at most 500); adding is idempotent. DELETE removes `scene_ids`."""
+    POST adds by `scene_ids` (unknown ids: 400, nothing added), from a `search` body run
+    server-side (its `limit`, at most 500), or every scene matching `filters` (server-side,
+    any number; over CATALOG_MAX_UNCONFIRMED_SCENES needs `confirm`). `sample` takes n of
+    a search's or the filters' scenes, `diverse` (far apart in CLIP space, never two
+    near-duplicates) or `random` (seeded); `dedup` skips near-duplicates of items already
+    in the set and of scenes added earlier in the request (`dedup_min_score`, default
+    0.98), listed in `skipped_duplicates`; `label` labels the new items. Adding is
+    idempotent. DELETE removes `scene_ids`."""
 
     serializer_class = ItemSerializer
 
+    @extend_schema(parameters=[OpenApiParameter("label", str, description="only this label")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
     def get_queryset(self):
-        return selectors.scene_set_items(scene_set=self.scene_set(self.kwargs["set_id"]))
+        return selectors.scene_set_items(
+            scene_set=self.scene_set(self.kwargs["set_id"]),
+            label=self.request.query_params.get("label"),
+        )
 
     def list(self, request, *args, **kwargs):
         page = self.paginate_queryset(self.get_queryset())
@@ -285,15 +325,9 @@ class SceneSetItemsView(CurationListView):
     @extend_schema(request=ItemsAddSerializer, responses={200: dict})
     def post(self, request, set_id: int):
         data = _validated(ItemsAddSerializer, request.data)
-        if "search" in data:
-            result = services.scene_set_add_search(
-                scene_set_id=set_id, actor=request.user, search=data["search"]
-            )
-        else:
-            result = services.scene_set_add_scenes(
-                scene_set_id=set_id, actor=request.user, scene_ids=data["scene_ids"]
-            )
-        return Response(vars(result))
+        data["confirm"] = data["confirm"] or _confirm_flag(request)
+        result = adding.scene_set_add_items(scene_set_id=set_id, actor=request.user, **data)
+        return Response(result.as_dict())
 
     @extend_schema(request=ItemsRemoveSerializer, responses={200: dict})
     def delete(self, request, set_id: int):
@@ -305,7 +339,8 @@ class SceneSetItemsView(CurationListView):
 
 
 class SceneSetItemDetailView(CurationView):
-    """One item; PATCH sets its `note` and time window (`t_start_s`/`t_end_s` within the scene)."""
+    """One item; PATCH sets its `note`, `label` (<= 64 characters, one line; "" clears) and
+    time window (`t_start_s`/`t_end_s` within the scene)."""
 
     serializer_class = ItemSerializer
 

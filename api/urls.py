@@ -1,12 +1,17 @@
 from django.urls import path
 
-from api import drives, health, jobs, media, scenes, search, sets
+from api import drives, duplicates, health, jobs, media, mining, scenes, search, sets
 
 app_name = "api"
 urlpatterns = [
     path("health/", health.HealthView.as_view(), name="health"),
     path("scenes/", scenes.SceneListView.as_view(), name="scene-list"),
     path("scenes/<str:scene_id>/", scenes.SceneDetailView.as_view(), name="scene-detail"),
+    path(
+        "scenes/<str:scene_id>/duplicates/",
+        duplicates.SceneDuplicatesView.as_view(),
+        name="scene-duplicates",
+    ),
     path("drives/<str:drive_id>/", drives.DriveDetailView.as_view(), name="drive-detail"),
     path("ingest/", jobs.IngestView.as_view(), name="ingest"),
     path("jobs/<int:job_id>/", jobs.JobDetailView.as_view(), name="job-detail"),
@@ -36,6 +41,17 @@ urlpatterns = [
         "sets/<int:set_id>/versions/<int:number>/diff",
         sets.VersionDiffView.as_view(),
         name="set-version-diff",
+    ),
+    path(
+        "sets/<int:set_id>/versions/<int:number>/leakage",
+        mining.VersionLeakageView.as_view(),
+        name="set-version-leakage",
+    ),
+    path("sets/<int:set_id>/split/", mining.SceneSetSplitView.as_view(), name="set-split"),
+    path(
+        "mining/disengagements/",
+        mining.DisengagementMiningView.as_view(),
+        name="mining-disengagements",
     ),
     path("searches/", sets.SavedSearchListView.as_view(), name="saved-search-list"),
     path(

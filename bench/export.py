@@ -185,7 +185,7 @@ def naive_parquet(set_id: int) -> int:
 
     version = selectors.version_get(scene_set_id=set_id, number=1)
     rows = list(manifest.iter_rows(version))
-    table = pa.Table.from_pylist(rows, schema=pa.schema(manifest.COLUMNS))
+    table = pa.Table.from_pylist(rows, schema=pa.schema(manifest.columns(version.manifest_schema)))
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
     return sink.tell()

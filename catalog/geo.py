@@ -94,6 +94,26 @@ def track_cells_rows(
     return split_rows(ids[first].tolist(), first.sum(axis=1).tolist())
 
 
+def haversine_m(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distances in metres between points (degrees; numpy arrays broadcast),
+    by the formula of the SQL `near` filter."""
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(x, dtype=np.float64)) for x in (lat1, lon1, lat2, lon2)
+    )
+    h = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
+
+
+def fine_cell_index(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(lat index, lon index) of the finest cells (0.001 degree) holding the points."""
+    i = np.floor((np.asarray(lat, dtype=np.float64) + 90.0) * FINE_CELLS_PER_DEGREE)
+    j = np.floor((np.asarray(lon, dtype=np.float64) + 180.0) * FINE_CELLS_PER_DEGREE)
+    return i.astype(np.int64), j.astype(np.int64)
+
+
 def split_rows(flat: list, counts: list[int]) -> list[list]:
     """`flat` cut into consecutive lists of `counts[i]` items: how a masked numpy array's
     rows become lists with one `tolist()` call rather than one per row."""

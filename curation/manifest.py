@@ -1,6 +1,6 @@
 """The manifest of a frozen version: one row per scene, in jsonl, csv or parquet.
 
-All three formats carry the same columns (`COLUMNS`), in the same order, and are
+All three formats carry the same columns (`columns(schema)`), in the same order, and are
 produced as a stream of byte chunks read through a server-side cursor, so a 100,000-scene
 version never sits whole in memory. The jsonl bytes are canonical: `scene_set_freeze`
 hashes exactly what `iter_manifest(version, "jsonl")` yields, so a download always
@@ -12,6 +12,10 @@ hashes to the version's sha256.
   null is an empty cell.
 - parquet: typed columns (`cameras` map<string, string>, `tags` list<string>, times
   timestamp[us, UTC]), one row group per `ROW_GROUP_ROWS` rows.
+
+Columns depend on the version's `manifest_schema`, so a frozen version keeps its bytes
+whatever the exporter learns later: schema 1 is the first release's `COLUMNS`; schema 2
+appends `label` (the item's label, "" when none).
 
 `presign_s` adds one column at the end, `camera_urls` (camera name -> HTTPS URL valid for
 that many seconds, for `s3://` cameras only). It is not part of the canonical manifest:
@@ -77,8 +81,23 @@ COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
     ("end_lon", _FLOAT),
 )
 COLUMN_NAMES = tuple(name for name, _ in COLUMNS)
+# Manifest schema 2: schema 1 plus the item's label.
+COLUMNS_V2 = (*COLUMNS, ("label", _STRING))
+_SCHEMAS = {1: COLUMNS, 2: COLUMNS_V2}
 PRESIGN_COLUMN = ("camera_urls", _MAP)
-_FLOAT_COLUMNS = frozenset(name for name, kind in COLUMNS if kind == _FLOAT)
+_FLOAT_COLUMNS = frozenset(name for name, kind in COLUMNS_V2 if kind == _FLOAT)
+
+
+def columns(schema: int) -> tuple[tuple[str, pa.DataType], ...]:
+    """The (column, parquet type) list of a manifest schema."""
+    if schema not in _SCHEMAS:
+        raise ValueError(f"manifest schema {schema} is not known here")
+    return _SCHEMAS[schema]
+
+
+def column_names(schema: int) -> tuple[str, ...]:
+    return tuple(name for name, _ in columns(schema))
+
 
 _json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
@@ -92,11 +111,12 @@ def _select_expression(name: str) -> str:
     return name
 
 
-_SELECT_PAGE = f"""
-    SELECT position, {", ".join(map(_select_expression, COLUMN_NAMES))}
-    FROM curation_scenesetversionitem
-    WHERE version_id = %s AND position > %s ORDER BY position LIMIT %s
-"""
+def _select_page(names: tuple[str, ...]) -> str:
+    return f"""
+        SELECT position, {", ".join(map(_select_expression, names))}
+        FROM curation_scenesetversionitem
+        WHERE version_id = %s AND position > %s ORDER BY position LIMIT %s
+    """
 
 
 def _use_native_loaders(cursor) -> None:
@@ -109,15 +129,16 @@ def _use_native_loaders(cursor) -> None:
     set_json_loads(orjson.loads, raw)
 
 
-def _pages(version_id: int) -> Iterator[list[tuple]]:
+def _pages(version_id: int, names: tuple[str, ...]) -> Iterator[list[tuple]]:
     """Keyset pages over (version_id, position): version rows are immutable, so separate
     short queries read a consistent manifest without holding a cursor or transaction
     open for the length of a download."""
     last = 0
+    sql = _select_page(names)
     with connection.cursor() as cursor:
         _use_native_loaders(cursor)
         while True:
-            cursor.execute(_SELECT_PAGE, [version_id, last, CHUNK_ROWS])
+            cursor.execute(sql, [version_id, last, CHUNK_ROWS])
             page = cursor.fetchall()
             if not page:
                 return
@@ -126,12 +147,12 @@ def _pages(version_id: int) -> Iterator[list[tuple]]:
 
 
 def iter_rows(version: SceneSetVersion, *, presign_s: int | None = None) -> Iterator[Row]:
-    """The version's rows in manifest order, fetched `CHUNK_ROWS` at a time."""
-    if version.manifest_schema != 1:
-        raise ValueError(f"manifest schema {version.manifest_schema} is not known here")
-    for page in _pages(version.pk):
+    """The version's rows in manifest order (its schema's columns), fetched `CHUNK_ROWS`
+    at a time."""
+    names = column_names(version.manifest_schema)
+    for page in _pages(version.pk, names):
         for item in page:
-            row = dict(zip(COLUMN_NAMES, item[1:], strict=True))
+            row = dict(zip(names, item[1:], strict=True))
             row["cameras"] = dict(sorted(row["cameras"].items()))
             if presign_s is not None:
                 row["camera_urls"] = camera_urls(row["cameras"], presign_s)
@@ -165,8 +186,8 @@ def iter_jsonl(rows: Iterable[Row]) -> Iterator[bytes]:
     return _buffered(f"{jsonl_line(row)}\n" for row in rows)
 
 
-def iter_csv(rows: Iterable[Row], *, presign: bool = False) -> Iterator[bytes]:
-    names = [*COLUMN_NAMES, PRESIGN_COLUMN[0]] if presign else list(COLUMN_NAMES)
+def iter_csv(rows: Iterable[Row], *, schema: int, presign: bool = False) -> Iterator[bytes]:
+    names = [*column_names(schema), *([PRESIGN_COLUMN[0]] if presign else [])]
     nested = ["cameras", "tags", *([PRESIGN_COLUMN[0]] if presign else [])]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")  # writes None as an empty cell
@@ -243,21 +264,21 @@ class _ChunkSink:
         return data
 
 
-def iter_parquet(rows: Iterable[Row], *, presign: bool = False) -> Iterator[bytes]:
-    columns = [*COLUMNS, PRESIGN_COLUMN] if presign else list(COLUMNS)
-    schema = pa.schema([pa.field(name, kind) for name, kind in columns])
+def iter_parquet(rows: Iterable[Row], *, schema: int, presign: bool = False) -> Iterator[bytes]:
+    kinds = [*columns(schema), *([PRESIGN_COLUMN] if presign else [])]
+    arrow_schema = pa.schema([pa.field(name, kind) for name, kind in kinds])
     sink = _ChunkSink()
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    writer = pq.ParquetWriter(sink, arrow_schema, compression="zstd")
     batch: list[Row] = []
     try:
         for row in rows:
             batch.append(row)
             if len(batch) >= ROW_GROUP_ROWS:
-                writer.write_table(_table(batch, schema))
+                writer.write_table(_table(batch, arrow_schema))
                 batch = []
                 yield sink.take()
         if batch:
-            writer.write_table(_table(batch, schema))
+            writer.write_table(_table(batch, arrow_schema))
     finally:
         writer.close()
     yield sink.take()
@@ -268,9 +289,9 @@ def _table(batch: list[Row], schema: pa.Schema) -> pa.Table:
 
 
 _WRITERS: dict[str, Callable[..., Iterator[bytes]]] = {
-    "jsonl": lambda rows, presign: iter_jsonl(rows),
-    "csv": lambda rows, presign: iter_csv(rows, presign=presign),
-    "parquet": lambda rows, presign: iter_parquet(rows, presign=presign),
+    "jsonl": lambda rows, schema, presign: iter_jsonl(rows),
+    "csv": lambda rows, schema, presign: iter_csv(rows, schema=schema, presign=presign),
+    "parquet": lambda rows, schema, presign: iter_parquet(rows, schema=schema, presign=presign),
 }
 
 
@@ -279,7 +300,7 @@ def iter_manifest(
 ) -> Iterator[bytes]:
     """The manifest as byte chunks; `fmt` is one of `FORMATS` (checked by the caller)."""
     rows = iter_rows(version, presign_s=presign_s)
-    return _WRITERS[fmt](rows, presign_s is not None)
+    return _WRITERS[fmt](rows, version.manifest_schema, presign_s is not None)
 
 
 def filename(version: SceneSetVersion, fmt: str) -> str:

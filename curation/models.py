@@ -13,7 +13,7 @@ from django.db.models import F, Q
 
 from catalog.limits import SCENE_ID_MAX, TAG_MAX, VEHICLE_ID_MAX
 from catalog.models import Scene
-from curation.limits import NAME_MAX
+from curation.limits import LABEL_MAX, NAME_MAX
 
 
 class SceneSet(models.Model):
@@ -60,6 +60,10 @@ class SceneSetItem(models.Model):
     query = models.JSONField(null=True, blank=True)
     query_model = models.CharField(max_length=200, blank=True, default="")
     note = models.TextField(blank=True, default="")
+    # A short class name for training ("positive", "negative", ...); exported as the
+    # manifest's `label` column from manifest schema 2 on.
+    # db_default: raw INSERTs that name no label (older code, other apps) still work.
+    label = models.CharField(max_length=LABEL_MAX, blank=True, default="", db_default="")
     t_start_s = models.FloatField(null=True, blank=True)
     t_end_s = models.FloatField(null=True, blank=True)
 
@@ -83,9 +87,10 @@ class SceneSetVersion(models.Model):
     """Version `number` of a set. Written once by `scene_set_freeze` and sealed in the same
     transaction (sha256 + count set); the database refuses any later change."""
 
-    # Manifest layout of this version: a future change of columns bumps it, and the
-    # exporter keeps producing the old layout (and hence the same bytes) for old versions.
-    MANIFEST_SCHEMA = 1
+    # Manifest layout of this version: a change of columns bumps it, and the exporter
+    # keeps producing the old layout (and hence the same bytes) for old versions.
+    # 1: the first release's columns; 2: adds `label` (curation.manifest).
+    MANIFEST_SCHEMA = 2
 
     scene_set = models.ForeignKey(SceneSet, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField()
@@ -137,6 +142,7 @@ class SceneSetVersionItem(models.Model):
     t_start_s = models.FloatField(null=True)
     t_end_s = models.FloatField(null=True)
     note = models.TextField(default="")
+    label = models.CharField(max_length=LABEL_MAX, default="", db_default="")
     cameras = models.JSONField(default=dict)
     tags = ArrayField(models.CharField(max_length=TAG_MAX), default=list)
     local_hour = models.SmallIntegerField()

@@ -77,13 +77,12 @@ def version_latest(*, scene_set: SceneSet) -> SceneSetVersion:
     return version
 
 
-def scene_set_items(*, scene_set: SceneSet) -> QuerySet[SceneSetItem]:
-    """Items in the order they were added."""
-    return (
-        SceneSetItem.objects.filter(scene_set=scene_set)
-        .select_related("scene__vehicle", "added_by")
-        .order_by("pk")
-    )
+def scene_set_items(*, scene_set: SceneSet, label: str | None = None) -> QuerySet[SceneSetItem]:
+    """Items in the order they were added; only those with `label` if given."""
+    items = SceneSetItem.objects.filter(scene_set=scene_set)
+    if label is not None:
+        items = items.filter(label=label.strip())
+    return items.select_related("scene__vehicle", "added_by").order_by("pk")
 
 
 def scene_set_item_get(*, scene_set: SceneSet, scene_id: str) -> SceneSetItem:
@@ -127,12 +126,12 @@ _DIFF = """
       ON a.scene_id = b.scene_id
     WHERE a.scene_id IS NULL OR b.scene_id IS NULL
        OR (a.vehicle_id, a.drive_id, a.start_time, a.end_time, a.duration_s, a.t_start_s,
-           a.t_end_s, a.note, a.cameras, a.tags, a.local_hour, a.max_speed_mps,
+           a.t_end_s, a.note, a.label, a.cameras, a.tags, a.local_hour, a.max_speed_mps,
            a.mean_speed_mps, a.max_decel_mps2, a.gnss_fix_rate, a.disengagement_count,
            a.start_lat, a.start_lon, a.end_lat, a.end_lon)
           IS DISTINCT FROM
           (b.vehicle_id, b.drive_id, b.start_time, b.end_time, b.duration_s, b.t_start_s,
-           b.t_end_s, b.note, b.cameras, b.tags, b.local_hour, b.max_speed_mps,
+           b.t_end_s, b.note, b.label, b.cameras, b.tags, b.local_hour, b.max_speed_mps,
            b.mean_speed_mps, b.max_decel_mps2, b.gnss_fix_rate, b.disengagement_count,
            b.start_lat, b.start_lon, b.end_lat, b.end_lon)
     ORDER BY coalesce(a.scene_id, b.scene_id) COLLATE "C"

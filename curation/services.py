@@ -21,6 +21,7 @@ from catalog.models import Scene
 from curation import manifest
 from curation.access import can_edit
 from curation.limits import (
+    LABEL_MAX,
     MAX_SCENE_IDS_PER_REQUEST,
     MAX_SEARCH_RESULTS,
     NAME_MAX,
@@ -238,6 +239,18 @@ def scene_set_remove_scenes(*, scene_set_id: int, actor, scene_ids: list[str]) -
     )
 
 
+def clean_label(value: object, field: str = "label") -> str:
+    """A label: a string of at most LABEL_MAX characters on one line ("" for none)."""
+    if not isinstance(value, str):
+        raise InvalidInput({field: "a string is required"})
+    label = value.strip()
+    if len(label) > LABEL_MAX:
+        raise InvalidInput({field: f"at most {LABEL_MAX} characters"})
+    if any(not ch.isprintable() for ch in label):
+        raise InvalidInput({field: "one line of printable characters"})
+    return label
+
+
 def _clean_time(field: str, value: object, duration_s: float) -> float | None:
     if value is None:
         return None
@@ -255,10 +268,12 @@ def scene_set_item_annotate(
     actor,
     scene_id: str,
     note: str = _UNSET,
+    label: str = _UNSET,
     t_start_s: float | None = _UNSET,
     t_end_s: float | None = _UNSET,
 ) -> SceneSetItem:
-    """Set an item's note and/or time window (seconds from the scene start; null clears)."""
+    """Set an item's note, label and/or time window (seconds from the scene start; null
+    clears)."""
     scene_set = _writable_set(scene_set_id, actor)
     item = scene_set.items.select_related("scene").filter(scene__scene_id=scene_id).first()
     if item is None:
@@ -266,13 +281,15 @@ def scene_set_item_annotate(
     duration = item.scene.duration_s
     if note is not _UNSET:
         item.note = _clean_text("note", note)
+    if label is not _UNSET:
+        item.label = clean_label(label)
     if t_start_s is not _UNSET:
         item.t_start_s = _clean_time("t_start_s", t_start_s, duration)
     if t_end_s is not _UNSET:
         item.t_end_s = _clean_time("t_end_s", t_end_s, duration)
     if item.t_start_s is not None and item.t_end_s is not None and item.t_end_s <= item.t_start_s:
         raise InvalidInput({"t_end_s": "must be after t_start_s"})
-    item.save(update_fields=["note", "t_start_s", "t_end_s"])
+    item.save(update_fields=["note", "label", "t_start_s", "t_end_s"])
     scene_set.save(update_fields=["updated_at"])
     return item
 
@@ -292,11 +309,11 @@ _COPY_ITEMS = """
     )
     INSERT INTO curation_scenesetversionitem
         (version_id, position, scene_id, vehicle_id, drive_id, start_time, end_time,
-         duration_s, t_start_s, t_end_s, note, cameras, tags, local_hour, max_speed_mps,
+         duration_s, t_start_s, t_end_s, note, label, cameras, tags, local_hour, max_speed_mps,
          mean_speed_mps, max_decel_mps2, gnss_fix_rate, disengagement_count,
          start_lat, start_lon, end_lat, end_lon)
     SELECT %s, o.position, s.scene_id, v.vehicle_id, d.drive_id, s.start_time, s.end_time,
-           s.duration_s, i.t_start_s, i.t_end_s, i.note, s.cameras, s.tags, s.local_hour,
+           s.duration_s, i.t_start_s, i.t_end_s, i.note, i.label, s.cameras, s.tags, s.local_hour,
            s.max_speed_mps, s.mean_speed_mps, s.max_decel_mps2, s.gnss_fix_rate,
            s.disengagement_count, s.start_lat, s.start_lon, s.end_lat, s.end_lon
     FROM ordered o

@@ -6,6 +6,8 @@ All default to the configured model (CATALOG_CLIP_*), named without loading weig
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
+from django.db import connection
 from django.db.models import Case, Count, When
 
 from catalog.media import media_url
@@ -21,6 +23,11 @@ def _model(model: EmbeddingModel | str | None) -> EmbeddingModel | None:
     if isinstance(model, EmbeddingModel):
         return model
     return EmbeddingModel.objects.filter(name=model or configured_model_name()).first()
+
+
+def configured_model() -> EmbeddingModel | None:
+    """The configured model's row (CATALOG_CLIP_*), None before anything was embedded."""
+    return _model(None)
 
 
 # The columns of a Frame row that frame_view reads.
@@ -65,6 +72,58 @@ def representative_frames(
         .values("scene_id", *FRAME_VIEW_VALUES)
     )
     return {row["scene_id"]: frame_view(row) for row in rows}
+
+
+# The sampled frame nearest each moment: nearest in time, then the camera that stands
+# for a scene (front before side and rear, wide before narrow), as representative_frames.
+_FRAMES_AT = """
+    SELECT m.ord, f.id, f.camera, f.t_s, f.thumbnail_uri, halfvec_send(f.embedding)
+    FROM unnest(%s::bigint[], %s::float8[]) WITH ORDINALITY AS m(scene_id, t_s, ord)
+    CROSS JOIN LATERAL (
+        SELECT fr.id, fr.camera, fr.t_s, fr.thumbnail_uri,
+               fe.embedding::halfvec({dim}) AS embedding
+        FROM embeddings_frame fr
+        JOIN embeddings_frameembedding fe ON fe.frame_id = fr.id AND fe.model_id = {model}
+        WHERE fr.scene_id = m.scene_id {cameras}
+        ORDER BY abs(fr.t_s - m.t_s), fr.camera NOT LIKE 'front%%',
+                 fr.camera NOT LIKE '%%wide%%', fr.camera, fr.t_s
+        LIMIT 1
+    ) f
+"""
+
+
+def frames_at(
+    *,
+    moments: Sequence[tuple[int, float]],
+    model: EmbeddingModel,
+    cameras: Sequence[str] | None = None,
+) -> list[dict | None]:
+    """For each (scene pk, t_s), the sampled frame with a vector of `model` nearest that
+    time (see `_FRAMES_AT` for the camera it prefers), as `{"frame_id", "camera", "t_s",
+    "thumbnail_uri", "vector"}` (unit float32), or None for a scene without one."""
+    if not moments:
+        return []
+    dim = int(model.dim)
+    sql = _FRAMES_AT.format(
+        dim=dim, model=int(model.id), cameras="AND fr.camera = ANY(%s)" if cameras else ""
+    )
+    params: list = [[int(pk) for pk, _ in moments], [float(t) for _, t in moments]]
+    if cameras:
+        params.append(list(cameras))
+    out: list[dict | None] = [None] * len(moments)
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        for ord_, frame_id, camera, t_s, thumbnail_uri, packed in cur.fetchall():
+            vector = np.frombuffer(bytes(packed)[4:], dtype=">f2").astype(np.float32)
+            vector /= max(float(np.linalg.norm(vector)), 1e-12)
+            out[ord_ - 1] = {
+                "frame_id": frame_id,
+                "camera": camera,
+                "t_s": t_s,
+                "thumbnail_uri": thumbnail_uri,
+                "vector": vector,
+            }
+    return out
 
 
 def scene_frames(scene: Scene, *, model: EmbeddingModel | str | None = None) -> list[dict]:

@@ -8,9 +8,15 @@ re-upload or the same stretch of road driven again in the same conditions, lower
 the content drifts apart. The mean smooths out single moments, so the score measures
 the scene as a whole; moments are compared frame by frame elsewhere (`search`).
 
-Neighbours come from the model's HNSW index over scene vectors (never from all pairs), or,
-when a filter keeps few enough scenes, from an exact scan over exactly those scenes; the
-plan is chosen per query as for frames (`search.plan`).
+Neighbours of one scene come from the model's HNSW index over scene vectors (never from
+all pairs), or, when a filter keeps few enough scenes, from an exact scan over exactly
+those scenes; the plan is chosen per query as for frames (`search.plan`).
+
+Questions about whole groups of scenes - the near-duplicate pairs between two sets or
+within one, a diverse sample - load the groups' scene vectors once and answer in memory
+(`embeddings.neighbours`: exact, pruned by a partition of the vectors). Measured against
+asking the index once per scene (bench/mining.py), that is the cheaper plan for the group
+sizes curation allows, and it needs no catalog-wide scan.
 """
 
 import math
@@ -19,9 +25,13 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
+from catalog.errors import NotFound
+from catalog.models import Scene
+from embeddings import neighbours
 from embeddings.models import EmbeddingModel, SceneEmbedding
 from embeddings.search.plan import SE, VectorScope, model_stats
 from embeddings.search.vector_sql import local_settings, vector_literal
+from embeddings.selectors import configured_model
 
 NEAR_DUPLICATE_MIN_SCORE = 0.98
 # Exact below this many scenes in scope; above, the crossover of the frame planner
@@ -111,6 +121,110 @@ def near_duplicates(
     scope = VectorScope(model.id, model.dim, exclude_scene_pk=scene_pk)
     hits, _ = similar_scenes(scope, vector, limit, min_score=min_score)
     return hits
+
+
+def scene_duplicates(
+    *, scene_id: str, min_score: float = NEAR_DUPLICATE_MIN_SCORE, limit: int = 100
+) -> list[dict]:
+    """`[{"scene_id", "score"}]`: `near_duplicates` of a scene named by id, with the
+    configured model (empty before it has vectors); NotFound for an unknown scene."""
+    scene_pk = Scene.objects.filter(scene_id=scene_id).values_list("pk", flat=True).first()
+    if scene_pk is None:
+        raise NotFound(f"scene {scene_id!r} does not exist")
+    model = configured_model()
+    if model is None:
+        return []
+    hits = near_duplicates(scene_pk=scene_pk, model=model, min_score=min_score, limit=limit)
+    names = dict(
+        Scene.objects.filter(pk__in=[h.scene_pk for h in hits]).values_list("pk", "scene_id")
+    )
+    return [
+        {"scene_id": names[h.scene_pk], "score": round(h.score, 6)}
+        for h in hits
+        if h.scene_pk in names
+    ]
+
+
+# --- groups of scenes ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SceneMatrix:
+    """Scene vectors as rows: `pks[i]` is the scene of `vectors[i]` (unit float32)."""
+
+    pks: np.ndarray
+    vectors: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.pks)
+
+
+def scene_vector_matrix(*, scene_pks, model: EmbeddingModel) -> SceneMatrix:
+    """The scene vectors of those of `scene_pks` that have one, in scene pk order.
+
+    Read in pgvector's binary form (big-endian float16 after a 4-byte header) and
+    decoded by numpy: 10^5 vectors in about a second, where parsing text takes minutes."""
+    dim = int(model.dim)
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT scene_id, halfvec_send(embedding::halfvec({dim})) FROM {SE} "
+            f"WHERE model_id = {int(model.id)} AND scene_id = ANY(%s) ORDER BY scene_id",
+            [list(map(int, scene_pks))],
+        )
+        rows = cur.fetchall()
+    if not rows:
+        return SceneMatrix(np.empty(0, np.int64), np.empty((0, dim), np.float32))
+    pks = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    raw = np.frombuffer(b"".join(bytes(row[1]) for row in rows), dtype=np.uint8)
+    halves = np.ascontiguousarray(raw.reshape(len(rows), 4 + 2 * dim)[:, 4:]).view(">u2")
+    vectors = halves.byteswap().view(np.float16).astype(np.float32)
+    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
+    vectors /= np.maximum(norms, 1e-12)[:, None]
+    return SceneMatrix(pks, vectors)
+
+
+@dataclass(frozen=True)
+class ScenePairs:
+    """Pairs of scenes (pks) and their whole-scene similarity."""
+
+    left: np.ndarray
+    right: np.ndarray
+    score: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.left)
+
+    def triples(self) -> list[tuple[int, int, float]]:
+        """(left pk, right pk, score) of each pair, as Python values."""
+        return list(zip(self.left.tolist(), self.right.tolist(), self.score.tolist(), strict=True))
+
+
+def near_duplicate_pairs(
+    *,
+    model: EmbeddingModel,
+    left: SceneMatrix,
+    right: SceneMatrix | None = None,
+    min_score: float = NEAR_DUPLICATE_MIN_SCORE,
+) -> ScenePairs:
+    """Every pair (a in left, b in right) whose whole-scene similarity is at least
+    `min_score`; with `right` None, every such pair within `left`, once, a < b. A
+    scene in both matrices pairs with itself (score 1)."""
+    pairs = neighbours.close_pairs(
+        left.vectors, None if right is None else right.vectors, min_score=min_score
+    )
+    other = left if right is None else right
+    a, b = left.pks[pairs.left], other.pks[pairs.right]
+    if right is None:
+        a, b = np.minimum(a, b), np.maximum(a, b)
+    return ScenePairs(a, b, pairs.score)
+
+
+def diverse_sample(matrix: SceneMatrix, n: int, *, seed: int, min_score: float) -> list[int]:
+    """Up to `n` scene pks far apart in CLIP space: greedy farthest-point sampling from a
+    seeded start (`neighbours.farthest_points`). No two picks are near-duplicates (whole-
+    scene similarity >= `min_score`); fewer than `n` come back when the rest would be."""
+    picks = neighbours.farthest_points(matrix.vectors, n, seed=seed, min_distance=1.0 - min_score)
+    return [int(matrix.pks[i]) for i in picks]
 
 
 # --- SQL -----------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def version(user):
 def test_jsonl_rows_have_every_column_in_order(version):
     rows = [json.loads(line) for line in manifest_bytes(version).splitlines()]
     assert len(rows) == 3
-    assert all(tuple(row) == manifest.COLUMN_NAMES for row in rows)
+    assert all(tuple(row) == manifest.column_names(2) for row in rows)
 
 
 def test_jsonl_row_carries_scene_and_item_values(version):
@@ -51,7 +51,7 @@ def test_jsonl_row_carries_scene_and_item_values(version):
 def test_csv_has_same_columns_and_values(version):
     jsonl = [json.loads(line) for line in manifest_bytes(version).splitlines()]
     rows = list(csv.DictReader(io.StringIO(manifest_bytes(version, "csv").decode())))
-    assert tuple(rows[0]) == manifest.COLUMN_NAMES
+    assert tuple(rows[0]) == manifest.column_names(2)
     assert rows[0]["note"] == "ped, crossing"
     assert json.loads(rows[0]["cameras"]) == jsonl[0]["cameras"]
     assert [r["scene_id"] for r in rows] == [r["scene_id"] for r in jsonl]
@@ -61,7 +61,7 @@ def test_csv_has_same_columns_and_values(version):
 def test_parquet_reads_back_with_same_columns_and_values(version):
     table = pq.read_table(io.BytesIO(manifest_bytes(version, "parquet")))
     jsonl = [json.loads(line) for line in manifest_bytes(version).splitlines()]
-    assert tuple(table.column_names) == manifest.COLUMN_NAMES
+    assert tuple(table.column_names) == manifest.column_names(2)
     rows = table.to_pylist()
     assert [r["scene_id"] for r in rows] == [r["scene_id"] for r in jsonl]
     assert dict(rows[0]["cameras"]) == jsonl[0]["cameras"]

@@ -6,6 +6,7 @@ import { renderActiveFilters } from "./filterchips.js";
 import { normalize, renderCard, skeletonCards } from "./cards.js";
 import { h, icon } from "./dom.js";
 import { localDateTime, seconds } from "./format.js";
+import { initMining } from "./mining.js";
 import { initPlaceMap } from "./placemap.js";
 import { initSetPicker } from "./setpicker.js";
 import { activeFilterCount, formToParams, hasQuery, likeMoment, paramsToBody, paramsToForm } from "./urlstate.js";
@@ -316,13 +317,22 @@ document.getElementById("select-none").addEventListener("click", () => {
   selected.clear();
   updateSelection();
 });
+// The search on screen, as a body for POST search/ (what a sample or mining starts from).
+function currentBody() {
+  return paramsToBody(new URLSearchParams(location.search));
+}
+
 document.getElementById("add-to-set").addEventListener("click", async () => {
-  const set = await openSetPicker(selected);
-  if (set) {
+  const added = await openSetPicker({ ids: [...selected], search: currentBody() });
+  if (added) {
     selected.clear();
     updateSelection();
   }
 });
+document.getElementById("add-search").addEventListener("click", () => {
+  openSetPicker({ ids: [...selected], search: currentBody() });
+});
+initMining({ currentBody, results, meta });
 
 // ---- form wiring ------------------------------------------------------------------------
 

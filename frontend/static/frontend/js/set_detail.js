@@ -1,9 +1,12 @@
-// One scene set: items with thumbnails (remove, with undo), frozen versions with counts,
-// sha256, the diff to the previous version and manifest downloads; freeze a new version.
+// One scene set: items with thumbnails and labels (remove, with undo; labels editable),
+// frozen versions with counts, sha256, the diff to the previous version and manifest
+// downloads; freeze a new version; leakage between two versions; split into parts.
 import { api, ApiError, errorLines, getAll } from "./api.js";
 import { sceneHref } from "./cards.js";
 import { copyText, h, icon, toast } from "./dom.js";
 import { localDateTime } from "./format.js";
+import { initLeakage } from "./leakage.js";
+import { initSplit } from "./split.js";
 
 const page = document.getElementById("set-page");
 const setId = page.dataset.setId;
@@ -12,6 +15,8 @@ const itemsHost = document.getElementById("items");
 const versionsHost = document.getElementById("versions");
 const itemCount = document.getElementById("item-count");
 const freezeButton = document.getElementById("freeze");
+const labelCounts = document.getElementById("label-counts");
+let versionList = [];
 
 // ---- items ----------------------------------------------------------------------------
 
@@ -25,11 +30,12 @@ function itemTile(item) {
   if (diseng) {
     thumb.append(h("span", { class: "thumb-overlay" }, h("span", {}), h("span", { class: "badge badge-danger" }, icon("alert"), String(diseng))));
   }
-  const tile = h("div", { class: "item", "data-scene-id": item.scene_id },
+  const tile = h("div", { class: "item", "data-scene-id": item.scene_id, "data-label": item.label || "" },
     thumb,
     h("div", { class: "item-body" },
       h("a", { href, title: item.scene_id }, item.scene_id),
-      h("span", { class: "faint nowrap", style: "font-size:11px" }, item.vehicle || "")));
+      h("span", { class: "faint nowrap", style: "font-size:11px" }, item.vehicle || "")),
+    labelField(item));
   if (canEdit) {
     tile.append(h("button", {
       type: "button", class: "remove", title: "Remove from set", "aria-label": `Remove ${item.scene_id}`,
@@ -37,6 +43,44 @@ function itemTile(item) {
     }, icon("x")));
   }
   return tile;
+}
+
+// A label: editable (saved on change, Enter or leaving the field) for who may edit.
+function labelField(item) {
+  if (!canEdit) {
+    return item.label ? h("div", { class: "item-label-row" }, h("span", { class: "badge item-label" }, item.label)) : null;
+  }
+  const input = h("input", {
+    type: "text", class: "item-label", value: item.label || "", maxlength: "64", list: "item-label-suggestions",
+    placeholder: "label", "aria-label": `Label of ${item.scene_id}`,
+  });
+  input.addEventListener("change", async () => {
+    const label = input.value.trim();
+    input.classList.remove("saved", "invalid");
+    try {
+      const saved = await api.patch(`sets/${setId}/items/${encodeURIComponent(item.scene_id)}/`, { label });
+      item.label = saved.label;
+      input.value = saved.label;
+      input.closest(".item").dataset.label = saved.label;
+      input.classList.add("saved");
+      countLabels();
+    } catch (e) {
+      input.classList.add("invalid");
+      const lines = errorLines(e);
+      toast(lines.length ? lines.map((l) => `${l.field}: ${l.message}`).join("; ") : `Could not save the label: ${e.message}`, "error");
+    }
+  });
+  return h("div", { class: "item-label-row" }, input);
+}
+
+function countLabels() {
+  const counts = {};
+  itemsHost.querySelectorAll(".item[data-label]").forEach((tile) => {
+    const label = tile.dataset.label;
+    if (label) counts[label] = (counts[label] || 0) + 1;
+  });
+  labelCounts.replaceChildren(...Object.entries(counts).sort().map(([label, n]) =>
+    h("span", { class: "badge", "data-label-count": label }, `${label} ${n}`)));
 }
 
 async function loadItems() {
@@ -48,7 +92,9 @@ async function loadItems() {
         h("p", {}, "Select result cards on the search page and choose “Add to set”.")));
       return;
     }
-    itemsHost.replaceChildren(h("div", { class: "items-grid" }, items.map(itemTile)));
+    itemsHost.replaceChildren(h("div", { class: "items-grid" }, items.map(itemTile)),
+      h("datalist", { id: "item-label-suggestions" }, ["positive", "negative"].map((v) => h("option", { value: v }))));
+    countLabels();
   } catch (e) {
     itemsHost.replaceChildren(h("div", { class: "state state-error" }, h("h2", {}, "Could not load items"), h("p", {}, e.message)));
   }
@@ -112,6 +158,8 @@ function versionRow(v, diff) {
 async function loadVersions() {
   try {
     const versions = await getAll(`sets/${setId}/versions/`);
+    versionList = versions;
+    leakage.refresh().catch((e) => toast(`Could not load sets for the leakage panel: ${e.message}`, "error"));
     const diffs = await Promise.all(versions.map((v) =>
       v.version > 1 ? api.get(`sets/${setId}/versions/${v.version}/diff`, { against: v.version - 1 }).catch(() => null) : null));
     if (freezeButton) freezeButton.lastChild.textContent = `Freeze version ${versions.length ? versions[versions.length - 1].version + 1 : 1}`;
@@ -159,6 +207,9 @@ if (deleteButton) {
     }
   });
 }
+
+const leakage = initLeakage({ setId, versions: () => versionList });
+initSplit({ setId });
 
 loadItems();
 loadVersions();
