@@ -26,7 +26,6 @@ from catalog.selectors import scene_filter_sql
 from curation.adding import insert_items
 from curation.limits import MAX_MINED_POSITIVES, MAX_NEGATIVES_PER_POSITIVE
 from curation.services import _writable_set
-from embeddings.models import Frame
 from embeddings.search.plan import VectorScope
 from embeddings.search.vector_sql import nearest_scenes
 from embeddings.selectors import configured_model, frame_views, frames_at
@@ -125,7 +124,9 @@ def _positives(filter_sql: str, params: list, kinds: list[str] | None) -> list[_
 def _negatives(positives, model, filter_sql, params, per_positive: int) -> list[tuple]:
     """(positive index, scene pk, frame id, score) of each negative, in turns."""
     no_disengagement = f"({filter_sql}) AND s.disengagement_count = 0"
-    base = VectorScope(model.id, model.dim, no_disengagement, tuple(params))
+    base = VectorScope(
+        model.id, model.dim, no_disengagement, tuple(params), frame_index=model.frame_index
+    )
     fetch = per_positive * FETCH_FACTOR + FETCH_MARGIN
     candidates: dict[int, list] = {}
     for i, positive in enumerate(positives):
