@@ -34,6 +34,9 @@ MATRIX: dict[str, dict[str, tuple]] = {
     "api/v1/health/": {"GET": ("/api/v1/health/", None, (200, 200, 200, 200))},
     "api/v1/scenes/": {"GET": ("/api/v1/scenes/", None, R)},
     "api/v1/scenes/<str:scene_id>/": {"GET": ("/api/v1/scenes/{scene}/", None, R)},
+    "api/v1/scenes/<str:scene_id>/duplicates/": {
+        "GET": ("/api/v1/scenes/{scene}/duplicates/", None, R)
+    },
     "api/v1/drives/<str:drive_id>/": {"GET": ("/api/v1/drives/{drive}/", None, R)},
     "api/v1/ingest/": {"POST": ("/api/v1/ingest/", {}, (401, 403, 403, 400))},
     "api/v1/jobs/<int:job_id>/": {"GET": ("/api/v1/jobs/{job}/", None, (401, 404, 200, 200))},
@@ -72,6 +75,16 @@ MATRIX: dict[str, dict[str, tuple]] = {
     },
     SET + "versions/<int:number>/diff": {
         "GET": ("/api/v1/sets/{set}/versions/1/diff?against=1", None, R)
+    },
+    SET + "versions/<int:number>/leakage": {
+        "GET": ("/api/v1/sets/{set}/versions/1/leakage?against={other_set}:1", None, R)
+    },
+    # A split makes new sets owned by the caller: reading the set is enough.
+    SET + "split/": {
+        "POST": ("/api/v1/sets/{set}/split/", {"parts": {"a": 0.5, "b": 0.5}}, (401, 201, 201, 201))
+    },
+    "api/v1/mining/disengagements/": {
+        "POST": ("/api/v1/mining/disengagements/", {"filters": {}}, (401, 200, 200, 200))
     },
     "api/v1/searches/": {
         "GET": ("/api/v1/searches/", None, R),
@@ -176,6 +189,8 @@ def world():
     scene, spare = make_scenes(2, cameras={"front_wide": "file:///videos/front_wide.mp4"})
     scene_set = make_set(owner, [scene], name="owned")
     services.scene_set_freeze(scene_set_id=scene_set.pk, actor=owner)
+    other_set = make_set(owner, [spare], name="other")
+    services.scene_set_freeze(scene_set_id=other_set.pk, actor=owner)
     saved = services.saved_search_create(owner=owner, name="s", search={"text": "rain"})
     job = Job.objects.create(
         kind=Job.Kind.INGEST, params={"manifest_uri": "s3://b/m.jsonl"}, created_by=owner
@@ -192,6 +207,7 @@ def world():
         "spare": spare.scene_id,
         "search": saved.pk,
         "job": job.pk,
+        "other_set": other_set.pk,
         "drive": scene.drive.drive_id,
         "vehicle": scene.drive.vehicle.vehicle_id,
         "at": (scene.start_time + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
