@@ -97,10 +97,10 @@ class KeysetPagination(BasePagination):
         """One page of `queryset` (ordered as described above): model instances, or
         dicts of `values` (the sort fields are added when missing).
 
-        `fetch(after=key or None, backward=bool, limit=n) -> Fetched`, when given, reads
-        the rows of a page that starts at a cursor or at the top (a list that knows a
-        better plan than the ORM's slice, as `scenes/` does); page numbers past the first
-        use OFFSET on `queryset`."""
+        `fetch(after=key or None, backward=bool, offset=n, limit=n) -> Fetched`, when
+        given, reads the page's rows instead of slicing `queryset` (a list that knows a
+        better plan than the ORM's, as `scenes/` does).
+        """
         self.request = request
         order = _order_of(queryset)
         size = self._page_size(request)
@@ -114,10 +114,11 @@ class KeysetPagination(BasePagination):
                 }
             )
         fetched = Fetched([])
-        if fetch is not None and offset == 0:
+        if fetch is not None:
             fetched = fetch(
                 after=position.key if position else None,
                 backward=bool(position and position.backward),
+                offset=offset,
                 limit=size + 1,
             )
             rows = fetched.rows

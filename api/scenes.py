@@ -129,8 +129,10 @@ class SceneListView(ListAPIView):
     def list(self, request, *args, **kwargs):
         filters = parse_query_params(request.query_params)
 
-        def fetch(*, after, backward: bool, limit: int) -> Fetched:
-            page = scene_page(filters=filters, after=after, backward=backward, limit=limit)
+        def fetch(*, after, backward: bool, offset: int, limit: int) -> Fetched:
+            page = scene_page(
+                filters=filters, after=after, backward=backward, offset=offset, limit=limit
+            )
             rows = {row["id"]: row for row in summary_values(page.pks)}
             return Fetched(
                 [rows[pk] for pk in page.pks if pk in rows], page.matches, page.matches_estimate

@@ -225,11 +225,13 @@ def scene_page(
     filters: SceneFilters,
     after: tuple[datetime, int] | None = None,
     backward: bool = False,
+    offset: int = 0,
     limit: int,
 ) -> ScenePage:
     """The next `limit` scenes of `scene_list(filters=filters)` after the sort key `after`
-    = (start_time, id) (before it when `backward`, nearest first): one page of the list,
-    at a cost that neither its depth nor the planner's blind spots decide.
+    = (start_time, id) (before it when `backward`, nearest first), skipping `offset`
+    first: one page of the list, at a cost that neither the planner's blind spots nor
+    (beyond the offset, which the caller bounds) its depth decide.
 
     Left to itself the planner walks the list's order index and filters until the page
     is full: right for broad filters, a walk of the whole table (seconds at 10^6) for
@@ -250,41 +252,42 @@ def scene_page(
     position, position_params = _position_sql(after, backward)
     bounds, bounds_params = _time_bounds_sql(filters)
     found: list[int] = []
+    want = offset + limit
     with connection.cursor() as cursor:
         estimate = _planner_rows(cursor, f"catalog_scene s WHERE {where}", where_params)
         total = _planner_rows(cursor, "catalog_scene s", [])
-        expected_walk = limit * total / max(estimate, 1)
+        expected_walk = want * total / max(estimate, 1)
         if 2 * expected_walk <= PAGE_WALK_MAX:
             window = round(min(PAGE_WALK_MAX, max(PAGE_WALK_MIN, 4 * expected_walk)))
             ordered = f"FROM catalog_scene s WHERE {position} AND {bounds} ORDER BY {order}"
             cursor.execute(
                 f"SELECT s.id FROM (SELECT * {ordered} LIMIT %s) AS s WHERE {where} "
                 f"ORDER BY {order} LIMIT %s",
-                [*position_params, *bounds_params, window, *where_params, limit],
+                [*position_params, *bounds_params, window, *where_params, want],
             )
             found = [row[0] for row in cursor.fetchall()]
             end = None
-            if len(found) < limit:
+            if len(found) < want:
                 cursor.execute(
                     f"SELECT s.start_time, s.id {ordered} OFFSET %s LIMIT 1",
                     [*position_params, *bounds_params, window - 1],
                 )
                 end = cursor.fetchone()
             if end is None:  # the page is full, or the walk saw every scene there is
-                known = len(found) if after is None and len(found) < limit else None
-                return ScenePage(found, round(estimate), known)
+                known = len(found) if after is None and len(found) < want else None
+                return ScenePage(found[offset:], round(estimate), known)
             position, position_params = _position_sql(tuple(end), backward)
         # MATERIALIZED: planned for all of its rows, the filters' indexes find them.
         cursor.execute(
             f"WITH m AS MATERIALIZED (SELECT s.id, s.start_time FROM catalog_scene s "
             f"WHERE {position} AND ({where})) SELECT s.id, count(*) OVER () "
             f"FROM m AS s ORDER BY {order} LIMIT %s",
-            [*position_params, *where_params, limit - len(found)],
+            [*position_params, *where_params, want - len(found)],
         )
         rows = cursor.fetchall()
     beyond = rows[0][1] if rows else 0
     return ScenePage(
-        found + [row[0] for row in rows],
+        (found + [row[0] for row in rows])[offset:],
         round(estimate),
         len(found) + beyond if after is None else None,
     )

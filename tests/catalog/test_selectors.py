@@ -1,6 +1,7 @@
 """scene_summaries: the one summary of a scene that results, cards and set items show;
 scene_page: a page of the scene list, whichever plan serves it."""
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -53,14 +54,14 @@ def catalog():
         )  # fmt: skip
 
 
-def expected_page(query: str, after, backward: bool, limit: int) -> list[int]:
+def expected_page(query: str, after, backward: bool, offset: int, limit: int) -> list[int]:
     rows = list(scene_list(filters=parse_query_params(QueryDict(query))).values_list(
         "start_time", "pk"))  # fmt: skip
     if backward:
         rows = [r for r in rows if after is None or r > after][::-1]
     else:
         rows = [r for r in rows if after is None or r < after]
-    return [pk for _, pk in rows[:limit]]
+    return [pk for _, pk in rows[offset : offset + limit]]
 
 
 @pytest.mark.parametrize(
@@ -82,9 +83,10 @@ def test_a_page_is_the_lists_next_rows_whichever_plan_serves_it(catalog, query, 
     keys = list(scene_list(filters=filters).values_list("start_time", "pk"))
     rng = random.Random(query)
     for after in [None, *rng.sample(keys, min(6, len(keys)))]:
-        for backward in (False, True):
-            for limit in (1, 7, 51):
-                page = scene_page(filters=filters, after=after, backward=backward, limit=limit)
-                assert page.pks == expected_page(query, after, backward, limit)
-                if page.matches is not None or (walk == (0, 0) and after is None):
-                    assert after is None and page.matches == len(keys)
+        for backward, offset, limit in itertools.product((False, True), (0, 5), (1, 7, 51)):
+            page = scene_page(
+                filters=filters, after=after, backward=backward, offset=offset, limit=limit
+            )
+            assert page.pks == expected_page(query, after, backward, offset, limit)
+            if page.matches is not None or (walk == (0, 0) and after is None):
+                assert after is None and page.matches == len(keys)
