@@ -307,7 +307,7 @@ def decode_cursor(text: str, order: _Order) -> _Position:
             raise ValueError("not a key value")
         parsed = field.to_python(value)
         if isinstance(parsed, datetime) and parsed.tzinfo is None:
-            raise ValueError("a cursor time has an offset")
+            raise ValueError("a cursor time needs its UTC offset")
         key.append(parsed)
     return _Position(tuple(key), backward=data.get("b") is True)
 
@@ -335,17 +335,14 @@ def bounded_count(queryset: QuerySet, *, cap: int, estimate: int | None = None) 
 def _count_within(rows: QuerySet, budget_ms: int) -> int | None:
     """`rows.count()`, or None when it would take longer than `budget_ms`."""
     sql, params = rows.query.sql_with_params()
-    connection = connections[rows.db]
     try:
-        # A savepoint: the cancelled statement must not spoil the request's transaction,
-        # and the timeout must not outlive the count.
-        with transaction.atomic(using=rows.db), connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('statement_timeout')")
-            previous = cursor.fetchone()[0]
+        # In a transaction (or savepoint) of its own, rolled back after the count: that
+        # ends the timeout with it, and a cancelled count spoils nothing around it.
+        with transaction.atomic(using=rows.db), connections[rows.db].cursor() as cursor:
             cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{budget_ms}ms"])
             cursor.execute(f"SELECT count(*) FROM ({sql}) AS capped", params)
             counted = cursor.fetchone()[0]
-            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            transaction.set_rollback(True, using=rows.db)
             return counted
     except OperationalError as exc:
         if getattr(exc.__cause__, "sqlstate", None) == QUERY_CANCELED:

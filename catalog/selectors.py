@@ -207,6 +207,13 @@ def scene_list(*, filters: SceneFilters) -> QuerySet[Scene]:
 # planner thought broad but that matches little can waste before the second plan.
 PAGE_WALK_MAX = 50_000
 PAGE_WALK_MIN = 1_000
+# Work of the two plans in index entries: a walked scene costs about two (its heap row,
+# read in order, and the filters), a match found through the filters' indexes three
+# (its heap row, read at random); the walk's estimate counts double for the risk that
+# matches are sparser where it walks than on average.
+WALK_ROW_COST = 2
+MATCH_FETCH_COST = 3
+WALK_RISK = 2
 _NEWEST_FIRST = "s.start_time DESC, s.id DESC"
 _OLDEST_FIRST = "s.start_time, s.id"
 
@@ -239,13 +246,14 @@ def scene_page(
     filters it thinks narrow it intersects whole bitmaps of every indexed filter, even
     one holding 80% of the scenes (night + rain + near: 200-350 ms). So the page takes
     two plans in turn:
-      1. a walk of the order index from the key, of at most a few times the scenes the
-         filter's estimated share needs to fill the page (within the time bounds): it
-         stops as soon as the page is full, and is tried only when that share is large
-         enough for a short walk;
-      2. if the walk ran out before the page was full, the matches beyond it found
-         through the filters' own indexes, then sorted: cost ~ the matches, not the
-         table. From the top of the list, that counts them all as well.
+      1. a walk of the order index from the key (within the time bounds), of at most a
+         few times the scenes the filters' estimated share needs to fill the page: it
+         stops as soon as the page is full. Tried when the planner's estimates make it
+         cheaper (with a margin) than plan 2, in index entries read;
+      2. the matches beyond the key (or beyond the walk, when it ran out before the page
+         was full) found through the filters' own indexes, then sorted: cost ~ those
+         matches and index entries, not the table. From the top of the list, that
+         counts them all as well.
     """
     where, where_params = scene_filter_sql(filters, "s")
     order = _OLDEST_FIRST if backward else _NEWEST_FIRST
@@ -254,10 +262,18 @@ def scene_page(
     found: list[int] = []
     want = offset + limit
     with connection.cursor() as cursor:
-        estimate = _planner_rows(cursor, f"catalog_scene s WHERE {where}", where_params)
-        total = _planner_rows(cursor, "catalog_scene s", [])
-        expected_walk = want * total / max(estimate, 1)
-        if 2 * expected_walk <= PAGE_WALK_MAX:
+        plans = _plans(
+            cursor,
+            (f"{position} AND ({where})", [*position_params, *where_params]),
+            (f"{position} AND {bounds}", [*position_params, *bounds_params]),
+            (where, where_params),  # the whole list's matches, for its count
+        )
+        beyond, in_range, everywhere = (float(plan["Plan Rows"]) for plan in plans)
+        estimate = round(everywhere if after is not None else beyond)
+        expected_walk = want * in_range / max(beyond, 1)
+        walk_work = WALK_RISK * WALK_ROW_COST * expected_walk
+        index_work = _index_entries(plans[0], in_range) + MATCH_FETCH_COST * beyond
+        if walk_work <= index_work and 2 * expected_walk <= PAGE_WALK_MAX:
             window = round(min(PAGE_WALK_MAX, max(PAGE_WALK_MIN, 4 * expected_walk)))
             ordered = f"FROM catalog_scene s WHERE {position} AND {bounds} ORDER BY {order}"
             cursor.execute(
@@ -275,7 +291,7 @@ def scene_page(
                 end = cursor.fetchone()
             if end is None:  # the page is full, or the walk saw every scene there is
                 known = len(found) if after is None and len(found) < want else None
-                return ScenePage(found[offset:], round(estimate), known)
+                return ScenePage(found[offset:], estimate, known)
             position, position_params = _position_sql(tuple(end), backward)
         # MATERIALIZED: planned for all of its rows, the filters' indexes find them.
         cursor.execute(
@@ -285,11 +301,11 @@ def scene_page(
             [*position_params, *where_params, want - len(found)],
         )
         rows = cursor.fetchall()
-    beyond = rows[0][1] if rows else 0
+    counted = rows[0][1] if rows else 0
     return ScenePage(
         (found + [row[0] for row in rows])[offset:],
-        round(estimate),
-        len(found) + beyond if after is None else None,
+        estimate,
+        len(found) + counted if after is None else None,
     )
 
 
@@ -312,10 +328,23 @@ def _time_bounds_sql(filters: SceneFilters) -> tuple[str, list]:
     return " AND ".join(clauses) or "TRUE", params
 
 
-def _planner_rows(cursor, from_where: str, params: list) -> float:
-    cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {from_where}", params)
+def _plans(cursor, *branches: tuple[str, list]) -> list[dict]:
+    """The planner's plans for `SELECT s.id FROM catalog_scene s WHERE <branch>`, one per
+    branch, in one round trip (as the branches of one UNION ALL)."""
+    union = " UNION ALL ".join(f"SELECT s.id FROM catalog_scene s WHERE {w}" for w, _ in branches)
+    cursor.execute(f"EXPLAIN (FORMAT JSON) {union}", [p for _, params in branches for p in params])
     plan = cursor.fetchone()[0]
-    return float((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plans"]
+
+
+def _index_entries(plan: dict, scenes: float) -> float:
+    """Index entries (or, for a sequential scan, `scenes`) a plan reads: its work."""
+    own = 0.0
+    if plan["Node Type"] in ("Bitmap Index Scan", "Index Scan", "Index Only Scan"):
+        own = float(plan["Plan Rows"])
+    elif plan["Node Type"] == "Seq Scan" and plan.get("Relation Name") == "catalog_scene":
+        own = scenes
+    return own + sum(_index_entries(child, scenes) for child in plan.get("Plans", ()))
 
 
 def scene_get(*, scene_id: str) -> Scene | None:

@@ -71,14 +71,14 @@ def expected_page(query: str, after, backward: bool, offset: int, limit: int) ->
 )  # fmt: skip
 @pytest.mark.parametrize(
     "walk",
-    # (PAGE_WALK_MIN, PAGE_WALK_MAX): walks that see every scene; short walks, which the
-    # second plan continues where they end; no walk.
-    [(1_000, 50_000), (3, 10**9), (0, 0)],
-    ids=["whole-walk", "short-walks", "no-walk"],
+    # (PAGE_WALK_MIN, PAGE_WALK_MAX, WALK_RISK): the planner's choice; short walks tried
+    # always, which the second plan continues where they end; no walk.
+    [(1_000, 50_000, 2), (3, 10**9, 0), (0, 0, 0)],
+    ids=["as-planned", "short-walks", "no-walk"],
 )
 def test_a_page_is_the_lists_next_rows_whichever_plan_serves_it(catalog, query, walk, monkeypatch):
-    monkeypatch.setattr(selectors, "PAGE_WALK_MIN", walk[0])
-    monkeypatch.setattr(selectors, "PAGE_WALK_MAX", walk[1])
+    for name, value in zip(("PAGE_WALK_MIN", "PAGE_WALK_MAX", "WALK_RISK"), walk, strict=True):
+        monkeypatch.setattr(selectors, name, value)
     filters = parse_query_params(QueryDict(query))
     keys = list(scene_list(filters=filters).values_list("start_time", "pk"))
     rng = random.Random(query)
@@ -88,5 +88,5 @@ def test_a_page_is_the_lists_next_rows_whichever_plan_serves_it(catalog, query, 
                 filters=filters, after=after, backward=backward, offset=offset, limit=limit
             )
             assert page.pks == expected_page(query, after, backward, offset, limit)
-            if page.matches is not None or (walk == (0, 0) and after is None):
+            if page.matches is not None or (walk[1] == 0 and after is None):
                 assert after is None and page.matches == len(keys)
