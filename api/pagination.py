@@ -52,7 +52,7 @@ QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeo
 # Skip the exact count when the planner expects more than this many times the cap: its
 # estimates of the indexed filters are within a small factor, and a LIMITed count of a
 # broad filter would read COUNT_CAP rows only to report the estimate anyway.
-ESTIMATE_TRUST = 3
+ESTIMATE_TRUST = 2
 
 
 class Pagination(PageNumberPagination):

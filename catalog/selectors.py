@@ -202,16 +202,20 @@ def scene_list(*, filters: SceneFilters) -> QuerySet[Scene]:
     return queryset.order_by("-start_time", "-id")
 
 
-# A page's walk of the list order (below) reads at most this many scenes: ~25 ms of
-# cheap filters at 10^6 scenes on a busy 2-core machine, a bound on what a filter the
-# planner thought broad but that matches little can waste before the second plan.
+# A page's walk of the list order (below) reads at most this many scenes, unless the
+# other plan looks even longer: ~25 ms of cheap filters at 10^6 scenes on a busy 2-core
+# machine, a bound on what a filter the planner thought broad but that matches little
+# can waste before the second plan.
 PAGE_WALK_MAX = 50_000
 PAGE_WALK_MIN = 1_000
 # Work of the two plans in index entries: a walked scene costs about two (its heap row,
-# read in order, and the filters), a match found through the filters' indexes three
-# (its heap row, read at random); the walk's estimate counts double for the risk that
-# matches are sparser where it walks than on average.
+# read in order, and the filters), eight with a place filter (its cell arrays compared
+# with the covering's hundreds of cells), a match found through the filters' indexes
+# three (its heap row, read at random); the walk's estimate counts double for the risk
+# that matches are sparser where it walks than on average. Rough weights, measured at
+# 10^6 scenes (bench/lists.py): they decide between plans an order of magnitude apart.
 WALK_ROW_COST = 2
+WALK_ROW_COST_PLACE = 8
 MATCH_FETCH_COST = 3
 WALK_RISK = 2
 _NEWEST_FIRST = "s.start_time DESC, s.id DESC"
@@ -244,12 +248,13 @@ def scene_page(
     is full: right for broad filters, a walk of the whole table (seconds at 10^6) for
     filters it thinks broad that match little ("highway" + "pedestrians"); and for
     filters it thinks narrow it intersects whole bitmaps of every indexed filter, even
-    one holding 80% of the scenes (night + rain + near: 200-350 ms). So the page takes
+    one holding 80% of the scenes (night + rain + near at 10^6: 200-350 ms on a busy
+    2-core machine, where a walk takes 25 ms). So the page takes
     two plans in turn:
       1. a walk of the order index from the key (within the time bounds), of at most a
          few times the scenes the filters' estimated share needs to fill the page: it
          stops as soon as the page is full. Tried when the planner's estimates make it
-         cheaper (with a margin) than plan 2, in index entries read;
+         cheaper (with a margin) than plan 2, in index entries read or their equivalent;
       2. the matches beyond the key (or beyond the walk, when it ran out before the page
          was full) found through the filters' own indexes, then sorted: cost ~ those
          matches and index entries, not the table. From the top of the list, that
@@ -262,19 +267,23 @@ def scene_page(
     found: list[int] = []
     want = offset + limit
     with connection.cursor() as cursor:
-        plans = _plans(
-            cursor,
+        branches = [
             (f"{position} AND ({where})", [*position_params, *where_params]),
             (f"{position} AND {bounds}", [*position_params, *bounds_params]),
-            (where, where_params),  # the whole list's matches, for its count
-        )
-        beyond, in_range, everywhere = (float(plan["Plan Rows"]) for plan in plans)
-        estimate = round(everywhere if after is not None else beyond)
+        ]
+        if after is not None:  # the whole list's matches, for its count
+            branches.append((where, where_params))
+        plans = _plans(cursor, *branches)
+        beyond, in_range = float(plans[0]["Plan Rows"]), float(plans[1]["Plan Rows"])
+        estimate = round(float(plans[-1]["Plan Rows"]) if after is not None else beyond)
         expected_walk = want * in_range / max(beyond, 1)
-        walk_work = WALK_RISK * WALK_ROW_COST * expected_walk
+        row_cost = WALK_ROW_COST_PLACE if filters.near or filters.bbox else WALK_ROW_COST
         index_work = _index_entries(plans[0], in_range) + MATCH_FETCH_COST * beyond
-        if walk_work <= index_work and 2 * expected_walk <= PAGE_WALK_MAX:
-            window = round(min(PAGE_WALK_MAX, max(PAGE_WALK_MIN, 4 * expected_walk)))
+        if WALK_RISK * row_cost * expected_walk <= index_work:
+            # Up to a few times the expected walk, and no longer than the other plan's
+            # work (however long that is) or PAGE_WALK_MAX: what a wrong estimate wastes.
+            longest = max(PAGE_WALK_MAX, index_work / row_cost)
+            window = round(min(longest, max(PAGE_WALK_MIN, 4 * expected_walk)))
             ordered = f"FROM catalog_scene s WHERE {position} AND {bounds} ORDER BY {order}"
             cursor.execute(
                 f"SELECT s.id FROM (SELECT * {ordered} LIMIT %s) AS s WHERE {where} "

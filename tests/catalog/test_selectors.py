@@ -73,7 +73,7 @@ def expected_page(query: str, after, backward: bool, offset: int, limit: int) ->
     "walk",
     # (PAGE_WALK_MIN, PAGE_WALK_MAX, WALK_RISK): the planner's choice; short walks tried
     # always, which the second plan continues where they end; no walk.
-    [(1_000, 50_000, 2), (3, 10**9, 0), (0, 0, 0)],
+    [(1_000, 50_000, 2), (3, 12, 0), (0, 0, 10**9)],
     ids=["as-planned", "short-walks", "no-walk"],
 )
 def test_a_page_is_the_lists_next_rows_whichever_plan_serves_it(catalog, query, walk, monkeypatch):
