@@ -210,7 +210,8 @@ function latestMore(grid) {
       try {
         const data = await reader.read();
         if (reader !== latest || !data) return false;
-        const rows = (data.results || []).map(normalize).filter((r) => !current.some((c) => c.sceneId === r.sceneId));
+        const shown = new Set(current.map((r) => r.sceneId));
+        const rows = (data.results || []).map(normalize).filter((r) => !shown.has(r.sceneId));
         current.push(...rows);
         grid.append(...rows.map((r) => renderCard(r, { selected: selected.has(r.sceneId) })));
         updateSelection();

@@ -1,6 +1,6 @@
 // One scene set: items with thumbnails (remove, with undo), frozen versions with counts,
 // sha256, the diff to the previous version and manifest downloads; freeze a new version.
-import { api, ApiError, countText, errorLines, getAll, loadWhileVisible, pageReader } from "./api.js";
+import { api, ApiError, errorLines, getAll, loadWhileVisible, pageReader } from "./api.js";
 import { sceneHref } from "./cards.js";
 import { copyText, h, icon, toast } from "./dom.js";
 import { localDateTime } from "./format.js";
@@ -55,7 +55,7 @@ async function loadItems() {
     }
     const grid = h("div", { class: "items-grid" }, first.results.map(itemTile));
     itemsHost.replaceChildren(grid);
-    if (!reader.done) itemsHost.append(moreItems(reader, grid, first));
+    if (!reader.done) itemsHost.append(moreItems(reader, grid));
   } catch (e) {
     itemsHost.replaceChildren(h("div", { class: "state state-error" }, h("h2", {}, "Could not load items"), h("p", {}, e.message)));
   }
@@ -63,12 +63,13 @@ async function loadItems() {
 
 // The rest of the items, a page each time the end of the grid comes into view (or the
 // button is clicked).
-function moreItems(reader, grid, first) {
+function moreItems(reader, grid) {
   const button = h("button", { type: "button", class: "btn", "data-more": "items" }, "Show more");
   const note = h("span", { class: "faint", style: "margin-left:10px" });
   const block = h("div", { class: "load-more" }, button, note);
-  const shown = () => grid.children.length;
-  const describe = () => { note.textContent = `${shown().toLocaleString()} of ${countText(first)} shown`; };
+  // Of the page head's count: exact, and kept up to date as items are removed.
+  const total = () => Number(itemCount.textContent).toLocaleString();
+  const describe = () => { note.textContent = `${grid.children.length.toLocaleString()} of ${total()} shown`; };
   describe();
   let loading = null;
   const next = () => {
