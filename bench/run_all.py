@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["demo_fleet.py", "ingest.py", "embed.py", "search.py", "export.py"]
+BENCHES = ["demo_fleet.py", "ingest.py", "embed.py", "search.py", "export.py", "lists.py"]
 
 
 def main() -> int:
