@@ -4,7 +4,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["demo_fleet.py", "ingest.py", "embed.py", "search.py", "export.py", "mining.py"]
+BENCHES = [
+    "demo_fleet.py", "ingest.py", "embed.py", "search.py", "export.py", "mining.py", "lists.py",
+]  # fmt: skip
 
 
 def main() -> int:

@@ -254,3 +254,60 @@ def _children(rows: np.ndarray, cols: np.ndarray, ratio: int) -> tuple[np.ndarra
 
 def _cell_ids(level: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return (level << LEVEL_SHIFT) | (rows << LAT_SHIFT) | cols
+
+
+# Slack, in degrees, on the box covering's inside/outside decisions: far above the float
+# error of cell bounds and of placing a point in its cell (~1e-13 degree), far below any
+# distance that matters (1e-9 degree is 0.1 mm).
+BOX_MARGIN_DEG = 1e-9
+
+
+def box_cover(
+    min_lon: float,
+    min_lat: float,
+    max_lon: float,
+    max_lat: float,
+    max_cells: int = DEFAULT_MAX_CELLS,
+) -> tuple[list[int], list[int]] | None:
+    """Cells covering the box, as sorted `(inner, boundary)` lists: every point of an
+    inner cell (of any level) is in the box, boundary cells are crossed by its edge, and a
+    point in the box is in an inner or a boundary cell. Boundary cells are of the finest
+    level that keeps the covering within `max_cells` (a box's edge is long: a 0.1 degree
+    box takes ~400 finest cells). None when even the coarsest covering takes more."""
+    if not all(map(math.isfinite, (min_lon, min_lat, max_lon, max_lat))):
+        return None
+    if not (-180.0 <= min_lon <= max_lon <= 180.0 and -90.0 <= min_lat <= max_lat <= 90.0):
+        return None
+    eps = BOX_MARGIN_DEG
+    top = len(LEVEL_SCALES) - 1
+    rows = _index_range(min_lat + 90.0 - eps, max_lat + 90.0 + eps, LEVEL_SCALES[top])
+    cols = _index_range(min_lon + 180.0 - eps, max_lon + 180.0 + eps, LEVEL_SCALES[top])
+    if len(rows) * len(cols) > MAX_TOP_LEVEL_CANDIDATES:
+        return None
+    rows, cols = (grid.ravel() for grid in np.meshgrid(rows, cols, indexing="ij"))
+    inner: list[np.ndarray] = []
+    inner_count = 0
+    boundary = None
+    for level in range(top, -1, -1):
+        size = LEVEL_SCALES[level] / FINE_CELLS_PER_DEGREE
+        south, north = rows * size - 90.0, (rows + 1) * size - 90.0
+        west, east = cols * size - 180.0, (cols + 1) * size - 180.0
+        inside = (
+            (south >= min_lat + eps) & (north <= max_lat - eps)
+            & (west >= min_lon + eps) & (east <= max_lon - eps)
+        )  # fmt: skip
+        crossed = ~inside & (
+            (north >= min_lat - eps) & (south <= max_lat + eps)
+            & (east >= min_lon - eps) & (west <= max_lon + eps)
+        )  # fmt: skip
+        if inner_count + int(inside.sum()) + int(crossed.sum()) > max_cells:
+            if boundary is None:
+                return None
+            break  # the previous level's crossed cells stay the boundary
+        inner.append(_cell_ids(level, rows[inside], cols[inside]))
+        inner_count += len(inner[-1])
+        rows, cols = rows[crossed], cols[crossed]
+        boundary = _cell_ids(level, rows, cols)
+        if level:
+            rows, cols = _children(rows, cols, LEVEL_SCALES[level] // LEVEL_SCALES[level - 1])
+    return sorted(np.concatenate(inner).tolist()), sorted(boundary.tolist())

@@ -2,7 +2,9 @@
 scenes/`, vector search (raw SQL over frames joined to scenes) and exports share a single
 definition of what each filter means."""
 
+import json
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
@@ -56,21 +58,8 @@ def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
     elif filters.has_disengagement is False:
         add(f"{a}.disengagement_count = 0")
     if filters.bbox:
-        min_lon, min_lat, max_lon, max_lat = filters.bbox
-        # Some point of the track lies in the box; the box overlap uses the GiST index.
-        add(
-            f"{_track_box(a)} && box(point(%s, %s), point(%s, %s)) AND EXISTS ("
-            f"SELECT 1 FROM {_track_points(a)} WHERE p.lon BETWEEN %s AND %s "
-            "AND p.lat BETWEEN %s AND %s)",
-            min_lon,
-            min_lat,
-            max_lon,
-            max_lat,
-            min_lon,
-            max_lon,
-            min_lat,
-            max_lat,
-        )
+        sql, values = _bbox_sql(a, *filters.bbox)
+        add(sql, *values)
     if filters.near:
         sql, values = _near_sql(a, *filters.near)
         add(sql, *values)
@@ -82,6 +71,35 @@ def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
 def _track_box(alias: str) -> str:
     # Must match the expression of the index scene_track_box_gist (catalog 0002).
     return f"box(point({alias}.min_lon, {alias}.min_lat), point({alias}.max_lon, {alias}.max_lat))"
+
+
+def _bbox_sql(
+    a: str, min_lon: float, min_lat: float, max_lon: float, max_lat: float
+) -> tuple[str, list]:
+    """Some point of the 1 Hz track lies in the box."""
+    exact = (
+        f"EXISTS (SELECT 1 FROM {_track_points(a)} WHERE p.lon BETWEEN %s AND %s "
+        "AND p.lat BETWEEN %s AND %s)"
+    )
+    exact_params = [min_lon, max_lon, min_lat, max_lat]
+    cover = geo.box_cover(min_lon, min_lat, max_lon, max_lat)
+    if cover is not None:
+        # As for `near`: GIN on the track's cells, a cell inside the box decides alone.
+        # Beside the index, the planner estimates this from the cells' statistics; the
+        # box overlap below is always estimated at 0.5% of the scenes, which for a box
+        # holding a fifth of them made it sort every match instead of walking the list's
+        # order (200 ms at 10^5 scenes).
+        inner, boundary = cover
+        return (
+            f"{a}.track_cells && %s::bigint[] OR ({a}.track_cells && %s::bigint[] AND {exact})",
+            [inner, boundary, *exact_params],
+        )
+    # A box too large to cover with cells (about a degree): the track's bounding box
+    # overlap uses the GiST index.
+    return (
+        f"{_track_box(a)} && box(point(%s, %s), point(%s, %s)) AND {exact}",
+        [min_lon, min_lat, max_lon, max_lat, *exact_params],
+    )
 
 
 def _near_sql(a: str, lat: float, lon: float, radius_m: float) -> tuple[str, list]:
@@ -183,6 +201,160 @@ def scene_list(*, filters: SceneFilters) -> QuerySet[Scene]:
         sql, params = scene_filter_sql(filters, "catalog_scene")
         queryset = queryset.filter(RawSQL(sql, params, output_field=BooleanField()))
     return queryset.order_by("-start_time", "-id")
+
+
+# A page's walk of the list order (below) reads at most this many scenes, unless the
+# other plan looks even longer: ~25 ms of cheap filters at 10^6 scenes on a busy 2-core
+# machine, a bound on what a filter the planner thought broad but that matches little
+# can waste before the second plan.
+PAGE_WALK_MAX = 50_000
+PAGE_WALK_MIN = 1_000
+# Work of the two plans in index entries: a walked scene costs about two (its heap row,
+# read in order, and the filters), eight with a place filter (its cell arrays compared
+# with the covering's hundreds of cells), a match found through the filters' indexes
+# three (its heap row, read at random); the walk's estimate counts double for the risk
+# that matches are sparser where it walks than on average. Rough weights, measured at
+# 10^6 scenes (bench/lists.py): they decide between plans an order of magnitude apart.
+WALK_ROW_COST = 2
+WALK_ROW_COST_PLACE = 8
+MATCH_FETCH_COST = 3
+WALK_RISK = 2
+_NEWEST_FIRST = "s.start_time DESC, s.id DESC"
+_OLDEST_FIRST = "s.start_time, s.id"
+
+
+@dataclass(frozen=True)
+class ScenePage:
+    pks: list[int]
+    matches_estimate: int  # the planner's estimate of the scenes matching the filters
+    # All of them, exactly, when the page had to find them all anyway (a first page
+    # served by the filters' indexes); else None.
+    matches: int | None = None
+
+
+def scene_page(
+    *,
+    filters: SceneFilters,
+    after: tuple[datetime, int] | None = None,
+    backward: bool = False,
+    offset: int = 0,
+    limit: int,
+) -> ScenePage:
+    """The next `limit` scenes of `scene_list(filters=filters)` after the sort key `after`
+    = (start_time, id) (before it when `backward`, nearest first), skipping `offset`
+    first: one page of the list, at a cost that neither the planner's blind spots nor
+    (beyond the offset, which the caller bounds) its depth decide.
+
+    Left to itself the planner walks the list's order index and filters until the page
+    is full: right for broad filters, a walk of the whole table (seconds at 10^6) for
+    filters it thinks broad that match little ("highway" + "pedestrians"); and for
+    filters it thinks narrow it intersects whole bitmaps of every indexed filter, even
+    one holding 80% of the scenes (night + rain + near at 10^6: 200-350 ms on a busy
+    2-core machine, where a walk takes 25 ms). So the page takes
+    two plans in turn:
+      1. a walk of the order index from the key (within the time bounds), of at most a
+         few times the scenes the filters' estimated share needs to fill the page: it
+         stops as soon as the page is full. Tried when the planner's estimates make it
+         cheaper (with a margin) than plan 2, in index entries read or their equivalent;
+      2. the matches beyond the key (or beyond the walk, when it ran out before the page
+         was full) found through the filters' own indexes, then sorted: cost ~ those
+         matches and index entries, not the table. From the top of the list, that
+         counts them all as well.
+    """
+    where, where_params = scene_filter_sql(filters, "s")
+    order = _OLDEST_FIRST if backward else _NEWEST_FIRST
+    position, position_params = _position_sql(after, backward)
+    bounds, bounds_params = _time_bounds_sql(filters)
+    found: list[int] = []
+    want = offset + limit
+    with connection.cursor() as cursor:
+        branches = [
+            (f"{position} AND ({where})", [*position_params, *where_params]),
+            (f"{position} AND {bounds}", [*position_params, *bounds_params]),
+        ]
+        if after is not None:  # the whole list's matches, for its count
+            branches.append((where, where_params))
+        plans = _plans(cursor, *branches)
+        beyond, in_range = float(plans[0]["Plan Rows"]), float(plans[1]["Plan Rows"])
+        estimate = round(float(plans[-1]["Plan Rows"]) if after is not None else beyond)
+        expected_walk = want * in_range / max(beyond, 1)
+        row_cost = WALK_ROW_COST_PLACE if filters.near or filters.bbox else WALK_ROW_COST
+        index_work = _index_entries(plans[0], in_range) + MATCH_FETCH_COST * beyond
+        if WALK_RISK * row_cost * expected_walk <= index_work:
+            # Up to a few times the expected walk, and no longer than the other plan's
+            # work (however long that is) or PAGE_WALK_MAX: what a wrong estimate wastes.
+            longest = max(PAGE_WALK_MAX, index_work / row_cost)
+            window = round(min(longest, max(PAGE_WALK_MIN, 4 * expected_walk)))
+            ordered = f"FROM catalog_scene s WHERE {position} AND {bounds} ORDER BY {order}"
+            cursor.execute(
+                f"SELECT s.id FROM (SELECT * {ordered} LIMIT %s) AS s WHERE {where} "
+                f"ORDER BY {order} LIMIT %s",
+                [*position_params, *bounds_params, window, *where_params, want],
+            )
+            found = [row[0] for row in cursor.fetchall()]
+            end = None
+            if len(found) < want:
+                cursor.execute(
+                    f"SELECT s.start_time, s.id {ordered} OFFSET %s LIMIT 1",
+                    [*position_params, *bounds_params, window - 1],
+                )
+                end = cursor.fetchone()
+            if end is None:  # the page is full, or the walk saw every scene there is
+                known = len(found) if after is None and len(found) < want else None
+                return ScenePage(found[offset:], estimate, known)
+            position, position_params = _position_sql(tuple(end), backward)
+        # MATERIALIZED: planned for all of its rows, the filters' indexes find them.
+        cursor.execute(
+            f"WITH m AS MATERIALIZED (SELECT s.id, s.start_time FROM catalog_scene s "
+            f"WHERE {position} AND ({where})) SELECT s.id, count(*) OVER () "
+            f"FROM m AS s ORDER BY {order} LIMIT %s",
+            [*position_params, *where_params, want - len(found)],
+        )
+        rows = cursor.fetchall()
+    counted = rows[0][1] if rows else 0
+    return ScenePage(
+        (found + [row[0] for row in rows])[offset:],
+        estimate,
+        len(found) + counted if after is None else None,
+    )
+
+
+def _position_sql(after: tuple | None, backward: bool) -> tuple[str, list]:
+    if after is None:
+        return "TRUE", []
+    # One row comparison: a range of the (start_time, id) index.
+    return f"(s.start_time, s.id) {'>' if backward else '<'} (%s, %s)", list(after)
+
+
+def _time_bounds_sql(filters: SceneFilters) -> tuple[str, list]:
+    """The filters' time range, which the walk's index serves itself."""
+    clauses, params = [], []
+    if filters.start_after:
+        clauses.append("s.start_time >= %s")
+        params.append(filters.start_after)
+    if filters.start_before:
+        clauses.append("s.start_time <= %s")
+        params.append(filters.start_before)
+    return " AND ".join(clauses) or "TRUE", params
+
+
+def _plans(cursor, *branches: tuple[str, list]) -> list[dict]:
+    """The planner's plans for `SELECT s.id FROM catalog_scene s WHERE <branch>`, one per
+    branch, in one round trip (as the branches of one UNION ALL)."""
+    union = " UNION ALL ".join(f"SELECT s.id FROM catalog_scene s WHERE {w}" for w, _ in branches)
+    cursor.execute(f"EXPLAIN (FORMAT JSON) {union}", [p for _, params in branches for p in params])
+    plan = cursor.fetchone()[0]
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plans"]
+
+
+def _index_entries(plan: dict, scenes: float) -> float:
+    """Index entries (or, for a sequential scan, `scenes`) a plan reads: its work."""
+    own = 0.0
+    if plan["Node Type"] in ("Bitmap Index Scan", "Index Scan", "Index Only Scan"):
+        own = float(plan["Plan Rows"])
+    elif plan["Node Type"] == "Seq Scan" and plan.get("Relation Name") == "catalog_scene":
+        own = scenes
+    return own + sum(_index_entries(child, scenes) for child in plan.get("Plans", ()))
 
 
 def scene_get(*, scene_id: str) -> Scene | None:

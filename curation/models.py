@@ -68,6 +68,11 @@ class SceneSetItem(models.Model):
     t_end_s = models.FloatField(null=True, blank=True)
 
     class Meta:
+        indexes = [
+            # The items' order (as added) within a set: pages of a 10^5-item set are one
+            # range of it, and counting a set's items reads it alone (index-only).
+            models.Index(fields=["scene_set", "id"], name="setitem_set_order"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["scene_set", "scene"], name="setitem_unique_scene"),
             models.CheckConstraint(

@@ -260,6 +260,11 @@ def request_schema() -> dict:
 
 # --- references ----------------------------------------------------------------------------
 
+# Camera names known to exist, remembered per process so that checking them costs a
+# query only for new names. A fleet has a handful, but the names come from manifests:
+# a catalog whose scenes each name their own cameras must not grow a process without
+# limit, so past the bound the set starts over (re-learning a name is one query).
+KNOWN_CAMERAS_MAX = 256
 _known_cameras: set[str] = set()
 
 
@@ -276,4 +281,6 @@ def _check_references(request: SearchRequest) -> None:
         if camera not in _known_cameras:
             if not Scene.objects.filter(cameras__has_key=camera).exists():
                 raise InvalidInput({"cameras": f"unknown camera {camera!r}"})
+            if len(_known_cameras) >= KNOWN_CAMERAS_MAX:
+                _known_cameras.clear()
             _known_cameras.add(camera)

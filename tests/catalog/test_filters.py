@@ -243,3 +243,50 @@ def test_a_box_wider_than_ten_degrees_is_refused():
 def test_speeds_past_1000_mps_are_refused():
     with pytest.raises(InvalidInput):
         parse_query_params({"max_speed_gte": "1000.5"})
+
+
+def bbox_pks(min_lon: float, min_lat: float, max_lon: float, max_lat: float) -> set[int]:
+    box = (min_lon, min_lat, max_lon, max_lat)
+    return {s.pk for s in scene_list(filters=SceneFilters(bbox=box))}
+
+
+# Boxes around Oi: within a finest cell, fine and coarse boundary cells, too large to cover.
+@pytest.mark.parametrize("half_deg", [0.0004, 0.015, 0.2, 3.0])
+def test_bbox_finds_exactly_the_scenes_whose_track_enters_it(half_deg):
+    rng = random.Random(half_deg)
+    box = (OI[1] - half_deg, OI[0] - half_deg * 0.7, OI[1] + half_deg, OI[0] + half_deg * 0.7)
+    min_lon, min_lat, max_lon, max_lat = box
+    tracks = []
+    for _ in range(120):
+        lat = rng.uniform(min_lat - half_deg, max_lat + half_deg)
+        lon = rng.uniform(min_lon - half_deg, max_lon + half_deg)
+        if rng.random() < 0.3:  # on an edge of the box, inside or a hair outside
+            lat = rng.choice([min_lat, max_lat, min_lat - 1e-7, max_lat + 1e-7])
+        step = half_deg * rng.uniform(0.01, 0.3)
+        points = [(lat + step * t * 0.3, lon + step * t) for t in range(rng.randint(1, 10))]
+        tracks.append((scene_along(*zip(*points, strict=True)), points))
+    expected = {
+        scene.pk
+        for scene, points in tracks
+        if any(min_lat <= la <= max_lat and min_lon <= lo <= max_lon for la, lo in points)
+    }
+    assert expected and bbox_pks(*box) == expected
+
+
+def test_bbox_beyond_the_cell_limit_falls_back_to_the_track_box():
+    box = (OI[1] - 3, OI[0] - 2, OI[1] + 3, OI[0] + 2)
+    assert geo.box_cover(*box) is None
+    inside = scene_along([OI[0] + 1.9999], [OI[1] - 2.9999])
+    scene_along([OI[0] + 2.0001], [OI[1]])
+    assert bbox_pks(*box) == {inside.pk}
+
+
+def test_bbox_is_served_by_the_track_cells_index():
+    for _ in range(30):
+        SceneFactory()
+    sql, params = scene_filter_sql(SceneFilters(bbox=(139.72, 35.61, 139.75, 35.64)), "s")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN SELECT count(*) FROM catalog_scene s WHERE {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Bitmap Index Scan on scene_track_cells_gin" in plan

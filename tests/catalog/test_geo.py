@@ -192,3 +192,76 @@ def test_track_cells_rows_take_only_the_masked_points():
 def test_track_cells_refuse_unequal_lengths():
     with pytest.raises(ValueError):
         geo.track_cells([1.0, 2.0], [1.0])
+
+
+boxes = st.tuples(
+    st.floats(-75, 75), st.floats(-178, 178), st.floats(0, 0.3), st.floats(0, 0.3)
+).map(lambda b: (b[1], b[0], min(b[1] + b[3], 180.0), min(b[0] + b[2], 90.0)))
+# Points around the box, many on its edges or a hair beyond, some on the cell grid lines.
+box_points = st.lists(
+    st.tuples(st.floats(-0.5, 1.5), st.floats(-0.5, 1.5), st.sampled_from(["", "edge", "grid"])),
+    min_size=1,
+    max_size=20,
+)
+
+
+def place_in_box(box, points) -> tuple[list[float], list[float]]:
+    min_lon, min_lat, max_lon, max_lat = box
+    lats, lons = [], []
+    for u, v, snap in points:
+        lat = min_lat + u * (max_lat - min_lat)
+        lon = min_lon + v * (max_lon - min_lon)
+        if snap == "edge":
+            lat = [min_lat, max_lat, min_lat - 1e-12, max_lat + 1e-12][int(u * 7) % 4]
+        elif snap == "grid":
+            lat, lon = round(lat, 3), round(lon, 3)
+        lats.append(lat)
+        lons.append(lon)
+    return lats, lons
+
+
+def in_box(box, lats, lons) -> bool:
+    min_lon, min_lat, max_lon, max_lat = box
+    return any(
+        min_lat <= la <= max_lat and min_lon <= lo <= max_lon
+        for la, lo in zip(lats, lons, strict=True)
+    )
+
+
+@given(box=boxes, points=box_points, max_cells=st.sampled_from([NO_CELL_LIMIT, 320, 40]))
+@PROPERTY
+def test_box_covering_decides_exactly_as_the_box(box, points, max_cells):
+    cover = geo.box_cover(*box, max_cells=max_cells)
+    if cover is None:
+        return
+    inner, boundary = cover
+    lats, lons = place_in_box(box, points)
+    cells = set(geo.track_cells(lats, lons))
+    decided = bool(cells & set(inner)) or (bool(cells & set(boundary)) and in_box(box, lats, lons))
+    assert decided == in_box(box, lats, lons)
+
+
+@given(box=boxes)
+@settings(max_examples=60, deadline=None)
+def test_every_point_of_an_inner_box_cell_is_in_the_box(box):
+    min_lon, min_lat, max_lon, max_lat = box
+    inner, _ = geo.box_cover(*box, max_cells=NO_CELL_LIMIT)
+    for cell in inner:
+        south, west, north, east = geo.cell_bounds(cell)
+        assert min_lat <= south and north <= max_lat and min_lon <= west and east <= max_lon
+
+
+def test_box_boundary_is_finest_while_it_fits_then_coarser():
+    box = (139.70, 35.55, 139.80, 35.68)
+    _, fine = geo.box_cover(*box, max_cells=NO_CELL_LIMIT)
+    inner, boundary = geo.box_cover(*box)
+    assert {level(c) for c in fine} == {0} and len(fine) > geo.DEFAULT_MAX_CELLS
+    assert len({level(c) for c in boundary}) == 1 and level(boundary[0]) > 0
+    assert len(inner) + len(boundary) <= geo.DEFAULT_MAX_CELLS
+    assert not set(inner) & set(boundary)
+
+
+def test_box_cover_declines_what_it_cannot_cover():
+    assert geo.box_cover(130.0, 30.0, 140.0, 40.0) is None  # more cells than the limit
+    assert geo.box_cover(math.nan, 30.0, 140.0, 40.0) is None
+    assert geo.box_cover(140.0, 30.0, 139.0, 40.0) is None  # min_lon > max_lon

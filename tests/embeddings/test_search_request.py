@@ -4,6 +4,8 @@ import pytest
 
 from catalog.errors import InvalidInput, NotFound
 from embeddings.search import DEFAULT_LIMIT, LikeFrame, SearchRequest
+from embeddings.search import request as request_module
+from embeddings.search.request import MAX_CAMERAS
 from tests.factories import SceneFactory
 
 pytestmark = pytest.mark.django_db
@@ -64,6 +66,16 @@ def test_text_must_be_a_string():
 def test_an_unknown_camera_is_rejected():
     SceneFactory(cameras={"front_wide": "s3://f/a.mp4"})
     assert "cameras" in errors_of({"text": "x", "cameras": ["moon_cam"]})
+
+
+def test_known_camera_names_kept_per_process_stay_bounded():
+    names = [f"cam-{i:03d}" for i in range(request_module.KNOWN_CAMERAS_MAX + 40)]
+    SceneFactory(cameras={name: f"s3://f/{name}.mp4" for name in names})
+    for start in range(0, len(names), MAX_CAMERAS):
+        chunk = names[start : start + MAX_CAMERAS]
+        assert SearchRequest.from_json({"text": "x", "cameras": chunk}).cameras == tuple(chunk)
+        assert len(request_module._known_cameras) <= request_module.KNOWN_CAMERAS_MAX
+    assert "cameras" in errors_of({"text": "x", "cameras": ["cam-999"]})
 
 
 def test_a_known_camera_is_accepted():

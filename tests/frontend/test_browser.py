@@ -211,3 +211,48 @@ def test_back_restores_the_previous_search(signed_in, fleet):
     page.wait_for_url("**/?vehicle=veh-01")
     page.wait_for_function("() => document.querySelectorAll('#results .card').length == 2")
     assert page.locator('[data-param="has_disengagement"][value=""]').is_checked()
+
+
+def test_latest_scenes_load_page_after_page_as_the_grid_scrolls(signed_in):
+    from catalog.models import Scene
+    from tests.factories import SceneFactory
+
+    SceneFactory.create_batch(120)
+    newest_first = list(
+        Scene.objects.order_by("-start_time", "-id").values_list("scene_id", flat=True)
+    )
+    page = signed_in
+    page.goto("/?limit=50")
+    assert len(card_ids(page)) == 50
+    assert "120" in page.locator("#result-meta").inner_text()
+    for expected in (100, 120):
+        page.locator("#results .card[data-scene-id]").last.scroll_into_view_if_needed()
+        page.wait_for_function(
+            f"document.querySelectorAll('#results .card[data-scene-id]').length >= {expected}"
+        )
+    page.locator("[data-more=scenes]").wait_for(state="detached")
+    assert card_ids(page) == newest_first
+    assert page.js_errors == []
+
+
+def test_a_large_set_opens_with_its_first_items_and_pages_on_demand(signed_in, user):
+    from curation.models import SceneSet, SceneSetItem
+    from tests.factories import SceneFactory
+
+    scene_set = SceneSet.objects.create(name="big", owner=user)
+    scenes = SceneFactory.create_batch(230)
+    SceneSetItem.objects.bulk_create(SceneSetItem(scene_set=scene_set, scene=s) for s in scenes)
+    page = signed_in
+    page.goto(f"/sets/{scene_set.pk}/")
+    page.wait_for_selector("#items .item")
+    items = page.locator("#items .item")
+    assert items.count() == 100  # one page, not the whole set
+    assert page.locator("#item-count").inner_text() == "230"
+    assert "100 of 230 shown" in page.locator("#items .load-more").inner_text()
+    page.click("[data-more=items]")
+    page.wait_for_function("document.querySelectorAll('#items .item').length >= 200")
+    items.last.scroll_into_view_if_needed()
+    page.locator("[data-more=items]").wait_for(state="detached")
+    shown = items.evaluate_all("i => i.map(x => x.dataset.sceneId)")
+    assert shown == [s.scene_id for s in scenes]  # in the order added, each once
+    assert page.js_errors == []

@@ -71,7 +71,8 @@ export const api = {
   del: (path, body) => request("DELETE", path, { body }),
 };
 
-// Every page of a paginated list ({count, next, results}) or a plain list.
+// Every page of a short paginated list ({count, next, results}) or a plain list. Lists
+// that grow with the fleet (scenes, set items) are read page by page with pageReader.
 export async function getAll(path, params, { maxPages = 20 } = {}) {
   let data = await api.get(path, params);
   if (Array.isArray(data)) return data;
@@ -83,6 +84,69 @@ export async function getAll(path, params, { maxPages = 20 } = {}) {
     pages += 1;
   }
   return out;
+}
+
+// A paginated list read one page at a time by following its `next` links (cursors:
+// page 2,000 costs the server what page 1 does). `read()` resolves to the next page's
+// body ({count, count_is_estimate, next, results}); `done` once the last was read.
+export function pageReader(path, params, options = {}) {
+  let next = null;
+  let started = false;
+  return {
+    get done() {
+      return started && !next;
+    },
+    async read() {
+      if (started && !next) return null;
+      const data = started ? await api.get(next, undefined, options) : await api.get(path, params, options);
+      started = true;
+      next = data.next || null;
+      return data;
+    },
+  };
+}
+
+// A list's `count` as text: "~1,200,000" when the server estimated it.
+export function countText(data) {
+  const count = Number(data.count || 0).toLocaleString();
+  return data.count_is_estimate ? `~${count}` : count;
+}
+
+// Infinite scroll: calls `load()` whenever `sentinel` comes within a screen of view,
+// and again after each load while it stays there, until `load()` resolves false. Returns
+// a function that stops it. The page also shows a button calling `load` (keyboard use,
+// and browsers without IntersectionObserver).
+export function loadWhileVisible(sentinel, load) {
+  if (!("IntersectionObserver" in window)) return () => {};
+  let busy = false;
+  let visible = false;
+  let stopped = false;
+  const pump = async () => {
+    if (busy || stopped) return;
+    busy = true;
+    try {
+      while (visible && !stopped) {
+        if ((await load()) === false) {
+          stop();
+          break;
+        }
+        // Let layout and the observer's report of where the sentinel is now come first.
+        await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+      }
+    } finally {
+      busy = false;
+    }
+  };
+  const observer = new IntersectionObserver((entries) => {
+    visible = entries.some((entry) => entry.isIntersecting);
+    pump();
+  }, { rootMargin: "0px 0px 100% 0px" });
+  function stop() {
+    stopped = true;
+    observer.disconnect();
+  }
+  observer.observe(sentinel);
+  return stop;
 }
 
 // "field: message" lines from an ApiError, with the JSON body's `filters.` prefix removed

@@ -1,6 +1,6 @@
 // The search page: the URL is the search. Loading the page runs the URL's search; editing
 // the form rewrites the URL (pushState) and runs it; back/forward restore both.
-import { api, ApiError, errorLines } from "./api.js";
+import { api, ApiError, countText, errorLines, loadWhileVisible, pageReader } from "./api.js";
 import { initChips } from "./chips.js";
 import { renderActiveFilters } from "./filterchips.js";
 import { normalize, renderCard, skeletonCards } from "./cards.js";
@@ -20,6 +20,8 @@ const likeChip = document.getElementById("like-chip");
 const selected = new Set();
 let current = []; // normalized results on screen
 let inflight = null;
+let latest = null; // the empty query's scene list: read page by page as the user scrolls
+let stopScrolling = () => {};
 
 const setChips = initChips(form, () => apply());
 const place = initPlaceMap({ onChange: () => apply() });
@@ -42,14 +44,21 @@ async function run(params) {
   inflight?.abort();
   const controller = new AbortController();
   inflight = controller;
+  stopScrolling();
+  latest = null;
   clearFieldErrors();
   updateChrome(params);
   showLoading();
   try {
     const started = performance.now();
-    const data = hasQuery(params)
-      ? await api.post("search/", paramsToBody(params), { signal: controller.signal })
-      : await api.get("scenes/", { page_size: params.get("limit") || form.elements.limit.dataset.default }, { signal: controller.signal });
+    let data;
+    if (hasQuery(params)) {
+      data = await api.post("search/", paramsToBody(params), { signal: controller.signal });
+    } else {
+      const pageSize = params.get("limit") || form.elements.limit.dataset.default;
+      latest = pageReader("scenes/", { page_size: pageSize }, { signal: controller.signal });
+      data = await latest.read();
+    }
     if (controller.signal.aborted) return;
     render(params, data, performance.now() - started);
   } catch (error) {
@@ -220,8 +229,9 @@ function render(params, data, elapsedMs) {
     parts.push(h("span", {}, h("strong", {}, String(current.length)), ` scene${current.length === 1 ? "" : "s"}`));
     parts.push(h("span", { class: "sep" }, "·"), h("span", {}, ranked));
   } else {
-    const total = typeof data.count === "number" ? data.count : current.length;
-    parts.push(h("span", {}, "Latest scenes · ", h("strong", {}, total.toLocaleString()), " in the catalog"));
+    const total = typeof data.count === "number" ? countText(data) : String(current.length);
+    const estimated = data.count_is_estimate ? " (estimated)" : "";
+    parts.push(h("span", { title: `scenes in the catalog${estimated}` }, "Latest scenes · ", h("strong", {}, total), " in the catalog"));
   }
   const took = typeof data.took_ms === "number" ? data.took_ms : elapsedMs;
   const plan = data.plan ? JSON.stringify(data.plan) : null;
@@ -245,6 +255,7 @@ function render(params, data, elapsedMs) {
     children.push(h("div", { class: "load-more" },
       h("button", { type: "button", class: "btn", onclick: () => loadMore(limit) }, "Show more results")));
   }
+  if (!searched && latest && !latest.done) children.push(latestMore(grid));
   results.replaceChildren(...children);
   updateSelection();
 }
@@ -267,6 +278,40 @@ function renderPatterns(patterns, cards) {
       head,
       h("div", { class: "grid" }, members.map((r) => renderCard(r, { selected: selected.has(r.sceneId) }))));
   }));
+}
+
+// The next pages of the latest scenes, appended as the user scrolls to the end (or clicks).
+function latestMore(grid) {
+  const reader = latest;
+  const button = h("button", { type: "button", class: "btn", "data-more": "scenes" }, "Show more scenes");
+  const block = h("div", { class: "load-more" }, button);
+  let loading = null;
+  const next = () => {
+    loading ??= (async () => {
+      button.disabled = true;
+      try {
+        const data = await reader.read();
+        if (reader !== latest || !data) return false;
+        const shown = new Set(current.map((r) => r.sceneId));
+        const rows = (data.results || []).map(normalize).filter((r) => !shown.has(r.sceneId));
+        current.push(...rows);
+        grid.append(...rows.map((r) => renderCard(r, { selected: selected.has(r.sceneId) })));
+        updateSelection();
+        if (reader.done) block.remove();
+        return !reader.done;
+      } catch (error) {
+        if (error.name !== "AbortError") button.textContent = `Could not load more: ${error.message}. Retry`;
+        return false;
+      } finally {
+        button.disabled = false;
+        loading = null;
+      }
+    })();
+    return loading;
+  };
+  button.addEventListener("click", next);
+  stopScrolling = loadWhileVisible(block, next);
+  return block;
 }
 
 function loadMore(limit) {

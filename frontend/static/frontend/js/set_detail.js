@@ -1,7 +1,8 @@
 // One scene set: items with thumbnails and labels (remove, with undo; labels editable),
-// frozen versions with counts, sha256, the diff to the previous version and manifest
-// downloads; freeze a new version; leakage between two versions; split into parts.
-import { api, ApiError, errorLines, getAll } from "./api.js";
+// read page by page as the grid scrolls; frozen versions with counts, sha256, the diff to
+// the previous version and manifest downloads; freeze a new version; leakage between two
+// versions; split into parts.
+import { api, ApiError, errorLines, getAll, loadWhileVisible, pageReader } from "./api.js";
 import { sceneHref } from "./cards.js";
 import { copyText, h, icon, toast } from "./dom.js";
 import { localDateTime } from "./format.js";
@@ -17,6 +18,9 @@ const itemCount = document.getElementById("item-count");
 const freezeButton = document.getElementById("freeze");
 const labelCounts = document.getElementById("label-counts");
 let versionList = [];
+// Items are read a page at a time as the grid scrolls (a set may hold 10^5 scenes).
+const ITEMS_PAGE_SIZE = 100;
+let stopScrolling = () => {};
 
 // ---- items ----------------------------------------------------------------------------
 
@@ -84,20 +88,61 @@ function countLabels() {
 }
 
 async function loadItems() {
+  stopScrolling();
+  const reader = pageReader(`sets/${setId}/items/`, { page_size: ITEMS_PAGE_SIZE });
   try {
-    const items = await getAll(`sets/${setId}/items/`, { page_size: 500 });
-    itemCount.textContent = String(items.length);
-    if (!items.length) {
+    const first = await reader.read();
+    if (!first.count_is_estimate) itemCount.textContent = String(first.count);
+    if (!first.results.length) {
       itemsHost.replaceChildren(h("div", { class: "state" }, icon("layers", "icon-lg"), h("h2", {}, "This set is empty"),
         h("p", {}, "Select result cards on the search page and choose “Add to set”.")));
       return;
     }
-    itemsHost.replaceChildren(h("div", { class: "items-grid" }, items.map(itemTile)),
+    const grid = h("div", { class: "items-grid" }, first.results.map(itemTile));
+    itemsHost.replaceChildren(grid,
       h("datalist", { id: "item-label-suggestions" }, ["positive", "negative"].map((v) => h("option", { value: v }))));
+    if (!reader.done) itemsHost.append(moreItems(reader, grid));
     countLabels();
   } catch (e) {
     itemsHost.replaceChildren(h("div", { class: "state state-error" }, h("h2", {}, "Could not load items"), h("p", {}, e.message)));
   }
+}
+
+// The rest of the items, a page each time the end of the grid comes into view (or the
+// button is clicked).
+function moreItems(reader, grid) {
+  const button = h("button", { type: "button", class: "btn", "data-more": "items" }, "Show more");
+  const note = h("span", { class: "faint", style: "margin-left:10px" });
+  const block = h("div", { class: "load-more" }, button, note);
+  // Of the page head's count: exact, and kept up to date as items are removed.
+  const total = () => Number(itemCount.textContent).toLocaleString();
+  const describe = () => { note.textContent = `${grid.children.length.toLocaleString()} of ${total()} shown`; };
+  describe();
+  let loading = null;
+  const next = () => {
+    loading ??= (async () => {
+      button.disabled = true;
+      try {
+        const data = await reader.read();
+        if (!data) return false;
+        grid.append(...data.results.map(itemTile));
+        countLabels();
+        describe();
+        if (reader.done) block.remove();
+        return !reader.done;
+      } catch (e) {
+        button.textContent = `Could not load more: ${e.message}. Retry`;
+        return false;
+      } finally {
+        button.disabled = false;
+        loading = null;
+      }
+    })();
+    return loading;
+  };
+  button.addEventListener("click", next);
+  stopScrolling = loadWhileVisible(block, next);
+  return block;
 }
 
 async function removeItem(sceneId, tile) {
