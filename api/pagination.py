@@ -34,6 +34,8 @@ from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from catalog.errors import InvalidInput
+
 # Deepest first row a page number may reach. OFFSET reads and drops every row before the
 # page: 10,000 rows cost a few ms on the list's index, a filter that the index does not
 # serve multiplies that.
@@ -49,8 +51,6 @@ QUERY_CANCELED = "57014"  # SQLSTATE of a statement cancelled by statement_timeo
 # estimates of the indexed filters are within a small factor, and a LIMITed count of a
 # broad filter would read COUNT_CAP rows only to report the estimate anyway.
 ESTIMATE_TRUST = 2
-
-from catalog.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
