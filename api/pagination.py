@@ -34,7 +34,7 @@ from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from catalog.errors import InvalidInput
+from catalog.errors import InvalidInput, NotFound
 
 # Deepest first row a page number may reach. OFFSET reads and drops every row before the
 # page: 10,000 rows cost a few ms on the list's index, a filter that the index does not
@@ -167,6 +167,8 @@ class KeysetPagination(BasePagination):
                 names = [f.attname for f in order.fields]
                 rows_query = rows_query.values(*values, *[n for n in names if n not in values])
             rows = list(rows_query[offset : offset + size + 1])
+        if not rows and not position and offset > 0:
+            raise NotFound(f"page {offset // size + 1} is past the last page")
         more = len(rows) > size
         rows = rows[:size]
         if position and position.backward:

@@ -144,7 +144,15 @@ def test_lists_refuse_bad_pages_naming_them(api, world, path, field):
 
 @pytest.mark.parametrize("path", LISTS)
 def test_a_page_past_the_end_is_not_found(api, world, path):
-    assert api.get(path.format(**world), {"page": "9999"}).status_code == 404
+    # Page 150 of 50 rows: within the first 10,000 rows that page numbers reach.
+    assert api.get(path.format(**world), {"page": "150"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/api/v1/scenes/", "/api/v1/sets/{set}/items/"])
+def test_page_numbers_past_the_first_rows_say_to_follow_next(api, world, path):
+    response = api.get(path.format(**world), {"page": "9999"})
+    assert response.status_code == 400
+    assert "follow the `next` links" in response.json()["errors"]["page"][0]
 
 
 @pytest.mark.parametrize(
