@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog import storage
 from catalog.models import Job, Scene
-from embeddings import sampling
+from embeddings import hooks, sampling
 from embeddings.encoder import ClipEncoder, EncoderUnavailable, get_encoder
 from embeddings.models import (
     EmbeddingModel,
@@ -323,6 +323,7 @@ def _store(scene: Scene, model: EmbeddingModel, frames: list[EmbeddedFrame]) -> 
     # meanwhile keeps a different sha and is embedded again.
     state.content_sha256 = scene.content_sha256
     _finish(state, State.DONE)
+    hooks.notify_scenes_embedded([scene.pk], model.name)
     return EmbedOutcome(State.DONE, frames=len(frames))
 
 

@@ -72,7 +72,12 @@ def similar_scenes(
     total = max(model_stats(scope.model_id).vector_scenes, 1)
     cap = min(EXACT_MAX_SCENES, max(EXACT_MIN_SCENES, math.sqrt(EXACT_TRADEOFF * limit * total)))
     pks: list[int] | None = None
-    if scope.filtered:
+    if scope.within is not None:
+        # A few given scenes (standing queries): exact over just them, whatever `force`.
+        pks = _filter_scene_pks(scope, len(scope.within) + 1)
+        exact, force = True, None
+        reason = f"restricted to {len(scope.within)} scenes, {len(pks)} pass the filter"
+    elif scope.filtered:
         pks = _filter_scene_pks(scope, int(cap) + 1)
         exact = len(pks) <= cap
         reason = f"filter keeps {len(pks)}{'' if exact else '+'} scenes"

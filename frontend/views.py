@@ -173,6 +173,15 @@ def set_page(request: HttpRequest, set_id: int) -> HttpResponse:
     )
 
 
+@login_required
+def watches_page(request: HttpRequest) -> HttpResponse:
+    """Standing queries and what they found; the page's script counts the hits found
+    since this browser's last visit."""
+    searches = curation_selectors.standing_query_list()[:MAX_SETS_LISTED]
+    rows = [(saved, can_edit(request.user, saved)) for saved in searches]
+    return _page(request, "frontend/watches.html", {"rows": rows})
+
+
 # Small JSON reads for the UI's own scripts, not part of the API contract.
 
 

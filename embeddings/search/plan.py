@@ -59,6 +59,8 @@ class VectorScope:
     # Moment conditions over the vector row `fe` (see with_moments).
     frame_sql: str = "TRUE"
     frame_params: tuple = ()
+    # Only these scenes (see restricted_to); None: the whole catalog.
+    within: tuple[int, ...] | None = None
 
     @property
     def filtered(self) -> bool:
@@ -72,6 +74,13 @@ class VectorScope:
         """The same scope with one more condition over `s` (e.g. a tag match)."""
         combined = f"({self.filter_sql}) AND ({sql})" if self.filtered else sql
         return replace(self, filter_sql=combined, filter_params=(*self.filter_params, *params))
+
+    def restricted_to(self, scene_pks) -> "VectorScope":
+        """Only the scenes `scene_pks` (e.g. the scenes that just finished embedding, for
+        standing queries): every plan is then an exact scan over just their frames, so a
+        query costs O(len(scene_pks)) whatever the size of the catalog."""
+        pks = tuple(sorted({int(pk) for pk in scene_pks}))
+        return replace(self.narrowed("s.id = ANY(%s)", [list(pks)]), within=pks)
 
     def with_moments(self, conditions) -> "VectorScope":
         """Only frames whose moment satisfies `conditions` (MomentConditions)."""
@@ -229,6 +238,8 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
     cam_share = stats.share_of(scope.cameras)
     cap_frames = exact_cap_frames(fetch, total)
     counted = scope.scene_level()
+    if scope.within is not None:
+        return _restricted_plan(counted, stats, total, cam_share)
     if not counted.filtered:
         matched = total * cam_share
         arm = "exact" if matched <= cap_frames else "hnsw"
@@ -252,6 +263,15 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
     if plan.arm == "hnsw":
         plan.settings = hnsw_settings(fetch, selectivity(plan))
     return plan
+
+
+def _restricted_plan(counted: VectorScope, stats: ModelStats, total: int, cam_share: float):
+    """A scope restricted to a few scenes: an exact scan over those of them that pass
+    the filter, however many; never an index walk over the whole catalog."""
+    pks = _filter_scene_pks(counted, len(counted.within or ()) + 1)
+    matched = len(pks) * stats.frames_per_scene * cam_share
+    reason = f"restricted to {len(counted.within or ())} scenes, {len(pks)} pass the filter"
+    return Plan("exact", reason, total, matched, float(len(pks)), pks)
 
 
 def hnsw_settings(fetch: int, selectivity: float) -> dict[str, str]:

@@ -9,6 +9,7 @@ search with only filters lists matching scenes newest first.
 """
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,15 +80,26 @@ def _model_info(model: EmbeddingModel | None, encoder) -> dict:
     return {"name": name, "dim": dim, "untrained": bool(encoder.untrained)}
 
 
-def run_search(request: SearchRequest, *, force_plan: str | None = None) -> SearchResponse:
-    """Run a validated search. `force_plan` ("exact"/"hnsw") is for tests and benches."""
+def run_search(
+    request: SearchRequest,
+    *,
+    force_plan: str | None = None,
+    scene_pks: Sequence[int] | None = None,
+) -> SearchResponse:
+    """Run a validated search. `force_plan` ("exact"/"hnsw") is for tests and benches.
+
+    `scene_pks` (internal, for standing queries: not part of the request contract) looks
+    at those scenes only: every vector ranking is an exact scan over just their frames,
+    so the search costs O(len(scene_pks)) however large the catalog."""
     started = time.perf_counter()
     encoder = _encoder()
     model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
+    within = None if scene_pks is None else tuple(scene_pks)
     if not request.has_vector_query and not request.at_moment:
-        results, fusion, plan = _filters_only(request), {"method": "filters"}, {"arm": "filters"}
+        results = _filters_only(request, within)
+        fusion, plan = {"method": "filters"}, {"arm": "filters"}
     elif not request.has_vector_query and model is not None:
-        results, fusion = _moments_only(request, model), {"method": "filters"}
+        results, fusion = _moments_only(request, model, within), {"method": "filters"}
         plan = {"arm": "filters", "moments": "earliest qualifying"}
     elif model is None:
         if request.text:
@@ -97,7 +109,7 @@ def run_search(request: SearchRequest, *, force_plan: str | None = None) -> Sear
         results, fusion = [], {"method": "vector"}
         plan = {"arm": "none", "reason": f"no vectors for model {encoder.model_name} yet"}
     else:
-        results, fusion, plan = _vector_search(request, model, encoder, force_plan)
+        results, fusion, plan = _vector_search(request, model, encoder, force_plan, within)
     found = None
     if request.patterns:
         vectors = patterns.result_vectors(results, model) if model else {}
@@ -107,12 +119,14 @@ def run_search(request: SearchRequest, *, force_plan: str | None = None) -> Sear
     return SearchResponse(results, info, took_ms, fusion, plan, found)
 
 
-def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dict, dict]:
+def _vector_search(request, model, encoder, force_plan, within) -> tuple[list[dict], dict, dict]:
     query, exclude_pk, cache_hit = _query_vector(request, model, encoder)
     filter_sql, filter_params = _filter_sql(request.filters)
     scope = VectorScope(
         model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or (), exclude_pk
     ).with_moments(request.at_moment)
+    if within is not None:
+        scope = scope.restricted_to(within)
     # An example scene ranks whole scenes; text or an example moment ranks moments.
     rank = _whole_scenes if request.like_scene else _best_moments
     vector_hits, plan = rank(scope, query, request.limit, request.min_score, force_plan)
@@ -255,20 +269,26 @@ def _frame_vector(like: LikeFrame, model: EmbeddingModel) -> tuple[int, np.ndarr
     return pk, _as_array(stored)
 
 
-def _filters_only(request: SearchRequest) -> list[dict]:
+def _filters_only(request: SearchRequest, within: tuple[int, ...] | None) -> list[dict]:
     scenes = scene_list(filters=request.filters)
+    if within is not None:
+        scenes = scenes.filter(pk__in=within)
     if request.cameras:
         scenes = scenes.filter(cameras__has_any_keys=list(request.cameras))
     pks = list(scenes.values_list("id", flat=True)[: request.limit])
     return filter_results(pks, request.cameras)
 
 
-def _moments_only(request: SearchRequest, model: EmbeddingModel) -> list[dict]:
+def _moments_only(
+    request: SearchRequest, model: EmbeddingModel, within: tuple[int, ...] | None
+) -> list[dict]:
     """Moment conditions without text or an example: the earliest qualifying moment of
     each scene, newest scenes first."""
     filter_sql, filter_params = _filter_sql(request.filters)
     scope = VectorScope(
         model.id, model.dim, filter_sql, tuple(filter_params), request.cameras or ()
     ).with_moments(request.at_moment)
+    if within is not None:
+        scope = scope.restricted_to(within)
     picked = earliest_qualifying(scope, request.limit)
     return moment_results(picked)
