@@ -20,5 +20,4 @@ urlpatterns = [
     path("watches/", views.watches_page, name="watches"),
     # Small JSON reads only the UI's scripts use (no API contract).
     path("ui/places.json", views.places_json, name="places"),
-    path("ui/status.json", views.status_json, name="status"),
 ]

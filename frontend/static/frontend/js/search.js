@@ -9,6 +9,7 @@ import { localDateTime, seconds } from "./format.js";
 import { initPlaceMap } from "./placemap.js";
 import { initSetPicker } from "./setpicker.js";
 import { activeFilterCount, formToParams, hasQuery, likeMoment, paramsToBody, paramsToForm } from "./urlstate.js";
+import { initWatchDialog } from "./watchdialog.js";
 
 const form = document.getElementById("search-form");
 const results = document.getElementById("results");
@@ -23,6 +24,8 @@ let inflight = null;
 const setChips = initChips(form, () => apply());
 const place = initPlaceMap({ onChange: () => apply() });
 const openSetPicker = initSetPicker();
+const openWatchDialog = initWatchDialog();
+const watchButton = document.getElementById("watch-search");
 
 // ---- running a search ---------------------------------------------------------------
 
@@ -84,6 +87,7 @@ function updateChrome(params) {
   const text = params.get("text");
   const example = moment ? `Like ${like} @ ${moment.t} s` : like ? `Like ${like}` : "Search";
   document.title = `${text || example} · Scene catalog`;
+  watchButton.hidden = !hasQuery(params);
   renderExample(moment);
 }
 
@@ -300,6 +304,15 @@ document.getElementById("add-to-set").addEventListener("click", async () => {
     selected.clear();
     updateSelection();
   }
+});
+
+// ---- standing query ---------------------------------------------------------------------
+
+watchButton.addEventListener("click", () => {
+  const params = formToParams(form);
+  const like = params.get("like");
+  const named = params.get("text") || (like ? `Like ${like}` : "Filtered scenes");
+  openWatchDialog(paramsToBody(params), named);
 });
 
 // ---- form wiring ------------------------------------------------------------------------
