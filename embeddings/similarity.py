@@ -20,6 +20,7 @@ import numpy as np
 from django.db import connection
 
 from embeddings.models import EmbeddingModel, SceneEmbedding
+from embeddings.search import within
 from embeddings.search.plan import SE, VectorScope, model_stats
 from embeddings.search.vector_sql import local_settings, vector_literal
 
@@ -66,18 +67,16 @@ def similar_scenes(
     """The `limit` scenes in scope whose scene vectors are nearest `query`, best first,
     and the plan that found them (`{"arm", "reason"}`). Cameras in scope do not apply: a
     scene vector covers all cameras."""
+    if scope.within is not None:
+        # A few given scenes (standing queries): exactly, from their vectors in memory.
+        return within.similar_scenes(scope, query, limit, min_score=min_score)
     scope = scope.scene_level()
     qvec = vector_literal(query)
     max_distance = None if min_score is None else 1.0 - min_score
     total = max(model_stats(scope.model_id).vector_scenes, 1)
     cap = min(EXACT_MAX_SCENES, max(EXACT_MIN_SCENES, math.sqrt(EXACT_TRADEOFF * limit * total)))
     pks: list[int] | None = None
-    if scope.within is not None:
-        # A few given scenes (standing queries): exact over just them, whatever `force`.
-        pks = _filter_scene_pks(scope, len(scope.within) + 1)
-        exact, force = True, None
-        reason = f"restricted to {len(scope.within)} scenes, {len(pks)} pass the filter"
-    elif scope.filtered:
+    if scope.filtered:
         pks = _filter_scene_pks(scope, int(cap) + 1)
         exact = len(pks) <= cap
         reason = f"filter keeps {len(pks)}{'' if exact else '+'} scenes"

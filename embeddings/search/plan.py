@@ -46,6 +46,9 @@ FE = "embeddings_frameembedding"
 SE = "embeddings_sceneembedding"
 
 
+RESTRICTION_SQL = "s.id = ANY(%s)"  # VectorScope.restricted_to
+
+
 @dataclass(frozen=True)
 class VectorScope:
     """Which frame vectors a query ranks: one model, scenes passing a filter, cameras."""
@@ -77,10 +80,11 @@ class VectorScope:
 
     def restricted_to(self, scene_pks) -> "VectorScope":
         """Only the scenes `scene_pks` (e.g. the scenes that just finished embedding, for
-        standing queries): every plan is then an exact scan over just their frames, so a
-        query costs O(len(scene_pks)) whatever the size of the catalog."""
+        standing queries): every query is then exact over just their frames, so it costs
+        O(len(scene_pks)) whatever the size of the catalog (vector search answers it
+        from those scenes' vectors in memory: `embeddings.search.within`)."""
         pks = tuple(sorted({int(pk) for pk in scene_pks}))
-        return replace(self.narrowed("s.id = ANY(%s)", [list(pks)]), within=pks)
+        return replace(self.narrowed(RESTRICTION_SQL, [list(pks)]), within=pks)
 
     def with_moments(self, conditions) -> "VectorScope":
         """Only frames whose moment satisfies `conditions` (MomentConditions)."""

@@ -1,12 +1,14 @@
 """Searches restricted to a few scenes (standing queries): exact answers among just those
 scenes, whatever the plan would be over the whole catalog."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from catalog.filters import SceneFilters, parse_json_filters
 from catalog.selectors import scene_filter_sql
-from embeddings.search import SearchRequest, run_search
+from embeddings.search import SearchRequest, run_search, within
 from embeddings.search.plan import VectorScope, choose_plan
 from embeddings.search.vector_sql import nearest_scenes
 from tests.embeddings.search_support import TINY_DIM, build_fleet, reference_ranking, unit
@@ -93,3 +95,64 @@ def test_a_moments_search_restricted_to_scenes(fleet, newcomers):
 def test_no_scenes_finds_nothing(fleet):
     request = SearchRequest.from_json({"like_scene": fleet.scenes[0].scene_id})
     assert run_search(request, scene_pks=[]).results == []
+
+
+# --- the in-memory answers are the SQL plan's answers --------------------------------------
+
+
+def _sql_exact(scope, query, limit, pks):
+    from embeddings.search.vector_sql import exact_scenes_sql, run_sql, vector_literal
+
+    plain = replace(scope, within=None)  # the same conditions, answered by SQL
+    return run_sql(*exact_scenes_sql(plain, vector_literal(query), limit, scene_pks=pks))
+
+
+@pytest.mark.parametrize("cameras", [(), ("rear",)])
+def test_in_memory_best_moments_equal_the_exact_sql_plan(fleet, newcomers, cameras):
+    query = unit(np.random.default_rng(7).normal(size=TINY_DIM))
+    pks = [s.pk for s in newcomers]
+    scope = VectorScope(
+        fleet.model.id, fleet.model.dim, cameras=cameras, exclude_scene_pk=pks[0]
+    ).restricted_to(pks)
+    with within.batch_cache():
+        hits, _ = nearest_scenes(scope, query, 8)
+        again, _ = nearest_scenes(scope, query, 8)  # from the cached batch
+    expected = _sql_exact(scope, query, 8, pks)
+    assert [(h.scene_pk, h.frame_id) for h in hits] == [(h.scene_pk, h.frame_id) for h in expected]
+    assert [h.distance for h in hits] == pytest.approx([h.distance for h in expected], abs=1e-4)
+    assert again == hits
+
+
+def test_in_memory_moment_conditions_are_the_sql_ones(fleet, newcomers):
+    from embeddings.models import FrameEmbedding
+    from embeddings.search.moments import parse_at_moment
+
+    pks = [s.pk for s in newcomers]
+    frames = list(FrameEmbedding.objects.filter(scene_id__in=pks).order_by("frame_id"))
+    for i, frame in enumerate(frames):
+        FrameEmbedding.objects.filter(pk=frame.pk).update(speed_mps=float(i % 7))
+    conditions = parse_at_moment("at_moment", {"speed_mps_gte": 4})
+    scope = VectorScope(fleet.model.id, fleet.model.dim).with_moments(conditions)
+    scope = scope.restricted_to(pks)
+    query = unit(np.random.default_rng(8).normal(size=TINY_DIM))
+    hits, _ = nearest_scenes(scope, query, 50)
+    assert [(h.scene_pk, h.frame_id) for h in hits] == [
+        (h.scene_pk, h.frame_id) for h in _sql_exact(scope, query, 50, pks)
+    ]
+    speeds = dict(
+        FrameEmbedding.objects.filter(scene_id__in=pks).values_list("frame_id", "speed_mps")
+    )
+    assert hits and all(speeds[h.frame_id] >= 4 for h in hits)
+
+
+def test_in_memory_scene_similarity_equals_the_sql_one(fleet, newcomers):
+    from embeddings.similarity import similar_scenes
+
+    pks = [s.pk for s in newcomers]
+    query = unit(np.random.default_rng(9).normal(size=TINY_DIM))
+    restricted = VectorScope(fleet.model.id, fleet.model.dim).restricted_to(pks)
+    hits, plan = similar_scenes(restricted, query, 5, min_score=-1)
+    expected, _ = similar_scenes(replace(restricted, within=None), query, 5, force="exact")
+    assert plan["arm"] == "exact"
+    assert [h.scene_pk for h in hits] == [h.scene_pk for h in expected]
+    assert [h.score for h in hits] == pytest.approx([h.score for h in expected], abs=1e-4)
