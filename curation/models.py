@@ -12,7 +12,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
 
-from catalog.limits import CAMERA_NAME_MAX, SCENE_ID_MAX, TAG_MAX, VEHICLE_ID_MAX
+from catalog.limits import SCENE_ID_MAX, TAG_MAX, VEHICLE_ID_MAX
 from catalog.models import Scene
 from curation.limits import NAME_MAX
 
@@ -226,10 +226,10 @@ class Hit(models.Model):
         SavedSearch, on_delete=models.CASCADE, related_name="hits", db_index=False
     )
     scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="+")
-    # The moment (a sampled frame is found again by scene, camera and t_s); empty for a
-    # filters-only search, which shows the scene's representative moment instead.
-    camera = models.CharField(max_length=CAMERA_NAME_MAX, blank=True, default="")
-    t_s = models.FloatField(null=True, blank=True)
+    # The sampled frame that matched, by id and not as a foreign key: embedding a scene
+    # again keeps its frames' rows, and a moment no longer sampled is simply not found
+    # (the scene's representative moment shows instead, as for a filters-only search).
+    frame_id = models.BigIntegerField(null=True, blank=True)
     score = models.FloatField(null=True, blank=True)
     match = models.JSONField(default=dict, blank=True)
     content_sha256 = models.CharField(max_length=64)

@@ -8,13 +8,12 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from catalog.errors import InvalidInput, NotFound
-from catalog.selectors import scene_summaries
 from curation.models import Hit, SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
-from embeddings.selectors import frame_views_at, representative_frames
+from embeddings.search.results import Found, results
 
 
 def _count_of(model, **match) -> Coalesce:
@@ -180,35 +179,21 @@ def standing_query_list() -> QuerySet[SavedSearch]:
 def saved_search_hits(*, saved_search_id: int, since: datetime | None = None) -> QuerySet[Hit]:
     """The hits of a saved search's watch, newest first (found after `since` if given)."""
     saved_search_get(saved_search_id=saved_search_id)  # NotFound for an unknown search
-    hits = Hit.objects.filter(search_id=saved_search_id).order_by("-found_at", "-id")
+    hits = (
+        Hit.objects.filter(search_id=saved_search_id)
+        .annotate(scene_key=F("scene__scene_id"))
+        .order_by("-found_at", "-id")
+    )
     if since is not None:
         hits = hits.filter(found_at__gt=since)
     return hits
 
 
 def hit_results(hits: Sequence[Hit]) -> list[dict]:
-    """Hits as search results (scene summary, score, the moment that matched, `match`)
-    plus `found_at`. A moment no longer stored (the scene was embedded again with other
-    sampling), or none recorded (a filters-only search), shows the scene's
-    representative moment."""
-    summaries = scene_summaries(scene_pks=[h.scene_id for h in hits])
-    frames = frame_views_at(moments=[(h.scene_id, h.camera, h.t_s) for h in hits])
-    missing = [h.scene_id for h in hits if (h.scene_id, h.camera, h.t_s) not in frames]
-    representative = representative_frames(scene_pks=missing) if missing else {}
-    results = []
-    for hit in hits:
-        summary = summaries.get(hit.scene_id)
-        if summary is None:
-            continue
-        frame = frames.get((hit.scene_id, hit.camera, hit.t_s)) or representative.get(hit.scene_id)
-        results.append(
-            {
-                "scene_id": summary["scene_id"],
-                "score": hit.score,
-                "frame": frame,
-                "scene": summary,
-                "match": hit.match,
-                "found_at": hit.found_at,
-            }
-        )
-    return results
+    """Hits (from `saved_search_hits`) as search results (scene summary, score, the moment
+    that matched, `match`) plus `found_at`. A moment no longer stored (the scene was
+    embedded again with other sampling), or none recorded (a filters-only search), shows
+    the scene's representative moment."""
+    found_at = {h.scene_key: h.found_at for h in hits}
+    shown = results([Found(h.scene_id, h.frame_id, h.score, h.match) for h in hits], keep_gone=True)
+    return [{**r, "found_at": found_at[r["scene_id"]]} for r in shown]

@@ -8,15 +8,18 @@ scenes, and only at them.
    scenes finishing one by one are looked at in batches, and nothing here ever slows
    or fails embedding or ingest.
 2. A run (`standing_queries_run`, a Celery task; beat also runs it every minute as a
-   safety net) takes a batch of inbox rows, and runs every watch over those scenes
-   with `run_search(..., scene_pks=...)`: an exact scan over just their frames, so a
-   watch costs O(batch), not a search over the catalog. Watches needing vectors look
-   at the embedded scenes; filters-only ones at the ingested scenes.
-3. Hits are upserted on (search, scene): new rows, and rows whose scene changed
-   content since, are the new hits. They are added to the watch's set and posted to
-   its webhook (a separate Celery task per post that retries with backoff). The batch's
-   inbox rows are deleted in the transaction that records its hits: a run that dies
-   leaves them for the next run.
+   safety net) takes a batch of inbox rows, and ranks every watch over those scenes
+   with `rank_search(..., scene_pks=...)`: the search API's ranking, exact over just
+   their frames, whose vectors are read once per batch for all watches
+   (`embeddings.search.within`), so a watch costs O(batch), not a search over the
+   catalog. Watches needing vectors look at the embedded scenes; filters-only ones at
+   the ingested scenes. Result dicts (summaries, thumbnails) are built only for the new
+   hits a webhook reports; the hits endpoint builds them when read.
+3. Hits (scene, matched frame, score, match) are upserted on (search, scene): new
+   rows, and rows whose scene changed content since, are the new hits. They are added
+   to the watch's set and posted to its webhook (a separate Celery task per post that
+   retries with backoff). The batch's inbox rows are deleted in the transaction that
+   records its hits: a run that dies leaves them for the next run.
 """
 
 import functools
@@ -31,7 +34,6 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from catalog.errors import InvalidInput, NotFound
-from catalog.models import Scene
 from curation import webhooks
 from curation.access import can_edit
 from curation.models import (
@@ -42,11 +44,15 @@ from curation.models import (
     WatchRunSchedule,
 )
 from embeddings.encoder import EncoderUnavailable, configured_model_name
-from embeddings.search import SearchRequest, run_search
+from embeddings.search import SearchRequest, within
+from embeddings.search.results import Found, results
+from embeddings.search.run import rank_search
 
 logger = logging.getLogger(__name__)
 
-BATCH_SCENES = 5000  # inbox rows taken per transaction
+# Inbox rows taken per transaction: the batch's vectors are held in memory while every
+# watch runs over it (1,000 scenes x 70 frames x 512 float32: 140 MB).
+BATCH_SCENES = 1000
 # A scheduled run that has not started after this long was lost (its message or
 # worker): the next batch schedules a new one.
 SCHEDULE_STALE = timedelta(minutes=5)
@@ -123,8 +129,10 @@ def standing_queries_run(*, batch_scenes: int = BATCH_SCENES) -> RunReport:
     with SKIP LOCKED)."""
     WatchRunSchedule.objects.filter(pk=1).update(scheduled_at=None)
     report = RunReport()
-    while _run_batch(batch_scenes, report):
-        pass
+    # Every watch of a batch reads the batch's vectors from memory: loaded once.
+    with within.batch_cache():
+        while _run_batch(batch_scenes, report):
+            pass
     if report.hits or report.errors:
         logger.info(
             "standing queries: %d scenes, %d runs, %d new hits, %d errors",
@@ -152,6 +160,7 @@ def _run_batch(batch_scenes: int, report: RunReport) -> bool:
         StandingQuery.RunsOn.EMBEDDED: sorted({pk for pk, k in rows if k == "embedded"}),
         StandingQuery.RunsOn.INGESTED: sorted({pk for pk, k in rows if k == "ingested"}),
     }
+    ran = []
     watches = StandingQuery.objects.select_related("search__owner").order_by("pk")
     for watch in watches:
         scene_pks = batches[watch.runs_on]
@@ -161,6 +170,7 @@ def _run_batch(batch_scenes: int, report: RunReport) -> bool:
         try:
             with transaction.atomic():
                 report.hits += watch_run(watch, scene_pks)
+            ran.append(watch.pk)
         except (InvalidInput, NotFound, EncoderUnavailable) as exc:
             # The search can no longer run (its example scene was deleted, the model's
             # weights are missing): its owner sees why on the watch.
@@ -168,6 +178,7 @@ def _run_batch(batch_scenes: int, report: RunReport) -> bool:
         except Exception as exc:
             logger.exception("standing query %s failed", watch.pk)
             report.errors[watch.pk] = _record_error(watch, f"internal error: {exc}")
+    StandingQuery.objects.filter(pk__in=ran).update(last_run_at=timezone.now())
     return True
 
 
@@ -185,58 +196,60 @@ def watch_run(watch: StandingQuery, scene_pks: Sequence[int]) -> int:
     request = SearchRequest.from_json(saved.search)
     if watch.min_score is not None:
         request = replace(request, min_score=watch.min_score)
-    response = run_search(replace(request, patterns=None), scene_pks=scene_pks)
-    new = _record_hits(saved.pk, response.results)
+    ranking = rank_search(replace(request, patterns=None), scene_pks=scene_pks)
+    new = _record_hits(saved.pk, ranking.found)
     error = ""
     if new and watch.into_set_id is not None:
-        model = (response.model or {}).get("name", "") if request.has_vector_query else ""
-        error = _add_to_set(watch, [r["scene_id"] for r in new], model)
+        model = ranking.model.name if ranking.model and request.has_vector_query else ""
+        error = _add_to_set(watch, [found.scene_pk for found, _, _ in new], model)
     if new and watch.webhook_url:
-        body = webhooks.payload(search_id=saved.pk, search_name=saved.name, results=new)
+        found_at = {scene_id: at for _, scene_id, at in new}
+        shown = results([found for found, _, _ in new], cameras=request.cameras)
+        hits = [{**r, "found_at": found_at[r["scene_id"]]} for r in shown]
+        body = webhooks.payload(search_id=saved.pk, search_name=saved.name, results=hits)
         transaction.on_commit(functools.partial(_send, search_id=saved.pk, body=body))
-    StandingQuery.objects.filter(pk=watch.pk).update(last_run_at=timezone.now(), last_error=error)
+    if error != watch.last_error:
+        StandingQuery.objects.filter(pk=watch.pk).update(last_error=error)
     return len(new)
 
 
 _UPSERT_HITS = """
-    INSERT INTO curation_hit
-        (search_id, scene_id, camera, t_s, score, match, content_sha256, found_at)
-    SELECT %s, s.id, r.camera, r.t_s, r.score, r.match, s.content_sha256, statement_timestamp()
-    FROM unnest(%s::text[], %s::text[], %s::float8[], %s::float8[], %s::jsonb[])
-         AS r(scene_id, camera, t_s, score, match)
-    JOIN catalog_scene s ON s.scene_id = r.scene_id
+    INSERT INTO curation_hit (search_id, scene_id, frame_id, score, match, content_sha256, found_at)
+    SELECT %s, s.id, r.frame_id, r.score, r.match, s.content_sha256, statement_timestamp()
+    FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::jsonb[])
+         AS r(scene_id, frame_id, score, match)
+    JOIN catalog_scene s ON s.id = r.scene_id
     ON CONFLICT (search_id, scene_id) DO UPDATE
-    SET camera = EXCLUDED.camera, t_s = EXCLUDED.t_s, score = EXCLUDED.score,
-        match = EXCLUDED.match, content_sha256 = EXCLUDED.content_sha256,
-        found_at = EXCLUDED.found_at
+    SET frame_id = EXCLUDED.frame_id, score = EXCLUDED.score, match = EXCLUDED.match,
+        content_sha256 = EXCLUDED.content_sha256, found_at = EXCLUDED.found_at
     WHERE curation_hit.content_sha256 <> EXCLUDED.content_sha256
-    RETURNING (SELECT scene_id FROM catalog_scene WHERE id = curation_hit.scene_id), found_at
+    RETURNING scene_id, (SELECT scene_id FROM catalog_scene WHERE id = curation_hit.scene_id),
+              found_at
 """
 
 
-def _record_hits(search_id: int, results: list[dict]) -> list[dict]:
-    """Upsert the results as hits; the results that are new hits (new scene, or changed
-    content since it was found), in the search's order, each with `found_at`."""
-    if not results:
+def _record_hits(search_id: int, found: list[Found]) -> list[tuple[Found, str, object]]:
+    """Upsert what the search found as hits; the rows that are new hits (a new scene, or
+    content changed since it was found), in the search's order, each with its scene id
+    and found_at."""
+    if not found:
         return []
-    frames = [r.get("frame") or {} for r in results]
     with connection.cursor() as cursor:
         cursor.execute(
             _UPSERT_HITS,
             [
                 search_id,
-                [r["scene_id"] for r in results],
-                [f.get("camera") or "" for f in frames],
-                [f.get("t_s") for f in frames],
-                [r.get("score") for r in results],
-                [json.dumps(r.get("match") or {}) for r in results],
+                [f.scene_pk for f in found],
+                [f.frame_id for f in found],
+                [f.score for f in found],
+                [json.dumps(f.match) for f in found],
             ],
         )
-        found = dict(cursor.fetchall())
-    return [{**r, "found_at": found[r["scene_id"]]} for r in results if r["scene_id"] in found]
+        new = {pk: (scene_id, at) for pk, scene_id, at in cursor.fetchall()}
+    return [(f, *new[f.scene_pk]) for f in found if f.scene_pk in new]
 
 
-def _add_to_set(watch: StandingQuery, scene_ids: list[str], model: str) -> str:
+def _add_to_set(watch: StandingQuery, scene_pks: list[int], model: str) -> str:
     """Add the scenes to the watch's set as its owner would; the reason if not allowed."""
     scene_set = (
         SceneSet.objects.select_for_update()
@@ -248,18 +261,16 @@ def _add_to_set(watch: StandingQuery, scene_ids: list[str], model: str) -> str:
         return f"into_set: scene set {watch.into_set_id} was deleted"
     if not can_edit(owner, scene_set):
         return f"into_set: {owner.get_username()} may no longer edit scene set {scene_set.pk}"
-    pks = dict(Scene.objects.filter(scene_id__in=scene_ids).values_list("scene_id", "pk"))
     SceneSetItem.objects.bulk_create(
         [
             SceneSetItem(
                 scene_set=scene_set,
-                scene_id=pks[scene_id],
+                scene_id=pk,
                 added_by=owner,
                 query=watch.search.search,
                 query_model=model,
             )
-            for scene_id in scene_ids
-            if scene_id in pks
+            for pk in scene_pks
         ],
         ignore_conflicts=True,
     )

@@ -11,7 +11,7 @@ object replaces the whole watch (a key left out is null) and `"watch": null` tur
 
 from typing import Any
 
-from catalog.errors import InvalidInput, NotFound
+from catalog.errors import InvalidInput
 from curation.access import can_edit
 from curation.models import SavedSearch, SceneSet, StandingQuery
 from curation.webhooks import WebhookRefused, check_url
@@ -102,10 +102,3 @@ def watch_apply(saved: SavedSearch, watch: dict | None) -> StandingQuery | None:
 def watch_follow_search(saved: SavedSearch) -> None:
     """The search body changed: its watch runs on what the new body needs."""
     StandingQuery.objects.filter(search=saved).update(runs_on=runs_on(saved.search))
-
-
-def watch_get(*, saved_search_id: int) -> StandingQuery:
-    standing = StandingQuery.objects.filter(search_id=saved_search_id).first()
-    if standing is None:
-        raise NotFound(f"saved search {saved_search_id} has no watch")
-    return standing

@@ -9,7 +9,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.db.models import Case, Count, Q, When
+from django.db.models import Case, Count, When
 
 from catalog.media import media_url
 from catalog.models import Scene
@@ -143,19 +143,6 @@ def recent_failures(
         .order_by("updated_at")
         .values_list("scene__scene_id", "error")[:limit]
     )
-
-
-def frame_views_at(*, moments: Sequence[tuple[int, str, float]]) -> dict[tuple, dict]:
-    """frame_view of each sampled moment `(scene_pk, camera, t_s)` still stored, by that
-    triple (a moment recorded earlier is found again by its unique key)."""
-    wanted = {(pk, camera, t_s) for pk, camera, t_s in moments if camera and t_s is not None}
-    if not wanted:
-        return {}
-    match = Q()
-    for pk, camera, t_s in wanted:
-        match |= Q(scene_id=pk, camera=camera, t_s=t_s)
-    rows = Frame.objects.filter(match).values("scene_id", *FRAME_VIEW_VALUES)
-    return {(row["scene_id"], row["camera"], row["t_s"]): frame_view(row) for row in rows}
 
 
 def embedding_counts(*, model: EmbeddingModel | str | None = None) -> dict:
