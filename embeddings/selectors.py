@@ -195,12 +195,13 @@ def _model_states(model: EmbeddingModel) -> int:
 # The status endpoint is polled by every open page and by monitoring: one answer per
 # process for a few seconds.
 STATUS_CACHE_S = 5
+STATUS_CACHE_KEY = "embeddings:catalog-status"
 
 
 def catalog_status() -> dict:
     """How fresh the catalog is: `{"scenes", "embedded", "pending_embed", "failed_embed",
     "last_ingest_at", "watch_uri", "model"}` (see `embedding_counts`)."""
-    return cache.get_or_set("embeddings:catalog-status", _catalog_status, STATUS_CACHE_S)
+    return cache.get_or_set(STATUS_CACHE_KEY, _catalog_status, STATUS_CACHE_S)
 
 
 def _catalog_status() -> dict:

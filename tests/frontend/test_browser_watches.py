@@ -2,9 +2,11 @@
 standing queries page marking what is new since the last visit."""
 
 import pytest
+from django.core.cache import cache
 
 from curation import services, standing
 from curation.models import SavedSearch
+from embeddings.selectors import STATUS_CACHE_KEY
 from tests.factories import SceneFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,6 +19,12 @@ def encoder_imported():
     from embeddings.encoder import get_encoder
 
     assert get_encoder().dim
+
+
+@pytest.fixture(autouse=True)
+def no_cached_status():
+    """The status is cached for a few seconds: an earlier test's catalog is not this one."""
+    cache.delete(STATUS_CACHE_KEY)
 
 
 def test_the_status_bar_reads_the_status_endpoint(signed_in, settings):
