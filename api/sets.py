@@ -33,6 +33,7 @@ from curation.limits import (
     check_presign,
     require_confirmation,
 )
+from curation.webhooks import redacted
 from embeddings.selectors import representative_frames
 from embeddings.similarity import NEAR_DUPLICATE_MIN_SCORE
 from frontend.links import scene_page_url
@@ -189,6 +190,23 @@ class FreezeSerializer(StrictSerializer):
     confirm = serializers.BooleanField(default=False)
 
 
+class WatchSerializer(serializers.Serializer):
+    """A saved search's standing query. Its webhook URL is a secret (whoever has it can
+    post there): only those who may edit the search see it whole."""
+
+    min_score = serializers.FloatField(allow_null=True)
+    into_set = serializers.IntegerField(source="into_set_id", allow_null=True)
+    webhook_url = serializers.SerializerMethodField()
+    runs_on = serializers.CharField(help_text="embedded: after embedding; ingested: after ingest")
+    last_run_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+
+    def get_webhook_url(self, watch) -> str | None:
+        if not watch.webhook_url:
+            return None
+        return watch.webhook_url if self.context.get("can_edit") else redacted(watch.webhook_url)
+
+
 class ManifestParamsSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=manifest.FORMATS, default="jsonl")
     presign = serializers.IntegerField(
@@ -206,13 +224,33 @@ class SavedSearchSerializer(serializers.Serializer):
     name = serializers.CharField()
     owner = serializers.CharField(source="owner.username", read_only=True)
     search = serializers.JSONField()
+    watch = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
+    can_edit = serializers.SerializerMethodField()
+
+    @extend_schema_field(WatchSerializer(allow_null=True))
+    def get_watch(self, saved) -> dict | None:
+        watch = getattr(saved, "watch", None)
+        if watch is None:
+            return None
+        context = {**self.context, "can_edit": self.get_can_edit(saved)}
+        return WatchSerializer(watch, context=context).data
+
+    def get_can_edit(self, saved) -> bool:
+        return can_edit(self.context["request"].user, saved)
 
 
 class SavedSearchInputSerializer(StrictSerializer):
     name = serializers.CharField(max_length=NAME_MAX)
     search = serializers.DictField()
+    watch = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        help_text='a standing query over new data: {"min_score": float | null, '
+        '"into_set": set id | null, "webhook_url": url | null}; replaces the whole watch; '
+        "null turns it off",
+    )
 
 
 def _validated(serializer_class, data, *, partial: bool = False) -> dict:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from api import drives, duplicates, health, jobs, media, mining, scenes, search, sets
+from api import drives, duplicates, freshness, health, jobs, media, mining, scenes, search, sets
 
 app_name = "api"
 urlpatterns = [
@@ -14,6 +14,12 @@ urlpatterns = [
     ),
     path("drives/<str:drive_id>/", drives.DriveDetailView.as_view(), name="drive-detail"),
     path("ingest/", jobs.IngestView.as_view(), name="ingest"),
+    path(
+        "ingest/manifests/",
+        freshness.IngestedManifestListView.as_view(),
+        name="ingested-manifests",
+    ),
+    path("status/", freshness.StatusView.as_view(), name="status"),
     path("jobs/<int:job_id>/", jobs.JobDetailView.as_view(), name="job-detail"),
     path("media/<str:token>/<str:name>", media.media, name="media"),
     path("search/", search.SearchView.as_view(), name="search"),
@@ -58,5 +64,10 @@ urlpatterns = [
         "searches/<int:search_id>/",
         sets.SavedSearchDetailView.as_view(),
         name="saved-search-detail",
+    ),
+    path(
+        "searches/<int:search_id>/hits/",
+        freshness.SavedSearchHitsView.as_view(),
+        name="saved-search-hits",
     ),
 ]

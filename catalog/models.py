@@ -199,3 +199,60 @@ class Job(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(done__gte=0), name="job_done_nonneg"),
         ]
+
+
+class IngestedManifest(models.Model):
+    """A manifest the watched location (CATALOG_INGEST_WATCH_URI) offered, by URI and
+    content hash: one row per content, so an unchanged re-upload is known and a changed
+    one is not. The unique (uri, sha256) constraint is what lets any number of watch
+    ticks and workers race to claim a manifest with exactly one winner."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    uri = models.TextField()
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField()
+    # What the listing showed when the content was hashed (S3 ETag, or size, mtime and
+    # inode of a local file): a listing showing it again needs no second read.
+    fingerprint = models.CharField(max_length=200, blank=True, default="")
+    state = models.CharField(max_length=16, choices=State.choices, default=State.QUEUED)
+    job = models.ForeignKey(Job, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    attempts = models.IntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+    inserted = models.IntegerField(default=0)
+    updated = models.IntegerField(default=0)
+    rejected = models.IntegerField(default=0)
+    discovered_at = models.DateTimeField(auto_now_add=True)
+    # When this content was last claimed for ingestion: the newest claim of a URI is its
+    # current content (A -> B -> A ingests A again).
+    claimed_at = models.DateTimeField()
+    ingested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                F("ingested_at").desc(nulls_first=True), F("id").desc(), name="manifest_newest"
+            ),
+            models.Index(
+                fields=["state"],
+                name="manifest_unfinished",
+                condition=Q(state__in=["queued", "running", "failed"]),
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["uri", "sha256"], name="manifest_unique_content"),
+            models.CheckConstraint(
+                condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="manifest_sha256_hex"
+            ),
+            models.CheckConstraint(
+                condition=Q(inserted__gte=0, updated__gte=0, rejected__gte=0, attempts__gte=0),
+                name="manifest_counts_nonneg",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.uri

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import BooleanField, Count, Max, Min, Q, QuerySet
+from django.db.models import BooleanField, Count, F, Max, Min, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from catalog import geo
 from catalog.errors import NotFound
 from catalog.filters import SceneFilters
-from catalog.models import Disengagement, Drive, Job, Scene, Vehicle
+from catalog.models import Disengagement, Drive, IngestedManifest, Job, Scene, Vehicle
 
 
 def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
@@ -582,3 +582,46 @@ def _scene_span(row: dict | None) -> dict | None:
         "start_time": row["start_time"],
         "end_time": row["end_time"],
     }
+
+
+# --- freshness -----------------------------------------------------------------------------
+
+# Below this many rows a count is exact (a few ms); above, the statistics' live-row count.
+EXACT_COUNT_MAX_ROWS = 20_000
+
+
+def live_rows(table: str) -> int:
+    """Rows in `table` (one of ours): exact when small, else PostgreSQL's live-row count
+    (pg_stat_user_tables.n_live_tup, kept current by every insert and delete, within a
+    second or so): cheap at any size."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = %s::regclass", [table]
+        )
+        row = cursor.fetchone()
+        estimate = row[0] if row else 0
+        if estimate >= EXACT_COUNT_MAX_ROWS:
+            return int(estimate)
+        cursor.execute(f'SELECT count(*) FROM "{table}"')
+        return int(cursor.fetchone()[0])
+
+
+def ingested_manifest_list() -> QuerySet[IngestedManifest]:
+    """Manifests the watched location offered, newest first (those still in progress,
+    without `ingested_at`, first of all)."""
+    return IngestedManifest.objects.order_by(
+        F("ingested_at").desc(nulls_first=True), F("id").desc()
+    )
+
+
+def last_ingest_at() -> datetime | None:
+    """When scenes last landed: the newest scene's arrival or the last watched manifest
+    ingested, whichever is later (two index lookups)."""
+    newest_scene = Scene.objects.order_by("-pk").values_list("ingested_at", flat=True).first()
+    newest_manifest = (
+        IngestedManifest.objects.filter(ingested_at__isnull=False)
+        .order_by(F("ingested_at").desc(nulls_first=True))
+        .values_list("ingested_at", flat=True)
+        .first()
+    )
+    return max((t for t in (newest_scene, newest_manifest) if t is not None), default=None)

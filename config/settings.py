@@ -242,6 +242,64 @@ CATALOG_MAX_UNCONFIRMED_SCENES = env_int("CATALOG_MAX_UNCONFIRMED_SCENES", 50000
 if CATALOG_EMBED_HZ <= 0:
     raise ImproperlyConfigured("CATALOG_EMBED_HZ must be > 0")
 
+# --- fresh data: watched ingest, standing queries, notifications -------------------------
+
+# Where the upstream pipeline writes manifests (s3://bucket/prefix/ or file:///dir/):
+# every new one is ingested and embedded, each standing query runs over its scenes.
+CATALOG_INGEST_WATCH_URI = env_optional("CATALOG_INGEST_WATCH_URI")
+if CATALOG_INGEST_WATCH_URI and not CATALOG_INGEST_WATCH_URI.startswith(("s3://", "file:///")):
+    raise ImproperlyConfigured(
+        "CATALOG_INGEST_WATCH_URI must be s3://bucket/prefix/ or file:///dir/ (or unset)"
+    )
+CATALOG_INGEST_WATCH_INTERVAL_S = env_float("CATALOG_INGEST_WATCH_INTERVAL_S", 60.0)
+# A local file modified more recently than this may still be being written: not read yet.
+CATALOG_INGEST_WATCH_SETTLE_S = env_float("CATALOG_INGEST_WATCH_SETTLE_S", 5.0)
+if CATALOG_INGEST_WATCH_INTERVAL_S <= 0 or CATALOG_INGEST_WATCH_SETTLE_S < 0:
+    raise ImproperlyConfigured(
+        "CATALOG_INGEST_WATCH_INTERVAL_S must be > 0, CATALOG_INGEST_WATCH_SETTLE_S >= 0"
+    )
+# Standing queries run over the scenes that finished embedding within this many seconds
+# together: one run per search per batch, not one per scene.
+CATALOG_WATCH_DEBOUNCE_S = env_float("CATALOG_WATCH_DEBOUNCE_S", 5.0)
+# Hosts that standing-query webhooks may be sent to (comma-separated; empty: none).
+CATALOG_WEBHOOK_ALLOWED_HOSTS = [h.lower() for h in env_list("CATALOG_WEBHOOK_ALLOWED_HOSTS", [])]
+# The catalog's address as its users reach it, for links in notifications
+# (https://catalog.example.com). Empty: links are paths (/scenes/...).
+CATALOG_PUBLIC_URL = env_str(
+    "CATALOG_PUBLIC_URL",
+    f"http://127.0.0.1:{env_int('PORT', 8000)}" if EMBEDDED else "",
+).rstrip("/")
+if CATALOG_PUBLIC_URL and not CATALOG_PUBLIC_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured("CATALOG_PUBLIC_URL must be an http:// or https:// URL")
+
+# Periodic work, sent by one `celery -A config beat` process (`make run` starts it; one
+# per deployment). Each message expires after its period: a busy queue does not pile up
+# stale ticks.
+CELERY_BEAT_SCHEDULE = {
+    "fail-stuck-ingest-jobs": {
+        "task": "catalog.fail_stuck_ingest_jobs",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
+    },
+    # A safety net: standing queries normally run a few seconds after scenes finish
+    # embedding; this also picks up a batch whose run was lost with its worker.
+    "run-standing-queries": {
+        "task": "curation.run_standing_queries",
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    },
+}
+if CATALOG_INGEST_WATCH_URI:
+    CELERY_BEAT_SCHEDULE["watch-ingest"] = {
+        "task": "catalog.watch_ingest",
+        "schedule": CATALOG_INGEST_WATCH_INTERVAL_S,
+        "options": {"expires": CATALOG_INGEST_WATCH_INTERVAL_S},
+    }
+# Beat remembers when each entry last ran in this file.
+CELERY_BEAT_SCHEDULE_FILENAME = env_str(
+    "CATALOG_BEAT_SCHEDULE_FILE", str(DATA_DIR / "celerybeat-schedule")
+)
+
 # --- web ---------------------------------------------------------------------------------
 
 # Largest request body (413 past it; api/bounds.py has the other input bounds).

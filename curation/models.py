@@ -1,4 +1,5 @@
-"""Scene sets (live, editable), their frozen versions (immutable) and saved searches.
+"""Scene sets (live, editable), their frozen versions (immutable), saved searches and
+standing queries (a saved search's watch over new data, and the hits it found).
 
 A set's items point at live scenes. A version copies, at freeze time, every value its
 manifest needs into `SceneSetVersionItem` rows, so re-ingesting a scene or deleting the
@@ -191,3 +192,94 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class StandingQuery(models.Model):
+    """A saved search that watches new data (its "watch"): each batch of scenes that
+    finishes embedding (or, for a search that needs no vectors, ingest) is searched with
+    it, and the hits are recorded, added to `into_set` and posted to `webhook_url`."""
+
+    class RunsOn(models.TextChoices):
+        EMBEDDED = "embedded"  # text, an example or moment conditions: needs vectors
+        INGESTED = "ingested"  # filters only: can run as soon as the scenes land
+
+    search = models.OneToOneField(
+        SavedSearch, on_delete=models.CASCADE, primary_key=True, related_name="watch"
+    )
+    min_score = models.FloatField(null=True, blank=True)
+    # Sets are soft-deleted; a hard-deleted one just ends the adding.
+    into_set = models.ForeignKey(
+        SceneSet, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    webhook_url = models.TextField(blank=True, default="")
+    runs_on = models.CharField(max_length=16, choices=RunsOn.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_score__isnull=True) | Q(min_score__gte=-1, min_score__lte=1),
+                name="watch_min_score_range",
+            ),
+        ]
+
+
+class Hit(models.Model):
+    """A scene a standing query found, with the moment and score it matched. One per
+    (search, scene): a scene embedded again is not reported again unless its content
+    changed (`content_sha256`), and then this row is updated and reported anew."""
+
+    # No index of its own: hit_search_found leads with the search.
+    search = models.ForeignKey(
+        SavedSearch, on_delete=models.CASCADE, related_name="hits", db_index=False
+    )
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="+")
+    # The sampled frame that matched, by id and not as a foreign key: embedding a scene
+    # again keeps its frames' rows, and a moment no longer sampled is simply not found
+    # (the scene's representative moment shows instead, as for a filters-only search).
+    frame_id = models.BigIntegerField(null=True, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    match = models.JSONField(default=dict, blank=True)
+    content_sha256 = models.CharField(max_length=64)
+    found_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index("search", F("found_at").desc(), F("id").desc(), name="hit_search_found"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["search", "scene"], name="hit_unique_scene"),
+        ]
+
+
+class WatchInbox(models.Model):
+    """Scenes waiting to be looked at by the standing queries, filled by the catalog's
+    and the embeddings app's hooks and drained in batches (curation.standing)."""
+
+    class Kind(models.TextChoices):
+        EMBEDDED = "embedded"
+        INGESTED = "ingested"
+
+    # No index of its own: the unique (scene, kind) index leads with the scene.
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scene", "kind"], name="watchinbox_unique_scene"),
+        ]
+
+
+class WatchRunSchedule(models.Model):
+    """One row: when a run over the inbox was last scheduled (null: none pending), so
+    that scenes finishing one by one schedule one run per debounce window, not one each."""
+
+    id = models.SmallIntegerField(primary_key=True, default=1)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="watchschedule_single_row")]

@@ -4,12 +4,16 @@ Deleted sets are hidden from `scene_set_list`/`scene_set_get`, but `version_get`
 finds their versions: a training run that used one can always fetch it again.
 """
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from django.db import connection
-from django.db.models import Count, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from catalog.errors import InvalidInput, NotFound
-from curation.models import SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
+from curation.models import Hit, SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
+from embeddings.search.results import Found, results
 
 
 def _count_of(model, **match) -> Coalesce:
@@ -159,14 +163,45 @@ def version_diff(*, version: SceneSetVersion, against: SceneSetVersion) -> dict[
 
 
 def saved_search_list(*, owner_username: str | None = None) -> QuerySet[SavedSearch]:
-    searches = SavedSearch.objects.select_related("owner").order_by("-updated_at", "-pk")
+    searches = SavedSearch.objects.select_related("owner", "watch").order_by("-updated_at", "-pk")
     if owner_username:
         searches = searches.filter(owner__username=owner_username)
     return searches
 
 
 def saved_search_get(*, saved_search_id: int) -> SavedSearch:
-    saved = SavedSearch.objects.select_related("owner").filter(pk=saved_search_id).first()
+    saved = SavedSearch.objects.select_related("owner", "watch").filter(pk=saved_search_id).first()
     if saved is None:
         raise NotFound(f"saved search {saved_search_id} does not exist")
     return saved
+
+
+# --- standing queries ----------------------------------------------------------------------
+
+
+def standing_query_list() -> QuerySet[SavedSearch]:
+    """Saved searches that carry a watch, most recently changed first."""
+    return saved_search_list().filter(watch__isnull=False)
+
+
+def saved_search_hits(*, saved_search_id: int, since: datetime | None = None) -> QuerySet[Hit]:
+    """The hits of a saved search's watch, newest first (found after `since` if given)."""
+    saved_search_get(saved_search_id=saved_search_id)  # NotFound for an unknown search
+    hits = (
+        Hit.objects.filter(search_id=saved_search_id)
+        .annotate(scene_key=F("scene__scene_id"))
+        .order_by("-found_at", "-id")
+    )
+    if since is not None:
+        hits = hits.filter(found_at__gt=since)
+    return hits
+
+
+def hit_results(hits: Sequence[Hit]) -> list[dict]:
+    """Hits (from `saved_search_hits`) as search results (scene summary, score, the moment
+    that matched, `match`) plus `found_at`. A moment no longer stored (the scene was
+    embedded again with other sampling), or none recorded (a filters-only search), shows
+    the scene's representative moment."""
+    found_at = {h.scene_key: h.found_at for h in hits}
+    shown = results([Found(h.scene_id, h.frame_id, h.score, h.match) for h in hits], keep_gone=True)
+    return [{**r, "found_at": found_at[r["scene_id"]]} for r in shown]

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Scene
-from curation import manifest
+from curation import manifest, watches
 from curation.access import can_edit
 from curation.limits import (
     LABEL_MAX,
@@ -403,22 +403,39 @@ def _writable_search(saved_search_id: int, actor) -> SavedSearch:
 
 
 @transaction.atomic
-def saved_search_create(*, owner, name: str, search: dict) -> SavedSearch:
+def saved_search_create(
+    *, owner, name: str, search: dict, watch: dict | None = None
+) -> SavedSearch:
+    """Save a search; with `watch`, also a standing query over new data (curation.watches)."""
     saved = SavedSearch(owner=owner, name=_clean_name(name), search=_clean_search(search))
+    watch_settings = watches.clean_watch(watch, owner=owner)
     _save_named(saved)
+    if watch_settings is not None:
+        watches.watch_apply(saved, watch_settings)
     return saved
 
 
 @transaction.atomic
 def saved_search_update(
-    *, saved_search_id: int, actor, name: str = _UNSET, search: dict = _UNSET
+    *,
+    saved_search_id: int,
+    actor,
+    name: str = _UNSET,
+    search: dict = _UNSET,
+    watch: dict | None = _UNSET,
 ) -> SavedSearch:
+    """Change a search; `watch` replaces its watch whole (None turns it off)."""
     saved = _writable_search(saved_search_id, actor)
     if name is not _UNSET:
         saved.name = _clean_name(name)
     if search is not _UNSET:
         saved.search = _clean_search(search)
+    watch_settings = _UNSET if watch is _UNSET else watches.clean_watch(watch, owner=saved.owner)
     _save_named(saved)
+    if watch_settings is not _UNSET:
+        watches.watch_apply(saved, watch_settings)
+    elif search is not _UNSET:
+        watches.watch_follow_search(saved)
     return saved
 
 

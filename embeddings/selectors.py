@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import numpy as np
+from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Case, Count, When
 
 from catalog.media import media_url
 from catalog.models import Scene
 from catalog.moments import MOMENT_FIELDS
+from catalog.selectors import EXACT_COUNT_MAX_ROWS, last_ingest_at, live_rows
 from embeddings.encoder import configured_model_name
 from embeddings.models import EmbeddingModel, Frame, SceneEmbeddingState
 
@@ -198,3 +201,75 @@ def recent_failures(
         .order_by("updated_at")
         .values_list("scene__scene_id", "error")[:limit]
     )
+
+
+def embedding_counts(*, model: EmbeddingModel | str | None = None) -> dict:
+    """`{"model", "scenes", "embedded", "pending", "failed"}` for the status endpoint,
+    cheap at 10^6 scenes: the catalog's size and the model's states from the statistics'
+    live-row counts, the small states (waiting, running, failed) counted exactly through
+    the (model, state) index. `pending` includes scenes never queued and running ones;
+    `embedded` is every scene with vectors (for its current content or an older one)."""
+    name = model.name if isinstance(model, EmbeddingModel) else model or configured_model_name()
+    embedding_model = _model(model)
+    scenes = live_rows(Scene._meta.db_table)
+    counts = {"model": name, "scenes": scenes, "embedded": 0, "pending": scenes, "failed": 0}
+    if embedding_model is None:
+        return counts
+    unfinished = dict(
+        SceneEmbeddingState.objects.filter(
+            model=embedding_model, state__in=[State.PENDING, State.RUNNING, State.FAILED]
+        )
+        .values("state")
+        .annotate(n=Count("id"))
+        .values_list("state", "n")
+    )
+    states = _model_states(embedding_model)
+    failed = unfinished.get(State.FAILED, 0)
+    waiting = unfinished.get(State.PENDING, 0) + unfinished.get(State.RUNNING, 0)
+    embedded = max(0, min(scenes, states) - waiting - failed)
+    counts.update(embedded=embedded, failed=failed, pending=max(0, scenes - embedded - failed))
+    return counts
+
+
+def _model_states(model: EmbeddingModel) -> int:
+    """State rows of the model (done, waiting, running or failed)."""
+    total = live_rows(SceneEmbeddingState._meta.db_table)
+    if EmbeddingModel.objects.count() == 1:
+        return total
+    if total < EXACT_COUNT_MAX_ROWS:
+        return SceneEmbeddingState.objects.filter(model=model).count()
+    # Several models in a large table: the model's share from the column statistics.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_vals::text::text[], most_common_freqs FROM pg_stats "
+            "WHERE tablename = %s AND attname = 'model_id'",
+            [SceneEmbeddingState._meta.db_table],
+        )
+        row = cursor.fetchone()
+    shares = dict(zip(row[0], row[1], strict=False)) if row and row[0] else {}
+    return round(total * shares.get(str(model.pk), 1.0))
+
+
+# The status endpoint is polled by every open page and by monitoring: one answer per
+# process for a few seconds.
+STATUS_CACHE_S = 5
+STATUS_CACHE_KEY = "embeddings:catalog-status"
+
+
+def catalog_status() -> dict:
+    """How fresh the catalog is: `{"scenes", "embedded", "pending_embed", "failed_embed",
+    "last_ingest_at", "watch_uri", "model"}` (see `embedding_counts`)."""
+    return cache.get_or_set(STATUS_CACHE_KEY, _catalog_status, STATUS_CACHE_S)
+
+
+def _catalog_status() -> dict:
+    counts = embedding_counts()
+    return {
+        "scenes": counts["scenes"],
+        "embedded": counts["embedded"],
+        "pending_embed": counts["pending"],
+        "failed_embed": counts["failed"],
+        "last_ingest_at": last_ingest_at(),
+        "watch_uri": settings.CATALOG_INGEST_WATCH_URI,
+        "model": counts["model"],
+    }

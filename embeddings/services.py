@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from catalog import jobs, logcontext, storage
 from catalog.models import Job, Scene
-from embeddings import sampling, vector_index
+from embeddings import hooks, sampling, vector_index
 from embeddings.encoder import ClipEncoder, EncoderUnavailable, get_encoder
 from embeddings.models import (
     EmbeddingModel,
@@ -322,6 +322,7 @@ def _store(scene: Scene, model: EmbeddingModel, frames: list[EmbeddedFrame]) -> 
     # meanwhile keeps a different sha and is embedded again.
     state.content_sha256 = scene.content_sha256
     _finish(state, State.DONE)
+    hooks.notify_scenes_embedded([scene.pk], model.name)
     return EmbedOutcome(State.DONE, frames=len(frames))
 
 

@@ -29,6 +29,7 @@ from catalog.errors import NotFound
 from catalog.models import Scene
 from embeddings import neighbours
 from embeddings.models import EmbeddingModel, SceneEmbedding
+from embeddings.search import within
 from embeddings.search.plan import SE, VectorScope, model_stats
 from embeddings.search.vector_sql import local_settings, vector_literal
 from embeddings.selectors import configured_model
@@ -76,6 +77,9 @@ def similar_scenes(
     """The `limit` scenes in scope whose scene vectors are nearest `query`, best first,
     and the plan that found them (`{"arm", "reason"}`). Cameras in scope do not apply: a
     scene vector covers all cameras."""
+    if scope.within is not None:
+        # A few given scenes (standing queries): exactly, from their vectors in memory.
+        return within.similar_scenes(scope, query, limit, min_score=min_score)
     scope = scope.scene_level()
     qvec = vector_literal(query)
     max_distance = None if min_score is None else 1.0 - min_score

@@ -27,3 +27,8 @@ def _with_moment(url: str, t_s: float | None, camera: str | None) -> str:
     if camera:
         params["camera"] = camera
     return f"{url}?{urlencode(params)}" if params else url
+
+
+def watch_page_url(search_id: int) -> str:
+    """The standing queries page, opened at one search's hits."""
+    return f"{reverse('frontend:watches')}#search-{int(search_id)}"

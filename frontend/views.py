@@ -1,6 +1,7 @@
 """Pages of the web UI: thin shells that read the URL, call one selector, and hand the
 rest to the page's ES module, which talks to `/api/v1/` with the session."""
 
+import json
 from functools import wraps
 
 from django.conf import settings
@@ -177,6 +178,27 @@ def set_page(request: HttpRequest, set_id: int) -> HttpResponse:
     )
 
 
+@login_required
+def watches_page(request: HttpRequest) -> HttpResponse:
+    """Standing queries and what they found; the page's script fetches each one's hits
+    and marks those found since this browser's last visit."""
+    searches = curation_selectors.standing_query_list()[:MAX_SETS_LISTED]
+    rows = [
+        {
+            "saved": saved,
+            "watch": saved.watch,
+            "can_edit": can_edit(request.user, saved),
+            "search_json": json.dumps(saved.search),
+        }
+        for saved in searches
+    ]
+    return _page(
+        request,
+        "frontend/watches.html",
+        {"rows": rows, "watch_uri": settings.CATALOG_INGEST_WATCH_URI},
+    )
+
+
 # Small JSON reads for the UI's own scripts, not part of the API contract.
 
 
@@ -195,8 +217,3 @@ def json_login_required(view):
 @json_login_required
 def places_json(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"points": selectors.recent_start_points()})
-
-
-@json_login_required
-def status_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(selectors.pipeline_status())

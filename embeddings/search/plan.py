@@ -48,6 +48,9 @@ SE = "embeddings_sceneembedding"
 MOMENT_JOIN = "JOIN embeddings_frame mf ON mf.id = fe.frame_id"
 
 
+RESTRICTION_SQL = "s.id = ANY(%s)"  # VectorScope.restricted_to
+
+
 @dataclass(frozen=True)
 class VectorScope:
     """Which frame vectors a query ranks: one model, scenes passing a filter, cameras."""
@@ -63,6 +66,8 @@ class VectorScope:
     frame_params: tuple = ()
     # The kind of the model's frame index (embeddings.vector_index): what a walk orders by.
     frame_index: str = "halfvec"
+    # Only these scenes (see restricted_to); None: the whole catalog.
+    within: tuple[int, ...] | None = None
 
     @property
     def filtered(self) -> bool:
@@ -76,6 +81,14 @@ class VectorScope:
         """The same scope with one more condition over `s` (e.g. a tag match)."""
         combined = f"({self.filter_sql}) AND ({sql})" if self.filtered else sql
         return replace(self, filter_sql=combined, filter_params=(*self.filter_params, *params))
+
+    def restricted_to(self, scene_pks) -> "VectorScope":
+        """Only the scenes `scene_pks` (e.g. the scenes that just finished embedding, for
+        standing queries): every query is then exact over just their frames, so it costs
+        O(len(scene_pks)) whatever the size of the catalog (vector search answers it
+        from those scenes' vectors in memory: `embeddings.search.within`)."""
+        pks = tuple(sorted({int(pk) for pk in scene_pks}))
+        return replace(self.narrowed(RESTRICTION_SQL, [list(pks)]), within=pks)
 
     def with_moments(self, conditions) -> "VectorScope":
         """Only frames whose moment satisfies `conditions` (MomentConditions)."""
@@ -234,6 +247,8 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
     cam_share = stats.share_of(scope.cameras)
     cap_frames = exact_cap_frames(fetch, total)
     counted = scope.scene_level()
+    if scope.within is not None:
+        return _restricted_plan(counted, stats, total, cam_share)
     if not counted.filtered:
         matched = total * cam_share
         arm = "exact" if matched <= cap_frames else "hnsw"
@@ -269,6 +284,15 @@ def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> 
     if plan.arm == "hnsw":
         plan.settings = hnsw_settings(fetch, selectivity(plan))
     return plan
+
+
+def _restricted_plan(counted: VectorScope, stats: ModelStats, total: int, cam_share: float):
+    """A scope restricted to a few scenes: an exact scan over those of them that pass
+    the filter, however many; never an index walk over the whole catalog."""
+    pks = _filter_scene_pks(counted, len(counted.within or ()) + 1)
+    matched = len(pks) * stats.frames_per_scene * cam_share
+    reason = f"restricted to {len(counted.within or ())} scenes, {len(pks)} pass the filter"
+    return Plan("exact", reason, total, matched, float(len(pks)), pks)
 
 
 def hnsw_settings(fetch: int, selectivity: float) -> dict[str, str]:

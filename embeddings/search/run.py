@@ -9,6 +9,7 @@ search with only filters lists matching scenes newest first.
 """
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from embeddings.search import patterns
 from embeddings.search.moments import earliest_qualifying
 from embeddings.search.plan import VectorScope
 from embeddings.search.request import LikeFrame, SearchRequest
-from embeddings.search.results import filter_results, moment_results, vector_results
+from embeddings.search.results import Found, filter_found, moment_found, results, vector_found
 from embeddings.search.text import (
     encode_text_cached,
     matched_tags,
@@ -79,35 +80,71 @@ def _model_info(model: EmbeddingModel | None, encoder) -> dict:
     return {"name": name, "dim": dim, "untrained": bool(encoder.untrained)}
 
 
-def run_search(request: SearchRequest, *, force_plan: str | None = None) -> SearchResponse:
-    """Run a validated search. `force_plan` ("exact"/"hnsw") is for tests and benches."""
+@dataclass
+class Ranking:
+    """What a search found, before it is read for display (see `results.results`)."""
+
+    found: list[Found]
+    model: EmbeddingModel | None
+    encoder: object
+    fusion: dict
+    plan: dict
+
+
+def run_search(
+    request: SearchRequest,
+    *,
+    force_plan: str | None = None,
+    scene_pks: Sequence[int] | None = None,
+) -> SearchResponse:
+    """Run a validated search. `force_plan` ("exact"/"hnsw") is for tests and benches.
+
+    `scene_pks` (internal, for standing queries: not part of the request contract) looks
+    at those scenes only: every vector ranking is exact over just their frames, so the
+    search costs O(len(scene_pks)) however large the catalog."""
     started = time.perf_counter()
+    ranking = rank_search(request, force_plan=force_plan, scene_pks=scene_pks)
+    found_results = results(ranking.found, cameras=request.cameras)
+    grouped = None
+    if request.patterns:
+        model = ranking.model
+        vectors = patterns.result_vectors(found_results, model) if model else {}
+        grouped = patterns.group(found_results, vectors, request.patterns)
+    took_ms = round((time.perf_counter() - started) * 1000, 2)
+    info = _model_info(ranking.model, ranking.encoder)
+    return SearchResponse(found_results, info, took_ms, ranking.fusion, ranking.plan, grouped)
+
+
+def rank_search(
+    request: SearchRequest,
+    *,
+    force_plan: str | None = None,
+    scene_pks: Sequence[int] | None = None,
+) -> Ranking:
+    """The ranking step of `run_search` (same arguments): scenes, moments, scores and
+    how each matched, without reading what results show."""
     encoder = _encoder()
     model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
+    within = None if scene_pks is None else tuple(scene_pks)
     if not request.has_vector_query and not request.at_moment:
-        results, fusion, plan = _filters_only(request), {"method": "filters"}, {"arm": "filters"}
+        found = _filters_only(request, within)
+        fusion, plan = {"method": "filters"}, {"arm": "filters"}
     elif not request.has_vector_query and model is not None:
-        results, fusion = _moments_only(request, model), {"method": "filters"}
+        found, fusion = _moments_only(request, model, within), {"method": "filters"}
         plan = {"arm": "filters", "moments": "earliest qualifying"}
     elif model is None:
         if request.text:
             # Weights that cannot load are worth a 503 that says what to set, not an
             # empty answer that reads as "no vectors yet".
             encode_text_cached(encoder, request.text)
-        results, fusion = [], {"method": "vector"}
+        found, fusion = [], {"method": "vector"}
         plan = {"arm": "none", "reason": f"no vectors for model {encoder.model_name} yet"}
     else:
-        results, fusion, plan = _vector_search(request, model, encoder, force_plan)
-    found = None
-    if request.patterns:
-        vectors = patterns.result_vectors(results, model) if model else {}
-        found = patterns.group(results, vectors, request.patterns)
-    took_ms = round((time.perf_counter() - started) * 1000, 2)
-    info = _model_info(model, encoder)
-    return SearchResponse(results, info, took_ms, fusion, plan, found)
+        found, fusion, plan = _vector_search(request, model, encoder, force_plan, within)
+    return Ranking(found, model, encoder, fusion, plan)
 
 
-def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dict, dict]:
+def _vector_search(request, model, encoder, force_plan, within) -> tuple[list[Found], dict, dict]:
     query, exclude_pk, cache_hit = _query_vector(request, model, encoder)
     filter_sql, filter_params = _filter_sql(request.filters)
     scope = VectorScope(
@@ -119,6 +156,8 @@ def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dic
         exclude_pk,
         frame_index=model.frame_index,
     ).with_moments(request.at_moment)
+    if within is not None:
+        scope = scope.restricted_to(within)
     # An example scene ranks whole scenes; text or an example moment ranks moments.
     rank = _whole_scenes if request.like_scene else _best_moments
     vector_hits, plan = rank(scope, query, request.limit, request.min_score, force_plan)
@@ -140,7 +179,7 @@ def _vector_search(request, model, encoder, force_plan) -> tuple[list[dict], dic
     else:
         ranked = [(hit, i + 1, None) for i, hit in enumerate(vector_hits)]
         fusion = {"method": "vector"}
-    return vector_results(ranked, tags_by_scene), fusion, plan_info
+    return vector_found(ranked, tags_by_scene), fusion, plan_info
 
 
 def _best_moments(scope, query, limit, min_score, force) -> tuple[list[FrameHit], dict]:
@@ -261,15 +300,18 @@ def _frame_vector(like: LikeFrame, model: EmbeddingModel) -> tuple[int, np.ndarr
     return pk, _as_array(stored)
 
 
-def _filters_only(request: SearchRequest) -> list[dict]:
+def _filters_only(request: SearchRequest, within: tuple[int, ...] | None) -> list[Found]:
     scenes = scene_list(filters=request.filters)
+    if within is not None:
+        scenes = scenes.filter(pk__in=within)
     if request.cameras:
         scenes = scenes.filter(cameras__has_any_keys=list(request.cameras))
-    pks = list(scenes.values_list("id", flat=True)[: request.limit])
-    return filter_results(pks, request.cameras)
+    return filter_found(list(scenes.values_list("id", flat=True)[: request.limit]))
 
 
-def _moments_only(request: SearchRequest, model: EmbeddingModel) -> list[dict]:
+def _moments_only(
+    request: SearchRequest, model: EmbeddingModel, within: tuple[int, ...] | None
+) -> list[Found]:
     """Moment conditions without text or an example: the earliest qualifying moment of
     each scene, newest scenes first."""
     filter_sql, filter_params = _filter_sql(request.filters)
@@ -281,5 +323,6 @@ def _moments_only(request: SearchRequest, model: EmbeddingModel) -> list[dict]:
         request.cameras or (),
         frame_index=model.frame_index,
     ).with_moments(request.at_moment)
-    picked = earliest_qualifying(scope, request.limit)
-    return moment_results(picked)
+    if within is not None:
+        scope = scope.restricted_to(within)
+    return moment_found(earliest_qualifying(scope, request.limit))

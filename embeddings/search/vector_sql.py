@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
+from embeddings.search import within
 from embeddings.search.plan import (
     FE,
     MOMENT_JOIN,
@@ -348,7 +349,10 @@ def nearest_scenes(
 
     Candidates: the scenes of the best `FRAMES_PER_SCENE * limit` frames (scenes with a
     strong moment) and the best `limit + margin` scenes by mean vector (scenes similar
-    throughout - and enough distinct scenes in one walk, however the frames bunch)."""
+    throughout - and enough distinct scenes in one walk, however the frames bunch).
+    A scope restricted to given scenes is answered exactly from their vectors."""
+    if scope.within is not None:
+        return within.nearest_scenes(scope, query, limit, min_score=min_score)
     qvec = vector_literal(query)
     max_distance = None if min_score is None else 1.0 - min_score
     frames = _clamp_fetch(limit * FRAMES_PER_SCENE)
@@ -392,6 +396,8 @@ def moments_of(scope: VectorScope, query: np.ndarray, scene_pks: list[int]) -> l
     """The frame of each of `scene_pks` nearest `query` (within the scope's cameras)."""
     if not scene_pks:
         return []
+    if scope.within is not None:
+        return within.moments_of(scope, query, scene_pks)
     sql, params = exact_scenes_sql(
         scope, vector_literal(query), len(scene_pks), scene_pks=scene_pks
     )

@@ -39,6 +39,8 @@ MATRIX: dict[str, dict[str, tuple]] = {
     },
     "api/v1/drives/<str:drive_id>/": {"GET": ("/api/v1/drives/{drive}/", None, R)},
     "api/v1/ingest/": {"POST": ("/api/v1/ingest/", {}, (401, 403, 403, 400))},
+    "api/v1/ingest/manifests/": {"GET": ("/api/v1/ingest/manifests/", None, R)},
+    "api/v1/status/": {"GET": ("/api/v1/status/", None, R)},
     "api/v1/jobs/<int:job_id>/": {"GET": ("/api/v1/jobs/{job}/", None, (401, 404, 200, 200))},
     # Signed links: the signature, not the caller, is the authority (a bad one: 403).
     "api/v1/media/<str:token>/<str:name>": {
@@ -95,6 +97,7 @@ MATRIX: dict[str, dict[str, tuple]] = {
         "PATCH": ("/api/v1/searches/{search}/", {"name": "m"}, (401, 403, 200, 200)),
         "DELETE": ("/api/v1/searches/{search}/", None, (401, 403, 204, 204)),
     },
+    "api/v1/searches/<int:search_id>/hits/": {"GET": ("/api/v1/searches/{search}/hits/", None, R)},
     "api/schema/": {"GET": ("/api/schema/", None, (200, 200, 200, 200))},
     "api/docs/": {"GET": ("/api/docs/", None, (200, 200, 200, 200))},
     "metrics": {"GET": ("/metrics", None, (401, 403, 403, 200))},
@@ -119,6 +122,7 @@ MATRIX: dict[str, dict[str, tuple]] = {
     },
     "sets/": {"GET": ("/sets/", None, (302, 200, 200, 200))},
     "sets/<int:set_id>/": {"GET": ("/sets/{set}/", None, (302, 200, 200, 200))},
+    "watches/": {"GET": ("/watches/", None, (302, 200, 200, 200))},
     "ui/places.json": {"GET": ("/ui/places.json", None, (401, 200, 200, 200))},
     "ui/status.json": {"GET": ("/ui/status.json", None, (401, 200, 200, 200))},
 }

@@ -1,15 +1,12 @@
 """The UI's pages and its small JSON reads, without a browser."""
 
 import pytest
-from django.core.cache import cache
 
 from catalog.models import Disengagement
 from curation import services
-from embeddings.encoder import configured_model_name
-from embeddings.models import EmbeddingModel, SceneEmbeddingState
 from tests.factories import SceneFactory
 
-PAGES = ["/", "/scenes/scene-x", "/sets/", "/sets/1/"]
+PAGES = ["/", "/scenes/scene-x", "/sets/", "/sets/1/", "/watches/"]
 
 
 @pytest.fixture
@@ -27,7 +24,7 @@ def test_pages_need_login(client, path):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("path", ["/ui/status.json", "/ui/places.json"])
+@pytest.mark.parametrize("path", ["/ui/places.json"])
 def test_json_reads_need_login(client, path):
     assert client.get(path).status_code == 401
 
@@ -115,27 +112,6 @@ def test_set_page_renders_and_404s(client_in, user):
 
 
 @pytest.mark.django_db
-@pytest.mark.django_db
-def test_status_counts_backlog_and_failures(client_in):
-    cache.clear()
-    model = EmbeddingModel.objects.create(
-        name=configured_model_name(), architecture="test-tiny", dim=8
-    )
-    done, failed, _waiting = SceneFactory(), SceneFactory(), SceneFactory()
-    SceneEmbeddingState.objects.create(scene=done, model=model, state="done")
-    SceneEmbeddingState.objects.create(scene=failed, model=model, state="failed", error="x")
-    status = client_in.get("/ui/status.json").json()
-    assert status["scenes"] == 3
-    assert status["embedding"] == {
-        "model": configured_model_name(),
-        "pending": 1,
-        "running": 0,
-        "done": 1,
-        "failed": 1,
-    }
-
-
-@pytest.mark.django_db
 def test_places_are_recent_start_points(client_in):
     SceneFactory(start_lat=35.5, start_lon=139.7)
     assert client_in.get("/ui/places.json").json()["points"] == [[35.5, 139.7]]
@@ -152,3 +128,14 @@ def test_scene_page_shows_the_disengagement_badge(client_in):
 def test_map_tile_url_comes_from_settings(client_in, settings):
     settings.CATALOG_MAP_TILE_URL = "https://tiles.example/{z}/{x}/{y}.png"
     assert b"https://tiles.example/{z}/{x}/{y}.png" in client_in.get("/").content
+
+
+@pytest.mark.django_db
+def test_watches_page_lists_standing_queries_only(client_in, user):
+    services.saved_search_create(
+        owner=user, name="rain watch", search={"filters": {"tag": ["rain"]}}, watch={}
+    )
+    services.saved_search_create(owner=user, name="plain search", search={"text": "rain"})
+    html = client_in.get("/watches/").content.decode()
+    assert "rain watch" in html and "plain search" not in html
+    assert 'data-search="{&quot;filters&quot;: {&quot;tag&quot;: [&quot;rain&quot;]}}"' in html

@@ -10,6 +10,7 @@ import { initMining } from "./mining.js";
 import { initPlaceMap } from "./placemap.js";
 import { initSetPicker } from "./setpicker.js";
 import { activeFilterCount, formToParams, hasQuery, likeMoment, paramsToBody, paramsToForm } from "./urlstate.js";
+import { initWatchDialog } from "./watchdialog.js";
 
 const form = document.getElementById("search-form");
 const results = document.getElementById("results");
@@ -26,6 +27,8 @@ let stopScrolling = () => {};
 const setChips = initChips(form, () => apply());
 const place = initPlaceMap({ onChange: () => apply() });
 const openSetPicker = initSetPicker();
+const openWatchDialog = initWatchDialog();
+const watchButton = document.getElementById("watch-search");
 
 // ---- running a search ---------------------------------------------------------------
 
@@ -94,6 +97,7 @@ function updateChrome(params) {
   const text = params.get("text");
   const example = moment ? `Like ${like} @ ${moment.t} s` : like ? `Like ${like}` : "Search";
   document.title = `${text || example} · Scene catalog`;
+  watchButton.hidden = !hasQuery(params);
   renderExample(moment);
 }
 
@@ -378,6 +382,15 @@ document.getElementById("add-search").addEventListener("click", () => {
   openSetPicker({ ids: [...selected], search: currentBody() });
 });
 initMining({ currentBody, results, meta });
+
+// ---- standing query ---------------------------------------------------------------------
+
+watchButton.addEventListener("click", () => {
+  const params = formToParams(form);
+  const like = params.get("like");
+  const named = params.get("text") || (like ? `Like ${like}` : "Filtered scenes");
+  openWatchDialog(paramsToBody(params), named);
+});
 
 // ---- form wiring ------------------------------------------------------------------------
 

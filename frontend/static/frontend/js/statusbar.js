@@ -1,5 +1,7 @@
-// The status bar: ingestion and embedding backlog and failures, polled while visible.
+// The status bar: how fresh the catalog is (GET /api/v1/status/), polled while visible.
+import { api } from "./api.js";
 import { h } from "./dom.js";
+import { localDateTime } from "./format.js";
 
 const bar = document.getElementById("statusbar");
 const POLL_MS = 15000;
@@ -9,36 +11,38 @@ function item(dotClass, label, value, title) {
     h("span", { class: `dot ${dotClass}` }), label, value !== undefined ? h("b", {}, value) : null);
 }
 
+function ago(iso) {
+  const seconds = Math.max(0, (Date.now() - Date.parse(iso)) / 1000);
+  if (seconds < 90) return "just now";
+  if (seconds < 90 * 60) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 36 * 3600) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} days ago`;
+}
+
 function render(status) {
-  const { ingest, embedding } = status;
-  const ingestBusy = ingest.running + ingest.queued;
-  const items = [
-    item("ok", "Catalog", `${status.scenes.toLocaleString()} scenes`),
-    item(
-      ingest.failed_24h ? "bad" : ingestBusy ? "busy" : "ok",
-      "Ingestion",
-      ingestBusy ? `${ingest.running} running · ${ingest.queued} queued` : "idle",
-      ingest.last_error || null,
-    ),
-  ];
-  if (ingest.failed_24h) {
-    items.push(h("span", { class: "item failures", title: ingest.last_error || "" },
-      `${ingest.failed_24h} ingest failure${ingest.failed_24h === 1 ? "" : "s"} (24 h)`));
-  }
-  const backlog = embedding.pending + embedding.running;
+  const items = [item("ok", "Catalog", `${status.scenes.toLocaleString()} scenes`)];
+  const waiting = status.pending_embed;
   items.push(
     item(
-      embedding.failed ? "warn" : backlog ? "busy" : "ok",
+      status.failed_embed ? "warn" : waiting ? "busy" : "ok",
       "Embedding",
-      backlog ? `${backlog.toLocaleString()} waiting` : "up to date",
-      embedding.model ? `model ${embedding.model}` : "no model registered yet",
+      waiting ? `${waiting.toLocaleString()} waiting` : "up to date",
+      `${status.embedded.toLocaleString()} of ${status.scenes.toLocaleString()} scenes embedded`,
     ),
   );
-  if (embedding.failed) {
-    items.push(h("span", { class: "item failures" }, `${embedding.failed.toLocaleString()} failed`));
+  if (status.failed_embed) {
+    items.push(h("span", { class: "item failures" }, `${status.failed_embed.toLocaleString()} failed`));
+  }
+  items.push(
+    h("span", { class: "item", dataset: { testid: "last-ingest" }, title: status.last_ingest_at ? localDateTime(status.last_ingest_at) : null },
+      "Last ingest ", h("b", {}, status.last_ingest_at ? ago(status.last_ingest_at) : "never")),
+  );
+  if (status.watch_uri) {
+    items.push(item("ok", "Watching", undefined, `New manifests in ${status.watch_uri} are ingested automatically`),
+      h("span", { class: "item mono" }, status.watch_uri));
   }
   items.push(h("span", { class: "item grow" }));
-  items.push(h("span", { class: "item mono" }, embedding.model || ""));
+  items.push(h("span", { class: "item mono" }, status.model || ""));
   bar.replaceChildren(...items);
   bar.dataset.state = "ok";
 }
@@ -46,11 +50,9 @@ function render(status) {
 async function poll() {
   if (document.hidden) return;
   try {
-    const response = await fetch("/ui/status.json", { credentials: "same-origin" });
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    render(await response.json());
+    render(await api.get("status/"));
   } catch (error) {
-    bar.replaceChildren(item("bad", "Status unavailable", undefined, String(error)));
+    bar.replaceChildren(item("bad", "Status unavailable", undefined, String(error.message || error)));
     bar.dataset.state = "error";
   }
 }

@@ -161,3 +161,23 @@ export function likeMoment(params) {
   const t = params.get("like_t");
   return sceneId && camera && t ? { sceneId, camera, t } : null;
 }
+
+// The search page URL of a `POST search/` body (a saved search's): the inverse of
+// paramsToBody for what the URL can hold.
+export function bodyToParams(body) {
+  const params = new URLSearchParams();
+  if (body.text) params.set("text", body.text);
+  if (body.like_frame) {
+    params.set("like", body.like_frame.scene_id);
+    params.set("like_camera", body.like_frame.camera);
+    params.set("like_t", String(body.like_frame.t_s));
+  } else if (body.like_scene) {
+    params.set("like", body.like_scene);
+  }
+  for (const [name, value] of Object.entries(body.filters || {})) {
+    if (value === null || value === undefined) continue;
+    for (const v of [].concat(value)) params.append(name, String(v));
+  }
+  if (body.limit) params.set("limit", String(body.limit));
+  return params;
+}
