@@ -124,7 +124,6 @@ MATRIX: dict[str, dict[str, tuple]] = {
     "sets/<int:set_id>/": {"GET": ("/sets/{set}/", None, (302, 200, 200, 200))},
     "watches/": {"GET": ("/watches/", None, (302, 200, 200, 200))},
     "ui/places.json": {"GET": ("/ui/places.json", None, (401, 200, 200, 200))},
-    "ui/status.json": {"GET": ("/ui/status.json", None, (401, 200, 200, 200))},
 }
 # Django's own admin (staff only, its own login) is not part of the product's matrix.
 EXCLUDED_PREFIXES = ("admin/",)
