@@ -12,10 +12,11 @@ from rest_framework.generics import ListAPIView
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api.serializers import FrameSerializer
+from api.serializers import FrameSerializer, QualityFlagsField
 from catalog import uris
 from catalog.filters import FILTER_SPECS, FilterSpec, parse_query_params
 from catalog.media import camera_urls, media_url
+from catalog.quality import scene_flags
 from catalog.selectors import scene_get, scene_list
 from catalog.signals_data import signals_as_columns
 from embeddings.selectors import representative_frames
@@ -41,11 +42,16 @@ class SceneRowSerializer(serializers.Serializer):
     end_lat = serializers.FloatField(allow_null=True)
     end_lon = serializers.FloatField(allow_null=True)
     camera_names = serializers.SerializerMethodField()
+    quality_flags = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     frame = serializers.SerializerMethodField()
 
     def get_camera_names(self, scene) -> list[str]:
         return sorted(scene.cameras)
+
+    @extend_schema_field(QualityFlagsField())
+    def get_quality_flags(self, scene) -> list[str]:
+        return scene_flags(gnss_low=scene.gnss_low, gnss_outage=scene.gnss_outage)
 
     def get_url(self, scene) -> str:
         return scene_page_url(scene.scene_id)
@@ -168,7 +174,7 @@ SUMMARY_VALUES = (
     "id", "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time", "end_time",
     "duration_s", "local_hour", "tags", "max_speed_mps", "mean_speed_mps",
     "max_decel_mps2", "gnss_fix_rate", "disengagement_count", "start_lat", "start_lon",
-    "end_lat", "end_lon", "cameras",
+    "end_lat", "end_lon", "cameras", "gnss_low", "gnss_outage",
 )  # fmt: skip
 
 
@@ -194,6 +200,7 @@ def scene_summary(row: dict, zone: tzinfo, frame: dict | None) -> dict:
         "end_lat": row["end_lat"],
         "end_lon": row["end_lon"],
         "camera_names": sorted(row["cameras"]),
+        "quality_flags": scene_flags(gnss_low=row["gnss_low"], gnss_outage=row["gnss_outage"]),
         "url": scene_page_url(row["scene_id"]),
         "frame": frame,
     }

@@ -1,0 +1,90 @@
+"""`quality/gnss/`: scenes and mean GNSS fix rate per local day (and vehicle), with outage
+days and low vehicle-days marked: what the data-quality review reads every morning."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from catalog import quality
+from catalog.filters import SceneFilters
+from frontend.links import search_page_url
+
+
+class GnssRowSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="local day (CATALOG_TIMEZONE)")
+    vehicle_id = serializers.CharField(allow_null=True, help_text="null when by=day")
+    scenes = serializers.IntegerField()
+    fix_rate_mean = serializers.FloatField(
+        allow_null=True, help_text="mean fix rate of the scenes with one (null: none has)"
+    )
+    flagged = serializers.BooleanField(
+        help_text="by=day: an outage day; by=vehicle_day: the vehicle was low that day, or "
+        "the day is an outage day"
+    )
+    reason = serializers.CharField(allow_null=True, help_text="why flagged (null if not)")
+    vehicles = serializers.IntegerField(required=False, help_text="by=day: vehicles that drove")
+    low_vehicles = serializers.IntegerField(
+        required=False, help_text="by=day: vehicles whose mean fix rate was below the threshold"
+    )
+    low = serializers.BooleanField(
+        required=False, help_text="by=vehicle_day: mean fix rate below the threshold"
+    )
+    outage = serializers.BooleanField(required=False, help_text="by=vehicle_day: an outage day")
+    url = serializers.CharField(help_text="the web UI's search for these scenes")
+
+
+class GnssReportSerializer(serializers.Serializer):
+    by = serializers.ChoiceField(choices=quality.BY_CHOICES)
+    start = serializers.DateField(help_text="first day of the window")
+    end = serializers.DateField(help_text="last day of the window")
+    timezone = serializers.CharField()
+    min_fix_rate = serializers.FloatField(help_text="CATALOG_GNSS_MIN_FIX_RATE")
+    outage_min_vehicles = serializers.IntegerField(help_text="CATALOG_GNSS_OUTAGE_MIN_VEHICLES")
+    results = GnssRowSerializer(many=True)
+
+
+def _scenes_url(row: dict) -> str:
+    start_after, start_before = quality.day_filter_bounds(row["day"])
+    vehicles = (row["vehicle_id"],) if row["vehicle_id"] else ()
+    return search_page_url(
+        SceneFilters(vehicle=vehicles, start_after=start_after, start_before=start_before)
+    )
+
+
+class GnssQualityView(APIView):
+    """Scenes and mean GNSS fix rate per local day (`by=day`) or per vehicle and local day
+    (`by=vehicle_day`), days in order. An outage day is one on which at least
+    CATALOG_GNSS_OUTAGE_MIN_VEHICLES vehicles, and at least half of those that drove, had
+    a mean fix rate below CATALOG_GNSS_MIN_FIX_RATE; every scene of it is flagged
+    `gnss_outage`. The window is `start_after`..`start_before` (dates or RFC 3339 times,
+    taken as their local days; at most 366 days); by default the 90 days up to the latest
+    day with scenes."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("by", str, enum=quality.BY_CHOICES, description="default day"),
+            OpenApiParameter("start_after", str, description="first day (YYYY-MM-DD or time)"),
+            OpenApiParameter("start_before", str, description="last day (YYYY-MM-DD or time)"),
+        ],
+        responses=GnssReportSerializer,
+    )
+    def get(self, request):
+        params = request.query_params
+        by = params.get("by") or "day"
+        first = quality.parse_day("start_after", params.get("start_after"))
+        last = quality.parse_day("start_before", params.get("start_before"))
+        window = quality.report_window(first=first, last=last)
+        rows = quality.gnss_report(by=by, window=window)
+        for row in rows:
+            row["url"] = _scenes_url(row)
+        report = {
+            "by": by,
+            "start": window.first,
+            "end": window.last,
+            "timezone": quality.timezone_name(),
+            "min_fix_rate": quality.min_fix_rate(),
+            "outage_min_vehicles": quality.outage_min_vehicles(),
+            "results": rows,
+        }
+        return Response(GnssReportSerializer(report).data)
