@@ -17,6 +17,7 @@ urlpatterns = [
     path("vehicles/<str:vehicle_id>/", views.vehicle_page),
     path("sets/", views.sets_page, name="sets"),
     path("sets/<int:set_id>/", views.set_page, name="set"),
+    path("quality/", views.quality_page, name="quality"),
     # Small JSON reads only the UI's scripts use (no API contract).
     path("ui/places.json", views.places_json, name="places"),
     path("ui/status.json", views.status_json, name="status"),

@@ -1,14 +1,19 @@
 """Pages of the web UI: thin shells that read the URL, call one selector, and hand the
 rest to the page's ES module, which talks to `/api/v1/` with the session."""
 
+from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
+from catalog import quality
+from catalog.errors import InvalidInput
 from catalog.filters import FILTER_NAMES, REPEATABLE
 from catalog.selectors import drive_summary, scene_drive_position, scene_get, vehicle_moment
 from curation import selectors as curation_selectors
@@ -96,6 +101,7 @@ def scene_page(request: HttpRequest, scene_id: str) -> HttpResponse:
             "cameras": cameras,
             "drive": drive,
             "drive_t": drive["offset_s"] + t if drive else None,
+            "quality_url": _quality_url_around(quality.local_day(scene.start_time)),
         },
     )
 
@@ -170,6 +176,45 @@ def set_page(request: HttpRequest, set_id: int) -> HttpResponse:
         request,
         "frontend/set_detail.html",
         {"scene_set": scene_set, "can_edit": can_edit(request.user, scene_set)},
+    )
+
+
+WINDOW_PARAMS = ("start_after", "start_before")
+QUALITY_CONTEXT_DAYS = 14  # days either side of a scene's day, linked from its page
+
+
+def _quality_url_around(day) -> str:
+    window = {
+        "start_after": (day - timedelta(days=QUALITY_CONTEXT_DAYS)).isoformat(),
+        "start_before": (day + timedelta(days=QUALITY_CONTEXT_DAYS)).isoformat(),
+    }
+    return f"{reverse('frontend:quality')}?{urlencode(window)}"
+
+
+def _window_input(name: str, raw: str | None) -> tuple[str, str]:
+    """A date input's value for a window bound given as a date or a time (its local day),
+    with the error when it is neither (the field then shows what was typed)."""
+    try:
+        day = quality.parse_day(name, raw)
+    except InvalidInput as exc:
+        return raw or "", " ".join(exc.errors[name])
+    return (day.isoformat() if day else ""), ""
+
+
+@login_required
+def quality_page(request: HttpRequest) -> HttpResponse:
+    """The GNSS gate as a picture: fix rate per local day and vehicle, outage days marked.
+    The window is in the URL (`start_after`, `start_before`, as `GET quality/gnss/`)."""
+    fields = {name: _window_input(name, request.GET.get(name)) for name in WINDOW_PARAMS}
+    return _page(
+        request,
+        "frontend/quality.html",
+        {
+            "window": {name: value for name, (value, _) in fields.items()},
+            "window_errors": {name: error for name, (_, error) in fields.items() if error},
+            "min_fix_rate": quality.min_fix_rate(),
+            "outage_min_vehicles": quality.outage_min_vehicles(),
+        },
     )
 
 

@@ -31,6 +31,7 @@ const LABELS = {
   bbox: () => ["in drawn box", ""],
   hour_gte: (v) => ["hour ≥", v],
   hour_lte: (v) => ["hour ≤", v],
+  quality: (v) => ["quality", v === "ok" ? "no flags" : v === "flagged" ? "flagged" : v],
 };
 
 export function renderActiveFilters(host, params, onRemove) {
