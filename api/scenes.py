@@ -51,7 +51,7 @@ class SceneRowSerializer(serializers.Serializer):
 
     @extend_schema_field(QualityFlagsField())
     def get_quality_flags(self, scene) -> list[str]:
-        return scene_flags(gnss_low=scene.gnss_low, gnss_outage=scene.gnss_outage)
+        return scene_flags(gnss_fix_rate=scene.gnss_fix_rate, gnss_outage=scene.gnss_outage)
 
     def get_url(self, scene) -> str:
         return scene_page_url(scene.scene_id)
@@ -174,7 +174,7 @@ SUMMARY_VALUES = (
     "id", "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time", "end_time",
     "duration_s", "local_hour", "tags", "max_speed_mps", "mean_speed_mps",
     "max_decel_mps2", "gnss_fix_rate", "disengagement_count", "start_lat", "start_lon",
-    "end_lat", "end_lon", "cameras", "gnss_low", "gnss_outage",
+    "end_lat", "end_lon", "cameras", "gnss_outage",
 )  # fmt: skip
 
 
@@ -200,7 +200,9 @@ def scene_summary(row: dict, zone: tzinfo, frame: dict | None) -> dict:
         "end_lat": row["end_lat"],
         "end_lon": row["end_lon"],
         "camera_names": sorted(row["cameras"]),
-        "quality_flags": scene_flags(gnss_low=row["gnss_low"], gnss_outage=row["gnss_outage"]),
+        "quality_flags": scene_flags(
+            gnss_fix_rate=row["gnss_fix_rate"], gnss_outage=row["gnss_outage"]
+        ),
         "url": scene_page_url(row["scene_id"]),
         "frame": frame,
     }

@@ -82,10 +82,10 @@ class Scene(models.Model):
     # Grid cells the track visits (catalog.geo.track_cells), GIN-indexed for `near`.
     # Whoever writes the track writes these too: a scene without them is never near.
     track_cells = ArrayField(models.BigIntegerField(), default=list, db_default=[], blank=True)
-    # The GNSS gate's flags (catalog.quality). Ingest writes them for the scenes it writes
-    # and for every scene of each local day it touches (catalog.quality_upkeep); database
-    # defaults because ingest COPYs rows without them.
-    gnss_low = models.BooleanField(default=False, db_default=False)
+    # The GNSS gate (catalog.quality): the scene's local day is an outage day. Ingest keeps
+    # it right for every scene of each day it touches (catalog.quality_upkeep); a database
+    # default because ingest COPYs rows without it. (`gnss_low` needs no column: it is
+    # gnss_fix_rate below the threshold, indexed as scene_gnss_fix_rate.)
     gnss_outage = models.BooleanField(default=False, db_default=False)
 
     ingested_at = models.DateTimeField(auto_now_add=True)
@@ -109,14 +109,14 @@ class Scene(models.Model):
                 name="scene_with_diseng_start_id",
                 condition=Q(disengagement_count__gt=0),
             ),
-            # Flagged scenes, newest first: `quality=flagged` lists and the outage sweep of
-            # a day that is no longer an outage day read only these. The condition must
-            # stay catalog.quality.flagged_sql's.
+            # Scenes of outage days, newest first: with scene_gnss_fix_rate it answers
+            # `quality=flagged`, and a day that stops being an outage day finds its scenes
+            # here instead of reading the whole day.
             models.Index(
                 F("start_time").desc(),
                 F("id").desc(),
-                name="scene_flagged_start_id",
-                condition=Q(gnss_low=True) | Q(gnss_outage=True),
+                name="scene_outage_start_id",
+                condition=Q(gnss_outage=True),
             ),
             GinIndex(fields=["tags"], name="scene_tags_gin"),
             GinIndex(fields=["track_cells"], name="scene_track_cells_gin"),

@@ -13,8 +13,9 @@
 A scene with either flag is "flagged": the scene filter `quality=ok|flagged` selects by
 that, and freezing a set version leaves flagged scenes out unless asked not to.
 
-The per-vehicle, per-day figures are `GnssVehicleDay` rows and the flags are scene columns,
-both kept right by ingest (catalog.quality_upkeep); this module holds the rules and reads.
+The per-vehicle, per-day figures are `GnssVehicleDay` rows and `gnss_outage` is a scene
+column, both kept right by ingest (catalog.quality_upkeep); `gnss_low` is read from the
+scene's fix rate. This module holds the rules and the reads.
 """
 
 from dataclasses import dataclass
@@ -50,28 +51,49 @@ def timezone_name() -> str:
     return settings.CATALOG_TIMEZONE
 
 
-def scene_flags(*, gnss_low: bool, gnss_outage: bool) -> list[str]:
-    """A scene's `quality_flags` as the API and the UI show them."""
-    return [flag for flag, on in ((GNSS_LOW, gnss_low), (GNSS_OUTAGE, gnss_outage)) if on]
+def is_low(gnss_fix_rate: float | None) -> bool:
+    return gnss_fix_rate is not None and gnss_fix_rate < min_fix_rate()
 
 
-def flagged_sql(alias: str) -> str:
-    """A scene (`catalog_scene AS alias`) has a quality flag. Spelled as the condition of
-    the partial index scene_flagged_start_id, so the planner can use it."""
-    return f"({alias}.gnss_low OR {alias}.gnss_outage)"
+def scene_flags(*, gnss_fix_rate: float | None, gnss_outage: bool) -> list[str]:
+    """A scene's `quality_flags` as the API and the UI show them, from its columns."""
+    return [
+        flag for flag, on in ((GNSS_LOW, is_low(gnss_fix_rate)), (GNSS_OUTAGE, gnss_outage)) if on
+    ]
 
 
-def flags_array_sql(alias: str) -> str:
-    """The scene's flags as a text[] (in FLAGS order), for rows that record them."""
+# `gnss_low` is not stored: it is the scene's fix rate against the threshold of the moment,
+# read through the index on gnss_fix_rate. Only `gnss_outage`, which depends on other
+# scenes, is a column. Each function below returns SQL over `catalog_scene AS alias`
+# with its %s parameters.
+
+
+def flagged_sql(alias: str) -> tuple[str, list]:
+    """The scene has a quality flag."""
+    return f"({alias}.gnss_fix_rate < %s OR {alias}.gnss_outage)", [min_fix_rate()]
+
+
+def unflagged_sql(alias: str) -> tuple[str, list]:
+    """The scene has no quality flag (an unknown fix rate is not low)."""
     return (
-        f"array_remove(ARRAY[CASE WHEN {alias}.gnss_low THEN '{GNSS_LOW}' END, "
-        f"CASE WHEN {alias}.gnss_outage THEN '{GNSS_OUTAGE}' END]::text[], NULL)"
+        f"(({alias}.gnss_fix_rate >= %s OR {alias}.gnss_fix_rate IS NULL) "
+        f"AND NOT {alias}.gnss_outage)",
+        [min_fix_rate()],
     )
 
 
-def quality_filter_sql(quality: str, alias: str) -> str:
-    """The scene filter `quality=ok|flagged` as SQL over `catalog_scene AS alias`."""
-    return flagged_sql(alias) if quality == "flagged" else f"NOT {flagged_sql(alias)}"
+def flags_array_sql(alias: str) -> tuple[str, list]:
+    """The scene's flags as a text[] (in FLAGS order), for rows that record them."""
+    return (
+        f"array_remove(ARRAY[CASE WHEN {alias}.gnss_fix_rate < %s THEN '{GNSS_LOW}' END, "
+        f"CASE WHEN {alias}.gnss_outage THEN '{GNSS_OUTAGE}' END]::text[], NULL)",
+        [min_fix_rate()],
+    )
+
+
+def quality_filter_sql(quality: str, alias: str) -> tuple[str, list]:
+    """The scene filter `quality=ok|flagged`."""
+    return flagged_sql(alias) if quality == "flagged" else unflagged_sql(alias)
 
 
 # --- local days --------------------------------------------------------------------------

@@ -7,11 +7,13 @@ Ingest calls two functions inside each batch's transaction (catalog.ingest.write
   concurrent re-ingest of the same scene cannot slip in between;
 - `scenes_written(cursor, previous=..., pks=...)` after the writes: moves each scene's
   contribution from its old (day, vehicle) to its new one in `GnssVehicleDay`, decides
-  again whether each touched day is an outage day, and sets the flags of the written
-  scenes and of every other scene of those days whose outage flag changed.
+  again whether each touched day is an outage day, and sets `gnss_outage` on every scene
+  of those days whose flag is now wrong.
 
-A batch thus costs a few statements over its own scenes plus one sweep per touched day,
-never a scan of the catalog. A late manifest for an earlier day, or a re-ingest that
+A batch thus costs two grouped reads of its own scenes, an upsert of a few aggregate rows
+and a sweep of its days that usually writes nothing, never a scan of the catalog; no
+scene row is written twice unless its day's outage state changed. (`gnss_low` is not
+stored, so needs no upkeep.) A late manifest for an earlier day, or a re-ingest that
 moves a scene to another day or vehicle, touches those days and so puts them right.
 
 Concurrency: batches touching the same day take that day's advisory lock (in day order,
@@ -91,9 +93,7 @@ def scenes_written(cursor, *, previous: Contributions, pks: list[int]) -> None:
     days = sorted({day for day, _ in delta.rows})
     _lock_days(cursor, days)
     _apply(cursor, delta, days)
-    outage = quality.outage_days(cursor, days)
-    _flag_written(cursor, pks, outage)
-    _sweep(cursor, days, outage)
+    _sweep(cursor, days, quality.outage_days(cursor, days))
 
 
 def _lock_days(cursor, days: list[date]) -> None:
@@ -132,35 +132,15 @@ def _apply(cursor, delta: Contributions, days: list[date]) -> None:
     )
 
 
-def _flags_sql(outage: set[date]) -> tuple[str, list]:
-    """`SET` both flags from the scene's own columns, and the condition that they change."""
-    day_sql, day_params = quality.local_day_sql("start_time")
-    low = "coalesce(gnss_fix_rate < %s, false)"
-    out = f"{day_sql} = ANY(%s::date[])"
-    value_params = [quality.min_fix_rate(), *day_params, sorted(outage)]
-    return (
-        f"SET gnss_low = {low}, gnss_outage = {out} "
-        f"WHERE (gnss_low, gnss_outage) IS DISTINCT FROM ({low}, {out})",
-        value_params * 2,
-    )
-
-
-def _flag_written(cursor, pks: list[int], outage: set[date]) -> None:
-    """Both flags of the scenes just written (their rows are this transaction's)."""
-    flags_sql, params = _flags_sql(outage)
-    cursor.execute(f"UPDATE catalog_scene {flags_sql} AND id = ANY(%s)", [*params, pks])
-
-
 def _sweep(cursor, days: list[date], outage: set[date]) -> None:
-    """Every other scene of `days` whose outage flag is now wrong. A day that stays an
-    outage day finds nothing to set (its new scenes were flagged as written); one that
-    is not reads only its flagged scenes (index scene_flagged_start_id)."""
+    """Every scene of `days` whose outage flag is now wrong, the batch's own included
+    (new ones arrive unflagged, changed ones keep the flag of where they were). An outage
+    day reads all its scenes; any other day reads only those flagged (index
+    scene_outage_start_id), which usually means none: most batches write nothing here."""
     for wanted, chosen in ((True, sorted(outage)), (False, [d for d in days if d not in outage])):
         if not chosen:
             continue
         spans = [quality.day_span(day) for day in chosen]
-        # `NOT s.gnss_outage` for days that are outage days now; `s.gnss_outage` (which
-        # implies the flagged index's condition) for days that are not.
         wrong = "NOT s.gnss_outage" if wanted else "s.gnss_outage"
         cursor.execute(
             "WITH targets AS ("
@@ -173,7 +153,7 @@ def _sweep(cursor, days: list[date], outage: set[date]) -> None:
 
 
 def refresh_all(cursor) -> dict:
-    """Rebuild every GnssVehicleDay row and every scene's flags from the scenes, with the
+    """Rebuild every GnssVehicleDay row and every scene's outage flag from the scenes, with the
     current settings. Blocks scene writes until the transaction ends (SHARE ROW EXCLUSIVE
     lets readers on), so nothing is counted twice or missed. Returns counts."""
     cursor.execute("LOCK TABLE catalog_scene IN SHARE ROW EXCLUSIVE MODE")
@@ -188,8 +168,11 @@ def refresh_all(cursor) -> dict:
     )
     rows = cursor.rowcount
     outage = quality.all_outage_days(cursor)
-    flags_sql, params = _flags_sql(set(outage))
-    cursor.execute(f"UPDATE catalog_scene {flags_sql}", params)
+    flag = f"({day_sql} = ANY(%s::date[]))"
+    cursor.execute(
+        f"UPDATE catalog_scene SET gnss_outage = {flag} WHERE gnss_outage <> {flag}",
+        [*day_params, outage] * 2,
+    )
     return {"vehicle_days": rows, "outage_days": len(outage), "scenes_changed": cursor.rowcount}
 
 

@@ -75,7 +75,8 @@ def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
         sql, values = _near_sql(a, *filters.near)
         add(sql, *values)
     if filters.quality:
-        add(quality.quality_filter_sql(filters.quality, a))
+        sql, values = quality.quality_filter_sql(filters.quality, a)
+        add(sql, *values)
     if not clauses:
         return "TRUE", []
     return " AND ".join(f"({c})" for c in clauses), params
@@ -213,7 +214,7 @@ def scene_summaries(*, scene_pks: list[int]) -> dict[int, dict]:
         .values(
             "pk", "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time",
             "duration_s", "local_hour", "max_speed_mps", "mean_speed_mps", "gnss_fix_rate",
-            "disengagement_count", "tags", "start_lat", "start_lon", "gnss_low", "gnss_outage",
+            "disengagement_count", "tags", "start_lat", "start_lon", "gnss_outage",
         )
     )  # fmt: skip
     summaries = {
@@ -233,7 +234,7 @@ def scene_summaries(*, scene_pks: list[int]) -> dict[int, dict]:
             "start_lat": row["start_lat"],
             "start_lon": row["start_lon"],
             "quality_flags": quality.scene_flags(
-                gnss_low=row["gnss_low"], gnss_outage=row["gnss_outage"]
+                gnss_fix_rate=row["gnss_fix_rate"], gnss_outage=row["gnss_outage"]
             ),
         }
         for row in rows

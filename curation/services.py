@@ -284,7 +284,7 @@ def scene_set_item_annotate(
 # version's rows can be compared with another's in one merge. Positions are numbered over
 # narrow (item, scene_id) rows so the sort stays in memory at 10^5 items; the wide scene
 # columns are joined afterwards.
-# Items the version excluded (rows written just before, see _EXCLUDE_ITEMS) are left out:
+# Items the version excluded (rows written just before, see _exclude_items) are left out:
 # the flags are read once, so each item is either copied or excluded, whatever an ingest
 # changes meanwhile.
 _COPY_ITEMS = """
@@ -312,13 +312,20 @@ _COPY_ITEMS = """
     LEFT JOIN catalog_drive d ON d.id = s.drive_id
 """
 
-# The items the gate leaves out, each with the flags that did it.
-_EXCLUDE_ITEMS = f"""
-    INSERT INTO curation_scenesetversionexclusion (version_id, scene_id, reasons)
-    SELECT %s, s.scene_id, {quality.flags_array_sql("s")}
-    FROM curation_scenesetitem i JOIN catalog_scene s ON s.id = i.scene_id
-    WHERE i.scene_set_id = %s AND {quality.flagged_sql("s")}
-"""
+
+def _exclude_items(cursor, version: SceneSetVersion, scene_set: SceneSet) -> int:
+    """Record the items the gate leaves out, each with the flags that do it; how many."""
+    flags, flags_params = quality.flags_array_sql("s")
+    flagged, flagged_params = quality.flagged_sql("s")
+    cursor.execute(
+        "INSERT INTO curation_scenesetversionexclusion (version_id, scene_id, reasons) "
+        f"SELECT %s, s.scene_id, {flags} "
+        "FROM curation_scenesetitem i JOIN catalog_scene s ON s.id = i.scene_id "
+        f"WHERE i.scene_set_id = %s AND {flagged}",
+        [version.pk, *flags_params, scene_set.pk, *flagged_params],
+    )
+    return cursor.rowcount
+
 
 _PROVENANCE = """
     SELECT query, query_model, count(*) FROM curation_scenesetitem
@@ -372,8 +379,7 @@ def scene_set_freeze(
     excluded = 0
     with connection.cursor() as cursor:
         if not include_flagged:
-            cursor.execute(_EXCLUDE_ITEMS, [version.pk, scene_set.pk])
-            excluded = cursor.rowcount
+            excluded = _exclude_items(cursor, version, scene_set)
         if excluded == count:
             raise InvalidInput(
                 {

@@ -101,6 +101,9 @@ def scene_page(request: HttpRequest, scene_id: str) -> HttpResponse:
             "cameras": cameras,
             "drive": drive,
             "drive_t": drive["offset_s"] + t if drive else None,
+            "quality_flags": quality.scene_flags(
+                gnss_fix_rate=scene.gnss_fix_rate, gnss_outage=scene.gnss_outage
+            ),
             "quality_url": _quality_url_around(quality.local_day(scene.start_time)),
         },
     )

@@ -1,9 +1,9 @@
 """The GNSS gate: per-vehicle, per-day fix-rate aggregates and the scenes' quality flags.
 
-Scenes ingested before this migration get their aggregates and flags here, in three
-set-based statements (one pass over catalog_scene to aggregate, one over the aggregates
-for the outage days, one UPDATE of the scenes that are flagged), with the settings of
-the moment. The SQL is a frozen copy of the rules in catalog.quality, so later changes
+Scenes ingested before this migration get their aggregates and outage flags here, in
+three set-based statements (one pass over catalog_scene to aggregate, one over the
+aggregates for the outage days, one UPDATE of the scenes of those days), with the
+settings of the moment. The SQL is a frozen copy of the rules in catalog.quality, so later changes
 there do not change what this migration did.
 """
 
@@ -28,12 +28,10 @@ OUTAGE_DAYS = """
     WHERE low >= %(min)s AND 2 * low >= vehicles
 """
 
-# Only flagged scenes are written; the columns' default (false) is right for the rest.
+# Only scenes of outage days are written; the column's default (false) is right for the rest.
 FLAG = """
-    UPDATE catalog_scene
-    SET gnss_low = coalesce(gnss_fix_rate < %(t)s, false),
-        gnss_outage = (start_time AT TIME ZONE %(tz)s)::date = ANY(%(days)s::date[])
-    WHERE gnss_fix_rate < %(t)s OR (start_time AT TIME ZONE %(tz)s)::date = ANY(%(days)s::date[])
+    UPDATE catalog_scene SET gnss_outage = true
+    WHERE (start_time AT TIME ZONE %(tz)s)::date = ANY(%(days)s::date[])
 """
 
 
@@ -47,7 +45,8 @@ def fill(apps, schema_editor):
         cursor.execute(AGGREGATE, params)
         cursor.execute(OUTAGE_DAYS, params)
         days = [row[0] for row in cursor.fetchall()]
-        cursor.execute(FLAG, {**params, "days": days})
+        if days:
+            cursor.execute(FLAG, {**params, "days": days})
 
 
 class Migration(migrations.Migration):
@@ -85,11 +84,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="scene",
-            name="gnss_low",
-            field=models.BooleanField(db_default=False, default=False),
-        ),
-        migrations.AddField(
-            model_name="scene",
             name="gnss_outage",
             field=models.BooleanField(db_default=False, default=False),
         ),
@@ -99,8 +93,8 @@ class Migration(migrations.Migration):
             index=models.Index(
                 models.OrderBy(models.F("start_time"), descending=True),
                 models.OrderBy(models.F("id"), descending=True),
-                condition=models.Q(("gnss_low", True), ("gnss_outage", True), _connector="OR"),
-                name="scene_flagged_start_id",
+                condition=models.Q(("gnss_outage", True)),
+                name="scene_outage_start_id",
             ),
         ),
         migrations.RunSQL(

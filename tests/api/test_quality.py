@@ -1,10 +1,13 @@
 """`quality/gnss/` over HTTP: per-day and per-vehicle-day rows, outage days marked, links
 to the scenes, and bad parameters named."""
 
+import json
 from urllib.parse import urlsplit
 
 import pytest
 
+from api.quality import GnssReportSerializer, SearchLinks
+from catalog import quality
 from tests.gnss import ingest, vehicle_day
 
 pytestmark = pytest.mark.django_db
@@ -113,3 +116,17 @@ def test_bad_parameters_are_400_naming_the_field(api, params, field):
 def test_empty_catalog_reports_nothing(api):
     body = api.get(URL).json()
     assert body["results"] == []
+
+
+@pytest.mark.parametrize("by", ["day", "vehicle_day"])
+def test_answer_is_what_the_documented_serializer_gives(api, fleet, by):
+    body = api.get(URL, {"by": by}).json()
+    window = quality.report_window(first=None, last=None)
+    rows = quality.gnss_report(by=by, window=window)
+    links = SearchLinks()
+    for row in rows:
+        row["url"] = links.url(row["day"], row["vehicle_id"])
+    documented = GnssReportSerializer(
+        {**body, "start": window.first, "end": window.last, "results": rows}
+    ).data
+    assert body == json.loads(json.dumps(documented))

@@ -19,7 +19,6 @@ def scenes():
     out = []
     for i in range(10):
         scene = SceneFactory(
-            gnss_low=i in (1, 7),
             gnss_outage=i in (4, 7),
             gnss_fix_rate=0.5 if i in (1, 7) else 0.98,
             tags=["rain"],

@@ -20,7 +20,7 @@ GOOD, BAD = [0.99, 0.97, 1.0], [0.4, 0.6, 0.5]
 def flags(scene_id_prefix: str = "") -> dict[str, list[str]]:
     rows = Scene.objects.filter(scene_id__startswith=scene_id_prefix).order_by("scene_id")
     return {
-        s.scene_id: quality.scene_flags(gnss_low=s.gnss_low, gnss_outage=s.gnss_outage)
+        s.scene_id: quality.scene_flags(gnss_fix_rate=s.gnss_fix_rate, gnss_outage=s.gnss_outage)
         for s in rows
     }
 
@@ -54,11 +54,10 @@ def test_one_low_vehicle_is_not_an_outage(tmp_path):
         None,
     )
     assert not Scene.objects.filter(gnss_outage=True).exists()
-    # Its own scenes are low, all three of them, and nothing else.
-    assert (
-        sorted(Scene.objects.filter(gnss_low=True).values_list("vehicle__vehicle_id", flat=True))
-        == ["veh-00"] * 3
-    )
+    # Its own scenes are low, all three of them, and nothing else is flagged.
+    flagged = {scene_id: f for scene_id, f in flags().items() if f}
+    assert len(flagged) == 3
+    assert all(s.startswith("veh-00_") and f == ["gnss_low"] for s, f in flagged.items())
 
 
 def test_two_of_three_low_vehicles_make_an_outage_day(tmp_path):
@@ -96,7 +95,7 @@ def test_the_threshold_comes_from_settings(tmp_path, settings):
     settings.CATALOG_GNSS_MIN_FIX_RATE = 0.3
     fleet(tmp_path, low=2, total=3)
     assert day_row()["flagged"] is False
-    assert not Scene.objects.filter(gnss_low=True).exists()
+    assert not any(flags().values())
 
 
 def test_a_scene_at_the_threshold_is_not_low(tmp_path):
@@ -189,9 +188,9 @@ def test_report_refuses_an_unknown_grouping():
 
 
 def test_scene_flags_in_order():
-    assert quality.scene_flags(gnss_low=True, gnss_outage=True) == ["gnss_low", "gnss_outage"]
-    assert quality.scene_flags(gnss_low=False, gnss_outage=True) == ["gnss_outage"]
-    assert quality.scene_flags(gnss_low=False, gnss_outage=False) == []
+    assert quality.scene_flags(gnss_fix_rate=0.2, gnss_outage=True) == ["gnss_low", "gnss_outage"]
+    assert quality.scene_flags(gnss_fix_rate=0.9, gnss_outage=True) == ["gnss_outage"]
+    assert quality.scene_flags(gnss_fix_rate=None, gnss_outage=False) == []
 
 
 def test_day_span_is_the_local_day():

@@ -13,7 +13,7 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
-from catalog import quality_upkeep
+from catalog import quality, quality_upkeep
 from catalog.models import GnssVehicleDay, Scene
 from tests.factories import SceneFactory, VehicleFactory
 from tests.gnss import gnss_record, ingest, vehicle_day
@@ -36,13 +36,12 @@ def aggregates() -> dict[tuple[str, str], tuple]:
     }
 
 
-def flag_state() -> dict[str, tuple[bool, bool]]:
-    return dict(
-        (scene_id, (low, outage))
-        for scene_id, low, outage in Scene.objects.values_list(
-            "scene_id", "gnss_low", "gnss_outage"
-        )
-    )
+def scene_flags(scene) -> list[str]:
+    return quality.scene_flags(gnss_fix_rate=scene.gnss_fix_rate, gnss_outage=scene.gnss_outage)
+
+
+def flag_state() -> dict[str, list[str]]:
+    return {scene.scene_id: scene_flags(scene) for scene in Scene.objects.all()}
 
 
 def outage_count(day: str = DAY) -> int:
@@ -65,7 +64,7 @@ def test_a_reingest_that_fixes_the_data_ends_the_outage(tmp_path):
     ingest(tmp_path, "fixed", vehicle_day("veh-02", DAY, GOOD))
     assert outage_count() == 0
     assert aggregates()[(DAY, "veh-02")] == (3, round(sum(GOOD), 9), 3)
-    low = Scene.objects.filter(gnss_low=True).values_list("vehicle__vehicle_id", flat=True)
+    low = Scene.objects.filter(gnss_fix_rate__lt=0.9).values_list("vehicle__vehicle_id", flat=True)
     assert sorted(low) == ["veh-01"] * 3
 
 
@@ -82,7 +81,7 @@ def test_a_scene_moving_to_another_day_moves_its_counts_and_flags(tmp_path):
     assert (DAY, "veh-02") not in counts  # its only scene left the day
     assert counts[("2026-11-27", "veh-02")] == (1, 0.5, 1)
     assert outage_count() == 0  # the 28th is left with one low vehicle of two
-    assert flag_state()[moved["scene_id"]] == (True, False)
+    assert flag_state()[moved["scene_id"]] == ["gnss_low"]
 
 
 def test_a_scene_moving_to_another_vehicle_moves_its_counts(tmp_path):
@@ -124,7 +123,7 @@ def test_increments_agree_with_a_rebuild(tmp_path):
             records[record["scene_id"]] = record
         ingest(tmp_path, f"batch-{batch}", list(records.values()))
     incremental = (aggregates(), flag_state())
-    assert any(outage for _, outage in incremental[1].values())  # the case is exercised
+    assert any("gnss_outage" in flags for flags in incremental[1].values())  # exercised
     with connection.cursor() as cursor:
         quality_upkeep.refresh_all(cursor)
     assert (aggregates(), flag_state()) == incremental
@@ -138,7 +137,9 @@ def test_refresh_applies_a_new_threshold(tmp_path, settings):
         result = quality_upkeep.refresh_all(cursor)
     assert result["outage_days"] == 0
     assert outage_count() == 0
-    assert Scene.objects.filter(gnss_low=True).count() == 2  # the two 0.4 scenes
+    low = Scene.objects.filter(gnss_fix_rate__lt=0.45)
+    assert low.count() == 2  # the two 0.4 scenes (gnss_low follows the setting as read)
+    assert all(scene_flags(s) == ["gnss_low"] for s in low)
 
 
 def test_refresh_counts_scenes_written_outside_ingest():
@@ -147,7 +148,7 @@ def test_refresh_counts_scenes_written_outside_ingest():
     with connection.cursor() as cursor:
         quality_upkeep.refresh_all(cursor)
     assert list(aggregates().values()) == [(1, 0.2, 1)]
-    assert Scene.objects.get().gnss_low is True
+    assert scene_flags(Scene.objects.get()) == ["gnss_low"]
 
 
 def test_the_migration_fills_aggregates_and_flags_of_existing_scenes():
@@ -164,8 +165,8 @@ def test_the_migration_fills_aggregates_and_flags_of_existing_scenes():
     assert {vehicle for (_, vehicle) in aggregates()} == {"veh-0", "veh-1", "veh-ok"}
     assert {day for (day, _) in aggregates()} == {"2026-11-28"}
     good.refresh_from_db()
-    assert (good.gnss_low, good.gnss_outage) == (False, True)
-    assert Scene.objects.filter(gnss_low=True).count() == 2
+    assert scene_flags(good) == ["gnss_outage"]
+    assert Scene.objects.filter(gnss_outage=True).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)

@@ -27,7 +27,7 @@ def mixed(user):
         (False, False),
     ]
     scenes = [
-        SceneFactory(scene_id=f"s-{i}", gnss_low=low, gnss_outage=outage)
+        SceneFactory(scene_id=f"s-{i}", gnss_fix_rate=0.5 if low else 0.97, gnss_outage=outage)
         for i, (low, outage) in enumerate(flags)
     ]
     return make_set(user, scenes)
@@ -72,7 +72,7 @@ def test_the_same_clean_items_hash_the_same_either_way(user):
 
 
 def test_freezing_only_flagged_scenes_is_refused(user):
-    scene_set = make_set(user, [SceneFactory(gnss_outage=True), SceneFactory(gnss_low=True)])
+    scene_set = make_set(user, [SceneFactory(gnss_outage=True), SceneFactory(gnss_fix_rate=0.2)])
     with pytest.raises(InvalidInput) as info:
         services.scene_set_freeze(scene_set_id=scene_set.pk, actor=user)
     assert "include_flagged" in info.value.errors
@@ -117,7 +117,7 @@ def test_freeze_over_http_with_include_flagged(api, mixed):
 
 
 def test_freeze_over_http_names_include_flagged_when_all_are_flagged(api, user):
-    scene_set = make_set(user, [SceneFactory(gnss_low=True)])
+    scene_set = make_set(user, [SceneFactory(gnss_fix_rate=0.2)])
     response = api.post(f"/api/v1/sets/{scene_set.pk}/versions/", {}, format="json")
     assert response.status_code == 400
     assert "include_flagged" in response.json()["errors"]
