@@ -4,9 +4,12 @@ days and low vehicle-days marked: what the data-quality review reads every morni
 from datetime import date
 from urllib.parse import urlencode
 
+import orjson
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
 from catalog import quality
@@ -55,6 +58,7 @@ class SearchLinks:
     def __init__(self):
         self.page = search_page_url(SceneFilters())
         self.days: dict[date, str] = {}
+        self.vehicles: dict[str, str] = {}
 
     def url(self, day: date, vehicle_id: str | None) -> str:
         query = self.days.get(day)
@@ -64,7 +68,22 @@ class SearchLinks:
             query = self.days[day] = urlencode(bounds.as_query_params())
         if vehicle_id is None:
             return f"{self.page}?{query}"
-        return f"{self.page}?{urlencode({'vehicle': vehicle_id})}&{query}"
+        vehicle = self.vehicles.get(vehicle_id)
+        if vehicle is None:
+            vehicle = self.vehicles[vehicle_id] = urlencode({"vehicle": vehicle_id})
+        return f"{self.page}?{vehicle}&{query}"
+
+
+_fallback = encoders.JSONEncoder()  # lazy strings and the like, as DRF renders them
+
+
+class FastJSONRenderer(JSONRenderer):
+    """orjson: ~10^4 vehicle-day rows render in a few milliseconds instead of ~100."""
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        if data is None:
+            return b""
+        return orjson.dumps(data, default=_fallback.default)
 
 
 class GnssQualityView(APIView):
@@ -75,6 +94,8 @@ class GnssQualityView(APIView):
     `gnss_outage`. The window is `start_after`..`start_before` (dates or RFC 3339 times,
     taken as their local days; at most 366 days); by default the 90 days up to the latest
     day with scenes."""
+
+    renderer_classes = [FastJSONRenderer, BrowsableAPIRenderer]
 
     @extend_schema(
         parameters=[

@@ -229,7 +229,8 @@ def _outage_reason(low: int, vehicles: int, threshold: float) -> str:
 
 def gnss_report(*, by: str, window: ReportWindow) -> list[dict]:
     """Scenes and mean GNSS fix rate per local day (`by="day"`) or per vehicle and local
-    day (`by="vehicle_day"`) in the window, days in order (vehicles by id within a day).
+    day (`by="vehicle_day"`) in the window, days in order (vehicles by id, in byte order,
+    within a day).
 
     Every row: `day`, `vehicle_id` (None by day), `scenes`, `fix_rate_mean` (over scenes
     with a known rate; None without any), `flagged` and `reason` (None unless flagged).
@@ -264,25 +265,40 @@ def gnss_report(*, by: str, window: ReportWindow) -> list[dict]:
             f"{_LOW_SQL}, d.outage, d.vehicles, d.low_vehicles "
             "FROM catalog_gnssvehicleday g JOIN days d ON d.day = g.day "
             "JOIN catalog_vehicle v ON v.id = g.vehicle_id "
-            "ORDER BY g.day, v.vehicle_id",
+            "WHERE g.day BETWEEN %(first)s AND %(last)s "
+            # Byte order: as fast to sort as ids get, and the same on every server.
+            'ORDER BY g.day, v.vehicle_id COLLATE "C"',
             params,
         )
         rows = []
-        for day, vehicle_id, scenes, total, known, low, outage, vehicles, low_count in cursor:
-            mean = _mean(total, known)
-            reasons = []
-            if low:
-                reasons.append(f"{GNSS_LOW}: mean GNSS fix rate {mean:.3f} below {threshold:g}")
-            if outage:
-                reasons.append(_outage_reason(low_count, vehicles, threshold))
+        for (
+            day,
+            vehicle_id,
+            scenes,
+            total,
+            known,
+            low,
+            outage,
+            vehicles,
+            low_count,
+        ) in cursor.fetchall():
+            mean = total / known if known else None
+            reason = None
+            if low or outage:
+                reasons = []
+                if low:
+                    reasons.append(f"{GNSS_LOW}: mean GNSS fix rate {mean:.3f} below {threshold:g}")
+                if outage:
+                    reasons.append(_outage_reason(low_count, vehicles, threshold))
+                reason = "; ".join(reasons)
             rows.append(
                 {
                     "day": day,
                     "vehicle_id": vehicle_id,
                     "scenes": scenes,
                     "fix_rate_mean": mean,
-                    "flagged": bool(reasons),
-                    "reason": "; ".join(reasons) or None,
+                    "flagged": low or outage,
+                    "reason": reason,
                     "low": low,
                     "outage": outage,
                 }

@@ -78,7 +78,11 @@ class Migration(migrations.Migration):
             ],
             options={
                 "constraints": [
-                    models.UniqueConstraint(fields=("day", "vehicle"), name="gnssvehicleday_unique")
+                    models.UniqueConstraint(
+                        fields=("day", "vehicle"),
+                        include=("scenes", "fix_rate_sum", "fix_rate_known"),
+                        name="gnssvehicleday_unique",
+                    )
                 ],
             },
         ),
