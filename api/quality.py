@@ -13,6 +13,7 @@ from rest_framework.utils import encoders
 from rest_framework.views import APIView
 
 from catalog import quality
+from catalog.errors import InvalidInput
 from catalog.filters import SceneFilters
 from frontend.links import search_page_url
 
@@ -108,9 +109,16 @@ class GnssQualityView(APIView):
     def get(self, request):
         params = request.query_params
         by = params.get("by") or "day"
-        first = quality.parse_day("start_after", params.get("start_after"))
-        last = quality.parse_day("start_before", params.get("start_before"))
-        window = quality.report_window(first=first, last=last)
+        errors = {} if by in quality.BY_CHOICES else {"by": quality.BY_ERROR}
+        bounds = {}
+        for name in ("start_after", "start_before"):
+            try:
+                bounds[name] = quality.parse_day(name, params.get(name))
+            except InvalidInput as exc:
+                errors.update(exc.errors)
+        if errors:  # every bad parameter named at once
+            raise InvalidInput(errors)
+        window = quality.report_window(first=bounds["start_after"], last=bounds["start_before"])
         rows = quality.gnss_report(by=by, window=window)
         # GnssReportSerializer documents the answer; rows are built as plain values here,
         # because a serializer call per row costs more than the query (tests/api/

@@ -31,6 +31,7 @@ GNSS_OUTAGE = "gnss_outage"
 FLAGS = (GNSS_LOW, GNSS_OUTAGE)
 QUALITY_CHOICES = ("ok", "flagged")
 BY_CHOICES = ("day", "vehicle_day")
+BY_ERROR = f"expected one of {', '.join(BY_CHOICES)}"
 # Longest window of one report; the default window when none is given.
 MAX_REPORT_DAYS = 366
 DEFAULT_REPORT_DAYS = 90
@@ -239,7 +240,7 @@ def gnss_report(*, by: str, window: ReportWindow) -> list[dict]:
     and adds `low` and `outage`.
     """
     if by not in BY_CHOICES:
-        raise InvalidInput({"by": f"expected one of {', '.join(BY_CHOICES)}"})
+        raise InvalidInput({"by": BY_ERROR})
     threshold = min_fix_rate()
     params = {**_rule_params(), "first": window.first, "last": window.last}
     days_sql = _DAY_STATES.format(where="day BETWEEN %(first)s AND %(last)s")

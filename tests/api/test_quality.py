@@ -130,3 +130,9 @@ def test_answer_is_what_the_documented_serializer_gives(api, fleet, by):
         {**body, "start": window.first, "end": window.last, "results": rows}
     ).data
     assert body == json.loads(json.dumps(documented))
+
+
+def test_every_bad_parameter_is_named_at_once(api):
+    response = api.get(URL, {"by": "month", "start_after": "x", "start_before": "y"})
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"by", "start_after", "start_before"}
