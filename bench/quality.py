@@ -1,5 +1,6 @@
 """The GNSS gate at scale: `GET /api/v1/quality/gnss/` and `quality=` filters at 10^6 scenes,
-and what keeping the per-day aggregates and flags costs an ingest batch.
+and what keeping the per-day aggregates and flags costs an ingest batch. The last line
+printed is one JSON object with the figures.
 
 1. 10^6 synthetic scenes are COPYed in (200 vehicles over a year; fix rates around 0.97,
    some low vehicle-days, and outage days on which most of the fleet is low), then the
@@ -17,6 +18,7 @@ and what keeping the per-day aggregates and flags costs an ingest batch.
 
 import argparse
 import importlib
+import json
 import subprocess
 import sys
 import time
@@ -94,7 +96,7 @@ def copy_scenes(n_scenes: int, seed: int = 5) -> dict:
     return {"outage_days": sorted(int(d) for d in outage_days)}
 
 
-def build_catalog(n_scenes: int) -> None:
+def build_catalog(n_scenes: int) -> dict:
     from django.db import connection
 
     gate = importlib.import_module("catalog.migrations.0010_gnss_gate")
@@ -110,6 +112,7 @@ def build_catalog(n_scenes: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE catalog_scene")
         cursor.execute("VACUUM ANALYZE catalog_gnssvehicleday")
+    return {"copy_s": round(copying.seconds, 2), "fill_0010_s": round(filling.seconds, 2)}
 
 
 def catalog_summary() -> str:
@@ -160,7 +163,9 @@ def timed_get(api, url: str, params: dict) -> tuple[float, dict]:
     return t.seconds, response.json()
 
 
-def report_latency(repeats: int) -> None:
+def report_latency(repeats: int) -> dict:
+    """Prints the tables; returns the figures (ms) for the summary line."""
+    figures = {}
     api = client()
     rng = np.random.default_rng(1)
     first = LAST_DAY - timedelta(days=DAYS - 1)
@@ -179,6 +184,7 @@ def report_latency(repeats: int) -> None:
                 rows = len(body["results"])
         p50, p95 = summary_ms(samples)
         print(f"| {by} | {rows:,} | {p50:.1f} | {p95:.1f} |")
+        figures[f"gnss_{by}"] = {"rows": rows, "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
 
     print("\n## GET /api/v1/scenes/ with the quality filter (ms)")
     print("The list answers a count and the first page of 50; `page only` times the page's")
@@ -207,6 +213,14 @@ def report_latency(repeats: int) -> None:
             f"| {name} | {body['count']:,} | {p50:.1f} | {p95:.1f} "
             f"| {page_p50:.1f} | {page_p95:.1f} |"
         )
+        figures[f"scenes {name}"] = {
+            "matches": body["count"],
+            "p50_ms": round(p50, 1),
+            "p95_ms": round(p95, 1),
+            "page_p50_ms": round(page_p50, 1),
+            "page_p95_ms": round(page_p95, 1),
+        }
+    return figures
 
 
 def page_only(params: dict, repeats: int) -> list[float]:
@@ -310,7 +324,7 @@ def remove_manifest_scenes(manifest: Path, *, gate: bool) -> None:
         cursor.execute("VACUUM ANALYZE catalog_scene")
 
 
-def ingest_cost(scenes: int, rounds: int) -> None:
+def ingest_cost(scenes: int, rounds: int) -> dict:
     from django.conf import settings
 
     from catalog.services import manifest_ingest
@@ -348,11 +362,13 @@ def ingest_cost(scenes: int, rounds: int) -> None:
     size = settings.CATALOG_INGEST_BATCH_SIZE
     print(f"\n## Ingest of a {scenes:,}-scene manifest into that catalog "
           f"({batches} batches of {size:,}; best of {rounds})")  # fmt: skip
+    figures = {"scenes": scenes, "batches": batches, "batch_size": size}
     print("| arm | seconds | scenes/s |")
     print("|---|---|---|")
     for name, seconds in arms.items():
         best = min(seconds)
         print(f"| {name} | {best:.2f} | {scenes / best:,.0f} |")
+        figures[f"{name} s"] = round(best, 2)
     for kind in ("new", "changed"):
         extra = min(arms[f"{kind}, with gate"]) - min(arms[f"{kind}, without"])
         print(f"\n{kind} scenes: the gate adds {extra:+.2f} s end to end "
@@ -361,6 +377,9 @@ def ingest_cost(scenes: int, rounds: int) -> None:
         print(f"  time inside the gate's functions per batch of {size:,}: "
               f"p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "
               f"max {max(ms):.0f} ms")  # fmt: skip
+        figures[f"{kind}: gate adds s"] = round(extra, 2)
+        figures[f"{kind}: inside gate per batch p95 ms"] = round(percentile(ms, 95))
+    return figures
 
 
 def main() -> None:
@@ -383,13 +402,17 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM catalog_scene")
         present = cursor.fetchone()[0]
+    figures = {"bench": "quality", "scenes": args.scenes, "quick": args.quick}
     if args.rebuild or present != args.scenes:
-        build_catalog(args.scenes)
+        figures["build"] = build_catalog(args.scenes)
     print(catalog_summary())
-    print(f"quality_refresh (full rebuild) at {args.scenes:,}: {refresh_seconds():.1f} s")
-    report_latency(args.repeats)
+    refresh = refresh_seconds()
+    print(f"quality_refresh (full rebuild) at {args.scenes:,}: {refresh:.1f} s")
+    figures["quality_refresh_s"] = round(refresh, 2)
+    figures["reads"] = report_latency(args.repeats)
     with scenes_changed_paused():  # ingest alone: no embedding is enqueued
-        ingest_cost(args.manifest_scenes, args.rounds)
+        figures["ingest"] = ingest_cost(args.manifest_scenes, args.rounds)
+    print(json.dumps(figures))  # the last line: every figure above, for scripts
 
 
 if __name__ == "__main__":
