@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Scene flags and a version's exclusion reasons are one set of values: one schema name.
+    "ENUM_NAME_OVERRIDES": {"QualityFlagEnum": "catalog.quality.FLAGS"},
 }
 
 if not EMBEDDED:
