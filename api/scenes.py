@@ -12,11 +12,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api.pagination import Fetched, KeysetPagination
-from api.serializers import FrameSerializer
+from api.serializers import FrameSerializer, QualityFlagsField
 from catalog import uris
 from catalog.filters import FILTER_SPECS, FilterSpec, parse_query_params
 from catalog.media import camera_urls, media_url
 from catalog.models import Scene
+from catalog.quality import scene_flags
 from catalog.selectors import scene_get, scene_list, scene_page
 from catalog.signals_data import signals_as_columns
 from embeddings.selectors import representative_frames
@@ -42,11 +43,16 @@ class SceneRowSerializer(serializers.Serializer):
     end_lat = serializers.FloatField(allow_null=True)
     end_lon = serializers.FloatField(allow_null=True)
     camera_names = serializers.SerializerMethodField()
+    quality_flags = serializers.SerializerMethodField()
     url = serializers.SerializerMethodField()
     frame = serializers.SerializerMethodField()
 
     def get_camera_names(self, scene) -> list[str]:
         return sorted(scene.cameras)
+
+    @extend_schema_field(QualityFlagsField())
+    def get_quality_flags(self, scene) -> list[str]:
+        return scene_flags(gnss_fix_rate=scene.gnss_fix_rate, gnss_outage=scene.gnss_outage)
 
     def get_url(self, scene) -> str:
         return scene_page_url(scene.scene_id)
@@ -168,7 +174,7 @@ SUMMARY_VALUES = (
     "id", "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time", "end_time",
     "duration_s", "local_hour", "tags", "max_speed_mps", "mean_speed_mps",
     "max_decel_mps2", "gnss_fix_rate", "disengagement_count", "start_lat", "start_lon",
-    "end_lat", "end_lon", "cameras",
+    "end_lat", "end_lon", "cameras", "gnss_outage",
 )  # fmt: skip
 
 
@@ -199,6 +205,9 @@ def scene_summary(row: dict, zone: tzinfo, frame: dict | None) -> dict:
         "end_lat": row["end_lat"],
         "end_lon": row["end_lon"],
         "camera_names": sorted(row["cameras"]),
+        "quality_flags": scene_flags(
+            gnss_fix_rate=row["gnss_fix_rate"], gnss_outage=row["gnss_outage"]
+        ),
         "url": scene_page_url(row["scene_id"]),
         "frame": frame,
     }

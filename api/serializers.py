@@ -2,6 +2,8 @@
 
 from rest_framework import serializers
 
+from catalog.quality import FLAGS
+
 
 class MomentSignalsSerializer(serializers.Serializer):
     """The vehicle's state at the moment, interpolated from the 10 Hz signals (null where
@@ -29,6 +31,15 @@ class DisengagementSerializer(serializers.Serializer):
     kind = serializers.CharField()
 
 
+class QualityFlagsField(serializers.ListField):
+    """The scene's data-quality flags (empty: none): `gnss_low` (fix rate below
+    CATALOG_GNSS_MIN_FIX_RATE), `gnss_outage` (its local day is a fleet-wide GNSS outage
+    day)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(child=serializers.ChoiceField(choices=FLAGS), **kwargs)
+
+
 class SceneSummarySerializer(serializers.Serializer):
     """What a result says about its scene, so clients need no request per result."""
 
@@ -46,3 +57,4 @@ class SceneSummarySerializer(serializers.Serializer):
     tags = serializers.ListField(child=serializers.CharField())
     start_lat = serializers.FloatField(allow_null=True)
     start_lon = serializers.FloatField(allow_null=True)
+    quality_flags = QualityFlagsField()

@@ -20,7 +20,7 @@ from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
 from api.pagination import KeysetPagination
-from api.serializers import FrameSerializer, SceneSummarySerializer
+from api.serializers import FrameSerializer, QualityFlagsField, SceneSummarySerializer
 from catalog.selectors import scene_summaries
 from curation import adding, manifest, selectors, services
 from curation.access import can_edit
@@ -175,6 +175,13 @@ class VersionSerializer(serializers.Serializer):
     queries = serializers.JSONField()
     manifest_schema = serializers.IntegerField()
     manifest_urls = serializers.SerializerMethodField()
+    include_flagged = serializers.BooleanField(
+        allow_null=True,
+        help_text="scenes with quality flags were kept (null: frozen before the GNSS gate)",
+    )
+    excluded_count = serializers.IntegerField(
+        help_text="items left out for their quality flags (not in the manifest)"
+    )
 
     def get_manifest_urls(self, version) -> dict[str, str]:
         path = reverse(
@@ -185,9 +192,42 @@ class VersionSerializer(serializers.Serializer):
         return {fmt: f"{url}?format={fmt}" for fmt in manifest.FORMATS}
 
 
+class ExclusionSerializer(serializers.Serializer):
+    scene_id = serializers.CharField()
+    reasons = QualityFlagsField(help_text="the scene's quality flags when frozen")
+
+
+# A version's detail lists this many exclusions; `excluded_url` pages through all.
+EXCLUSIONS_SHOWN = 100
+
+
+class VersionDetailSerializer(VersionSerializer):
+    excluded = serializers.SerializerMethodField()
+    excluded_url = serializers.SerializerMethodField()
+
+    @extend_schema_field(ExclusionSerializer(many=True))
+    def get_excluded(self, version) -> list[dict]:
+        """The first 100 items left out, by scene id (every one: `excluded_url`)."""
+        rows = selectors.version_exclusions(version=version)[:EXCLUSIONS_SHOWN]
+        return ExclusionSerializer(rows, many=True).data
+
+    def get_excluded_url(self, version) -> str:
+        """Every item left out, paginated like the other lists."""
+        path = reverse(
+            "api:set-version-excluded",
+            kwargs={"set_id": version.scene_set_id, "number": version.number},
+        )
+        return self.context["request"].build_absolute_uri(path)
+
+
 class FreezeSerializer(StrictSerializer):
     note = serializers.CharField(max_length=TEXT_MAX, allow_blank=True, default="")
     confirm = serializers.BooleanField(default=False)
+    include_flagged = serializers.BooleanField(
+        default=False,
+        help_text="keep scenes with quality flags (gnss_low, gnss_outage); by default they "
+        "are left out and listed in the version's `excluded`",
+    )
 
 
 class WatchSerializer(serializers.Serializer):
@@ -415,7 +455,7 @@ class VersionListView(CurationListView):
 
     @extend_schema(
         request=FreezeSerializer,
-        responses={201: VersionSerializer},
+        responses={201: VersionDetailSerializer},
         parameters=[OpenApiParameter("confirm", bool, description="needed over the limit")],
     )
     def post(self, request, set_id: int):
@@ -425,19 +465,36 @@ class VersionListView(CurationListView):
             actor=request.user,
             note=data["note"],
             confirm=data["confirm"] or _confirm_flag(request),
+            include_flagged=data["include_flagged"],
         )
         version = selectors.version_get(scene_set_id=set_id, number=created.number)
-        return Response(self.get_serializer(version).data, status=status.HTTP_201_CREATED)
+        context = self.get_serializer_context()
+        return Response(
+            VersionDetailSerializer(version, context=context).data, status=status.HTTP_201_CREATED
+        )
 
 
 class VersionDetailView(CurationView):
-    """A frozen, immutable version: count, sha256 of its jsonl manifest, who froze it, queries."""
+    """A frozen, immutable version: count, sha256 of its jsonl manifest, who froze it,
+    queries, and the items the GNSS gate left out (`excluded`, the first 100)."""
 
-    serializer_class = VersionSerializer
+    serializer_class = VersionDetailSerializer
 
     def get(self, request, set_id: int, number: int):
         version = selectors.version_get(scene_set_id=set_id, number=number)
         return Response(self.get_serializer(version).data)
+
+
+class VersionExcludedView(CurationListView):
+    """Every item the version left out for its quality flags, by scene id, paginated."""
+
+    serializer_class = ExclusionSerializer
+
+    def get_queryset(self):
+        version = selectors.version_get(
+            scene_set_id=self.kwargs["set_id"], number=self.kwargs["number"]
+        )
+        return selectors.version_exclusions(version=version)
 
 
 class IgnoreFormatParameter(BaseContentNegotiation):

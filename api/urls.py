@@ -1,6 +1,18 @@
 from django.urls import path
 
-from api import drives, duplicates, freshness, health, jobs, media, mining, scenes, search, sets
+from api import (
+    drives,
+    duplicates,
+    freshness,
+    health,
+    jobs,
+    media,
+    mining,
+    quality,
+    scenes,
+    search,
+    sets,
+)
 
 app_name = "api"
 urlpatterns = [
@@ -23,6 +35,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", jobs.JobDetailView.as_view(), name="job-detail"),
     path("media/<str:token>/<str:name>", media.media, name="media"),
     path("search/", search.SearchView.as_view(), name="search"),
+    path("quality/gnss/", quality.GnssQualityView.as_view(), name="quality-gnss"),
     # Scene sets, versions and manifests (curation).
     path("sets/", sets.SceneSetListView.as_view(), name="set-list"),
     path("sets/<int:set_id>/", sets.SceneSetDetailView.as_view(), name="set-detail"),
@@ -37,6 +50,11 @@ urlpatterns = [
         "sets/<int:set_id>/versions/<int:number>/",
         sets.VersionDetailView.as_view(),
         name="set-version",
+    ),
+    path(
+        "sets/<int:set_id>/versions/<int:number>/excluded/",
+        sets.VersionExcludedView.as_view(),
+        name="set-version-excluded",
     ),
     path(
         "sets/<int:set_id>/versions/<int:number>/manifest",

@@ -22,6 +22,7 @@ from catalog.limits import (
     TIME_MAX_YEAR,
     TIME_MIN_YEAR,
 )
+from catalog.quality import QUALITY_CHOICES
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class SceneFilters:
     bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
     hour_gte: int | None = None
     hour_lte: int | None = None
+    quality: str | None = None  # "ok" or "flagged" (catalog.quality)
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) in (None, ()) for f in fields(self))
@@ -61,6 +63,8 @@ class SceneFilters:
                 params[f.name] = value.isoformat()
             elif isinstance(value, bool):
                 params[f.name] = "true" if value else "false"
+            elif isinstance(value, str):
+                params[f.name] = value
             else:
                 params[f.name] = _fmt(value)
         return params
@@ -187,6 +191,13 @@ def _rate(name: str, raw: Any) -> float:
     return _number(name, raw, low=0, high=1)
 
 
+def _quality(name: str, raw: Any) -> str:
+    value = raw.strip().lower() if isinstance(raw, str) else raw
+    if value not in QUALITY_CHOICES:
+        raise InvalidInput({name: f"expected one of {', '.join(QUALITY_CHOICES)}, got {raw!r}"})
+    return value
+
+
 def _drive(name: str, raw: Any) -> str:
     return _strings(name, raw if isinstance(raw, str) else [raw])[0]
 
@@ -223,6 +234,13 @@ FILTER_SPECS: tuple[FilterSpec, ...] = (
     ),
     FilterSpec("hour_gte", _hour, _HOUR, "local hour of the start >= (0..23)"),
     FilterSpec("hour_lte", _hour, _HOUR, "local hour of the start <= (0..23)"),
+    FilterSpec(
+        "quality",
+        _quality,
+        {"type": "string", "enum": list(QUALITY_CHOICES)},
+        "GNSS gate: `ok` (no quality flag) or `flagged` (gnss_low: fix rate below "
+        "CATALOG_GNSS_MIN_FIX_RATE, or gnss_outage: on a fleet-wide outage day)",
+    ),
 )
 _SPECS = {spec.name: spec for spec in FILTER_SPECS}
 assert tuple(_SPECS) == tuple(f.name for f in fields(SceneFilters)), "specs match fields"

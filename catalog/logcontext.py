@@ -70,13 +70,12 @@ def _request_user(request: object) -> str | None:
 
 
 def update(**values: object) -> None:
-    """Add to the current context in place (until the task or request ends)."""
+    """Add to the current context in place (until the task or request ends). Outside a
+    task or request (a shell, a test) there is none to add to, and nothing would ever
+    clear one set here: it would stick to the thread's later log lines."""
     context = _context.get()
-    fresh = {k: str(v) for k, v in values.items() if v is not None}
-    if context is None:
-        _context.set(fresh)
-    else:
-        context.update(fresh)
+    if context is not None:
+        context.update({k: str(v) for k, v in values.items() if v is not None})
 
 
 class ContextFilter(logging.Filter):

@@ -82,6 +82,11 @@ class Scene(models.Model):
     # Grid cells the track visits (catalog.geo.track_cells), GIN-indexed for `near`.
     # Whoever writes the track writes these too: a scene without them is never near.
     track_cells = ArrayField(models.BigIntegerField(), default=list, db_default=[], blank=True)
+    # The GNSS gate (catalog.quality): the scene's local day is an outage day. Ingest keeps
+    # it right for every scene of each day it touches (catalog.quality_upkeep); a database
+    # default because ingest COPYs rows without it. (`gnss_low` needs no column: it is
+    # gnss_fix_rate below the threshold, indexed as scene_gnss_fix_rate.)
+    gnss_outage = models.BooleanField(default=False, db_default=False)
 
     ingested_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -103,6 +108,15 @@ class Scene(models.Model):
                 fields=["start_time", "id"],
                 name="scene_with_diseng_start_id",
                 condition=Q(disengagement_count__gt=0),
+            ),
+            # Scenes of outage days, newest first: with scene_gnss_fix_rate it answers
+            # `quality=flagged`, and a day that stops being an outage day finds its scenes
+            # here instead of reading the whole day.
+            models.Index(
+                F("start_time").desc(),
+                F("id").desc(),
+                name="scene_outage_start_id",
+                condition=Q(gnss_outage=True),
             ),
             GinIndex(fields=["tags"], name="scene_tags_gin"),
             GinIndex(fields=["track_cells"], name="scene_track_cells_gin"),
@@ -128,6 +142,33 @@ class Scene(models.Model):
 
     def __str__(self) -> str:
         return self.scene_id
+
+
+class GnssVehicleDay(models.Model):
+    """A vehicle's scenes on one local day (CATALOG_TIMEZONE): how many, and the sum and
+    count of their known GNSS fix rates. The GNSS gate reads these instead of scanning
+    scenes; catalog.quality_upkeep keeps them in step with every scene ingest writes.
+
+    No CHECK on the counts: a scene written outside ingest (the admin, a shell) is missed
+    until `manage.py quality_refresh`, and ingest must not fail on such a drift.
+    """
+
+    day = models.DateField()
+    # No index of its own: the unique (day, vehicle) index serves every read by day.
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.CASCADE, related_name="+", db_index=False)
+    scenes = models.IntegerField()
+    fix_rate_sum = models.FloatField()
+    fix_rate_known = models.IntegerField()  # scenes with a known fix rate
+
+    class Meta:
+        constraints = [
+            # Covering: a report reads a window of days from the index alone.
+            models.UniqueConstraint(
+                fields=["day", "vehicle"],
+                include=["scenes", "fix_rate_sum", "fix_rate_known"],
+                name="gnssvehicleday_unique",
+            ),
+        ]
 
 
 class SceneSignals(models.Model):

@@ -11,7 +11,7 @@ from django.db import connection
 from django.db.models import BooleanField, Count, F, Max, Min, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
-from catalog import geo
+from catalog import geo, quality
 from catalog.errors import NotFound
 from catalog.filters import SceneFilters
 from catalog.models import Disengagement, Drive, IngestedManifest, Job, Scene, Vehicle
@@ -62,6 +62,9 @@ def scene_filter_sql(filters: SceneFilters, alias: str) -> tuple[str, list]:
         add(sql, *values)
     if filters.near:
         sql, values = _near_sql(a, *filters.near)
+        add(sql, *values)
+    if filters.quality:
+        sql, values = quality.quality_filter_sql(filters.quality, a)
         add(sql, *values)
     if not clauses:
         return "TRUE", []
@@ -383,7 +386,7 @@ def scene_summaries(*, scene_pks: list[int]) -> dict[int, dict]:
         .values(
             "pk", "scene_id", "vehicle__vehicle_id", "drive__drive_id", "start_time",
             "duration_s", "local_hour", "max_speed_mps", "mean_speed_mps", "gnss_fix_rate",
-            "disengagement_count", "tags", "start_lat", "start_lon",
+            "disengagement_count", "tags", "start_lat", "start_lon", "gnss_outage",
         )
     )  # fmt: skip
     summaries = {
@@ -402,6 +405,9 @@ def scene_summaries(*, scene_pks: list[int]) -> dict[int, dict]:
             "tags": row["tags"],
             "start_lat": row["start_lat"],
             "start_lon": row["start_lon"],
+            "quality_flags": quality.scene_flags(
+                gnss_fix_rate=row["gnss_fix_rate"], gnss_outage=row["gnss_outage"]
+            ),
         }
         for row in rows
     }

@@ -241,6 +241,16 @@ CATALOG_MAP_TILE_ATTRIBUTION = env_str("CATALOG_MAP_TILE_ATTRIBUTION", "")
 CATALOG_MAX_UNCONFIRMED_SCENES = env_int("CATALOG_MAX_UNCONFIRMED_SCENES", 50000)
 if CATALOG_EMBED_HZ <= 0:
     raise ImproperlyConfigured("CATALOG_EMBED_HZ must be > 0")
+# The GNSS gate (catalog.quality): a scene whose fix rate is below the threshold is
+# `gnss_low`; a local day on which at least CATALOG_GNSS_OUTAGE_MIN_VEHICLES vehicles, and
+# at least half of those that drove, averaged below it is an outage day (`gnss_outage`).
+# Flags are stored: after changing either, run `manage.py quality_refresh`.
+CATALOG_GNSS_MIN_FIX_RATE = env_float("CATALOG_GNSS_MIN_FIX_RATE", 0.9)
+if not 0 < CATALOG_GNSS_MIN_FIX_RATE <= 1:
+    raise ImproperlyConfigured("CATALOG_GNSS_MIN_FIX_RATE must be within (0, 1]")
+CATALOG_GNSS_OUTAGE_MIN_VEHICLES = env_int("CATALOG_GNSS_OUTAGE_MIN_VEHICLES", 2)
+if CATALOG_GNSS_OUTAGE_MIN_VEHICLES < 1:
+    raise ImproperlyConfigured("CATALOG_GNSS_OUTAGE_MIN_VEHICLES must be at least 1")
 
 # --- fresh data: watched ingest, standing queries, notifications -------------------------
 
@@ -377,6 +387,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # Scene flags and a version's exclusion reasons are one set of values: one schema name.
+    "ENUM_NAME_OVERRIDES": {"QualityFlagEnum": "catalog.quality.FLAGS"},
 }
 
 if not EMBEDDED:

@@ -113,6 +113,10 @@ class SceneSetVersion(models.Model):
     # Distinct embedding model names and search bodies that chose the items.
     model_names = models.JSONField(default=list)
     queries = models.JSONField(default=list)
+    # The GNSS gate (catalog.quality): whether flagged scenes were kept (null: frozen
+    # before the gate existed), and how many items were left out (listed in exclusions).
+    include_flagged = models.BooleanField(null=True)
+    excluded_count = models.PositiveIntegerField(default=0, db_default=0)
 
     class Meta:
         constraints = [
@@ -169,6 +173,25 @@ class SceneSetVersionItem(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["version", "scene_id"], name="versionitem_unique_scene"
+            ),
+        ]
+
+
+class SceneSetVersionExclusion(models.Model):
+    """An item of the set that the version left out, and why: the scene's quality flags
+    at freeze time. Immutable like version items (triggers in migration 0004)."""
+
+    # No separate index on version: the unique (version, scene_id) index serves reads.
+    version = models.ForeignKey(
+        SceneSetVersion, on_delete=models.PROTECT, related_name="exclusions", db_index=False
+    )
+    scene_id = models.CharField(max_length=SCENE_ID_MAX)
+    reasons = ArrayField(models.CharField(max_length=32))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "scene_id"], name="versionexclusion_unique_scene"
             ),
         ]
 

@@ -12,7 +12,14 @@ from django.db.models import Count, F, IntegerField, Max, OuterRef, QuerySet, Su
 from django.db.models.functions import Coalesce
 
 from catalog.errors import InvalidInput, NotFound
-from curation.models import Hit, SavedSearch, SceneSet, SceneSetItem, SceneSetVersion
+from curation.models import (
+    Hit,
+    SavedSearch,
+    SceneSet,
+    SceneSetItem,
+    SceneSetVersion,
+    SceneSetVersionExclusion,
+)
 from embeddings.search.results import Found, results
 
 
@@ -125,6 +132,11 @@ def version_get(*, scene_set_id: int, number: int) -> SceneSetVersion:
     if version is None:
         raise NotFound(f"scene set {scene_set_id} has no version {number}")
     return version
+
+
+def version_exclusions(*, version: SceneSetVersion) -> QuerySet[SceneSetVersionExclusion]:
+    """The items the version left out (the GNSS gate), by scene id."""
+    return SceneSetVersionExclusion.objects.filter(version=version).order_by("scene_id")
 
 
 # Rows present in both versions whose manifest values differ (scene re-ingested, note or

@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from catalog import quality
 from catalog.errors import InvalidInput, NotFound
 from catalog.models import Scene
 from curation import manifest, watches
@@ -300,12 +301,17 @@ def scene_set_item_annotate(
 # version's rows can be compared with another's in one merge. Positions are numbered over
 # narrow (item, scene_id) rows so the sort stays in memory at 10^5 items; the wide scene
 # columns are joined afterwards.
+# Items the version excluded (rows written just before, see _exclude_items) are left out:
+# the flags are read once, so each item is either copied or excluded, whatever an ingest
+# changes meanwhile.
 _COPY_ITEMS = """
     WITH ordered AS (
         SELECT i.id AS item_id,
                row_number() OVER (ORDER BY s.scene_id COLLATE "C") AS position
         FROM curation_scenesetitem i JOIN catalog_scene s ON s.id = i.scene_id
-        WHERE i.scene_set_id = %s
+        WHERE i.scene_set_id = %s AND NOT EXISTS (
+            SELECT 1 FROM curation_scenesetversionexclusion e
+            WHERE e.version_id = %s AND e.scene_id = s.scene_id)
     )
     INSERT INTO curation_scenesetversionitem
         (version_id, position, scene_id, vehicle_id, drive_id, start_time, end_time,
@@ -322,6 +328,21 @@ _COPY_ITEMS = """
     JOIN catalog_vehicle v ON v.id = s.vehicle_id
     LEFT JOIN catalog_drive d ON d.id = s.drive_id
 """
+
+
+def _exclude_items(cursor, version: SceneSetVersion, scene_set: SceneSet) -> int:
+    """Record the items the gate leaves out, each with the flags that do it; how many."""
+    flags, flags_params = quality.flags_array_sql("s")
+    flagged, flagged_params = quality.flagged_sql("s")
+    cursor.execute(
+        "INSERT INTO curation_scenesetversionexclusion (version_id, scene_id, reasons) "
+        f"SELECT %s, s.scene_id, {flags} "
+        "FROM curation_scenesetitem i JOIN catalog_scene s ON s.id = i.scene_id "
+        f"WHERE i.scene_set_id = %s AND {flagged}",
+        [version.pk, *flags_params, scene_set.pk, *flagged_params],
+    )
+    return cursor.rowcount
+
 
 _PROVENANCE = """
     SELECT query, query_model, count(*) FROM curation_scenesetitem
@@ -342,10 +363,19 @@ def _provenance(scene_set: SceneSet) -> tuple[list[str], list[dict]]:
 
 @transaction.atomic
 def scene_set_freeze(
-    *, scene_set_id: int, actor, note: str = "", confirm: bool = False
+    *,
+    scene_set_id: int,
+    actor,
+    note: str = "",
+    confirm: bool = False,
+    include_flagged: bool = False,
 ) -> SceneSetVersion:
     """Freeze the set's current items into version n+1: copy every manifest value, hash
-    the jsonl manifest, and seal the version, all in this one transaction."""
+    the jsonl manifest, and seal the version, all in this one transaction.
+
+    Scenes with a quality flag (catalog.quality: bad GNSS) are left out of the manifest
+    unless `include_flagged`; the version records how many and which, with their flags.
+    A set whose every item is flagged is refused rather than frozen empty."""
     scene_set = _writable_set(scene_set_id, actor)
     note = _clean_text("note", note)
     count = scene_set.items.count()
@@ -361,9 +391,20 @@ def scene_set_freeze(
         created_by=actor,
         model_names=model_names,
         queries=queries,
+        include_flagged=include_flagged,
     )
+    excluded = 0
     with connection.cursor() as cursor:
-        cursor.execute(_COPY_ITEMS, [scene_set.pk, version.pk])
+        if not include_flagged:
+            excluded = _exclude_items(cursor, version, scene_set)
+        if excluded == count:
+            raise InvalidInput(
+                {
+                    "include_flagged": f"all {count} scenes of the set have quality flags "
+                    "(gnss_low, gnss_outage); send include_flagged: true to freeze them anyway"
+                }
+            )
+        cursor.execute(_COPY_ITEMS, [scene_set.pk, version.pk, version.pk])
         copied = cursor.rowcount
     digest = hashlib.sha256()
     size = 0
@@ -372,9 +413,10 @@ def scene_set_freeze(
         size += len(chunk)
     # The one permitted update of a version row (see migration 0002): sealing it.
     SceneSetVersion.objects.filter(pk=version.pk).update(
-        count=copied, sha256=digest.hexdigest(), size_bytes=size
+        count=copied, sha256=digest.hexdigest(), size_bytes=size, excluded_count=excluded
     )
     version.count, version.sha256, version.size_bytes = copied, digest.hexdigest(), size
+    version.excluded_count = excluded
     return version
 
 

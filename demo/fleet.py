@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta, timezone
 from multiprocessing import get_context
 from pathlib import Path
@@ -29,6 +29,10 @@ SAMPLES_PER_SCENE = SCENE_S * HZ
 JST = timezone(timedelta(hours=9))
 FIRST_DAY = date(2026, 11, 2)
 MAX_SCENES_PER_DRIVE = 45  # 15 minutes
+# Days (counted from FIRST_DAY) on which the carrier's RTK corrections fail: every drive
+# of the day loses its GNSS fix most of the time, so the catalog finds an outage day.
+OUTAGE_EVERY_DAYS = 30
+OUTAGE_FIRST_DAY = 1
 MANIFEST_CHUNK = 1000  # scenes per task when manifest lines are made in parallel
 PARALLEL_MANIFEST_MIN = 5000
 T = TypeVar("T")
@@ -48,6 +52,11 @@ class DrivePlan:
     route: Route
     weather: str  # "clear" or "rain"
     seed: int
+    gnss_outage: bool = False  # a fleet-wide GNSS outage on the drive's day
+
+
+def is_outage_day(day: date) -> bool:
+    return (day - FIRST_DAY).days % OUTAGE_EVERY_DAYS == OUTAGE_FIRST_DAY
 
 
 def plan_fleet(n_scenes: int, seed: int) -> list[DrivePlan]:
@@ -83,7 +92,30 @@ def plan_fleet(n_scenes: int, seed: int) -> list[DrivePlan]:
             )
             remaining -= length
         day += timedelta(days=1)
-    return plans
+    return _with_outages(plans)
+
+
+def _with_outages(plans: list[DrivePlan]) -> list[DrivePlan]:
+    """Mark the drives of the outage days. An outage needs two vehicles on the road: when
+    no outage day of the plan has them (a small fleet), the last day that has is taken."""
+    vehicles: dict[date, set[str]] = {}
+    for plan in plans:
+        vehicles.setdefault(plan.start.date(), set()).add(plan.vehicle_id)
+    busy = [day for day, drove in vehicles.items() if len(drove) >= 2]
+    days = {day for day in busy if is_outage_day(day)} or set(busy[-1:])
+    return [replace(plan, gnss_outage=plan.start.date() in days) for plan in plans]
+
+
+def carrier_outage(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Samples without a fix while the RTK corrections are down: the receiver drops in
+    and out for seconds at a time, about two thirds of the time."""
+    lost = np.zeros(n, bool)
+    i = 0
+    while i < n:
+        length = int(rng.integers(20, 150))  # 2 to 15 s
+        lost[i : i + length] = rng.random() < 0.67
+        i += length
+    return lost
 
 
 def _is_night(hour: int) -> bool:
@@ -95,6 +127,12 @@ def drive_scenes(plan: DrivePlan) -> Iterator[dict]:
     rng = np.random.default_rng(plan.seed)
     n = plan.n_scenes * SAMPLES_PER_SCENE
     sig = simulate_drive(rng, plan.route, n)
+    if plan.gnss_outage:
+        # Its own generator: the drive's other signals stay what they are on other days.
+        lost = carrier_outage(np.random.default_rng([plan.seed, 1]), n)
+        sig.fix[lost] = 0
+        sig.lat[lost] = np.nan
+        sig.lon[lost] = np.nan
     # float32 prints the same short decimals as float64 here, faster; lat/lon need 64 bits.
     channels = {
         "speed_mps": np.round(sig.speed, 3).astype(np.float32),

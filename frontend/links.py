@@ -5,6 +5,8 @@ from urllib.parse import urlencode
 
 from django.urls import reverse
 
+from catalog.filters import SceneFilters
+
 
 def _seconds(t_s: float) -> str:
     return f"{t_s:.3f}".rstrip("0").rstrip(".")
@@ -32,3 +34,9 @@ def _with_moment(url: str, t_s: float | None, camera: str | None) -> str:
 def watch_page_url(search_id: int) -> str:
     """The standing queries page, opened at one search's hits."""
     return f"{reverse('frontend:watches')}#search-{int(search_id)}"
+
+
+def search_page_url(filters: SceneFilters) -> str:
+    """`/?<filters>`: the search page, whose URL is the search."""
+    query = urlencode(filters.as_query_params(), doseq=True)
+    return f"{reverse('frontend:search')}?{query}" if query else reverse("frontend:search")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("sets/", views.sets_page, name="sets"),
     path("sets/<int:set_id>/", views.set_page, name="set"),
     path("watches/", views.watches_page, name="watches"),
+    path("quality/", views.quality_page, name="quality"),
     # Small JSON reads only the UI's scripts use (no API contract).
     path("ui/places.json", views.places_json, name="places"),
 ]

@@ -2,14 +2,19 @@
 rest to the page's ES module, which talks to `/api/v1/` with the session."""
 
 import json
+from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 
+from catalog import quality
+from catalog.errors import InvalidInput
 from catalog.filters import FILTER_NAMES, REPEATABLE
 from catalog.selectors import drive_summary, scene_drive_position, scene_get, vehicle_moment
 from curation import selectors as curation_selectors
@@ -101,6 +106,10 @@ def scene_page(request: HttpRequest, scene_id: str) -> HttpResponse:
             "cameras": cameras,
             "drive": drive,
             "drive_t": drive["offset_s"] + t if drive else None,
+            "quality_flags": quality.scene_flags(
+                gnss_fix_rate=scene.gnss_fix_rate, gnss_outage=scene.gnss_outage
+            ),
+            "quality_url": _quality_url_around(quality.local_day(scene.start_time)),
         },
     )
 
@@ -196,6 +205,45 @@ def watches_page(request: HttpRequest) -> HttpResponse:
         request,
         "frontend/watches.html",
         {"rows": rows, "watch_uri": settings.CATALOG_INGEST_WATCH_URI},
+    )
+
+
+WINDOW_PARAMS = ("start_after", "start_before")
+QUALITY_CONTEXT_DAYS = 14  # days either side of a scene's day, linked from its page
+
+
+def _quality_url_around(day) -> str:
+    window = {
+        "start_after": (day - timedelta(days=QUALITY_CONTEXT_DAYS)).isoformat(),
+        "start_before": (day + timedelta(days=QUALITY_CONTEXT_DAYS)).isoformat(),
+    }
+    return f"{reverse('frontend:quality')}?{urlencode(window)}"
+
+
+def _window_input(name: str, raw: str | None) -> tuple[str, str]:
+    """A date input's value for a window bound given as a date or a time (its local day),
+    with the error when it is neither (the field then shows what was typed)."""
+    try:
+        day = quality.parse_day(name, raw)
+    except InvalidInput as exc:
+        return raw or "", " ".join(exc.errors[name])
+    return (day.isoformat() if day else ""), ""
+
+
+@login_required
+def quality_page(request: HttpRequest) -> HttpResponse:
+    """The GNSS gate as a picture: fix rate per local day and vehicle, outage days marked.
+    The window is in the URL (`start_after`, `start_before`, as `GET quality/gnss/`)."""
+    fields = {name: _window_input(name, request.GET.get(name)) for name in WINDOW_PARAMS}
+    return _page(
+        request,
+        "frontend/quality.html",
+        {
+            "window": {name: value for name, (value, _) in fields.items()},
+            "window_errors": {name: error for name, (_, error) in fields.items() if error},
+            "min_fix_rate": quality.min_fix_rate(),
+            "outage_min_vehicles": quality.outage_min_vehicles(),
+        },
     )
 
 

@@ -6,6 +6,8 @@
   be COPYed right after without a round trip per row.
 - Changed scenes are COPYed into a temporary table and updated in place with one UPDATE
   (never deleted: embeddings and curated sets point at them).
+- The GNSS gate's per-day figures and flags follow in the same transaction
+  (catalog.quality_upkeep).
 
 The caller holds the transaction. If a concurrent ingest inserts one of the same new
 scenes first, the COPY fails on the unique scene_id and the whole batch rolls back;
@@ -18,6 +20,7 @@ from datetime import UTC, datetime
 
 from django.db import connection
 
+from catalog import quality_upkeep
 from catalog.ingest.parse import ParsedLine
 from catalog.ingest.rows import DISENGAGEMENT_COLUMNS, SCENE_COLUMNS, SIGNALS_COLUMNS
 
@@ -64,17 +67,23 @@ def write_batch(lines: list[ParsedLine], manifest_uri: str) -> BatchResult:
                 for line in part
             )
 
+        changed_pks = [pks[line.scene_id] for line in changed]
+        # What the changed scenes counted for in the GNSS gate, before they change.
+        previous = quality_upkeep.previous_contributions(cursor, changed_pks)
         if new:
             _copy(cursor, "catalog_scene", SCENE_COLUMNS, scene_rows(new))
         if changed:
-            _update_scenes(cursor, scene_rows(changed), [pks[line.scene_id] for line in changed])
+            _update_scenes(cursor, scene_rows(changed), changed_pks)
         _copy_signals(cursor, todo, pks)
         disengagements = b"".join(
             b"%d%b" % (pks[line.scene_id], d) for line in todo for d in line.disengagements
         )
         _copy(cursor, "catalog_disengagement", DISENGAGEMENT_COLUMNS, disengagements)
         result.inserted = [pks[line.scene_id] for line in new]
-        result.updated = [pks[line.scene_id] for line in changed]
+        result.updated = changed_pks
+        quality_upkeep.scenes_written(
+            cursor, previous=previous, pks=result.inserted + result.updated
+        )
     return result
 
 

@@ -85,6 +85,10 @@ MATRIX: dict[str, dict[str, tuple]] = {
     SET + "split/": {
         "POST": ("/api/v1/sets/{set}/split/", {"parts": {"a": 0.5, "b": 0.5}}, (401, 201, 201, 201))
     },
+    SET + "versions/<int:number>/excluded/": {
+        "GET": ("/api/v1/sets/{set}/versions/1/excluded/", None, R)
+    },
+    "api/v1/quality/gnss/": {"GET": ("/api/v1/quality/gnss/", None, R)},
     "api/v1/mining/disengagements/": {
         "POST": ("/api/v1/mining/disengagements/", {"filters": {}}, (401, 200, 200, 200))
     },
@@ -122,6 +126,7 @@ MATRIX: dict[str, dict[str, tuple]] = {
     },
     "sets/": {"GET": ("/sets/", None, (302, 200, 200, 200))},
     "sets/<int:set_id>/": {"GET": ("/sets/{set}/", None, (302, 200, 200, 200))},
+    "quality/": {"GET": ("/quality/", None, (302, 200, 200, 200))},
     "watches/": {"GET": ("/watches/", None, (302, 200, 200, 200))},
     "ui/places.json": {"GET": ("/ui/places.json", None, (401, 200, 200, 200))},
 }

@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from catalog.moments import MOMENT_FIELDS
 from tests.curation.helpers import make_set
 from tests.curation.mining_support import look, mining_scene
 from tests.embeddings.search_support import ensure_model
@@ -36,7 +37,12 @@ def test_mining_answers_positives_and_negatives_exactly(api, scenes):
             "scene_id": scenes["pos"].scene_id,
             "t_s": 3.0,
             "kind": "planner",
-            "frame": {"camera": "front_wide", "t_s": 2.0, "thumbnail_url": None},
+            "frame": {
+                "camera": "front_wide",
+                "t_s": 2.0,
+                "thumbnail_url": None,
+                "signals": dict.fromkeys(MOMENT_FIELDS),
+            },
         }
     ]
     [negative] = body["negatives"]

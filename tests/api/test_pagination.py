@@ -104,10 +104,12 @@ def test_page_number_past_the_offset_bound_is_400_saying_to_follow_next(api, sce
     assert "next" in message
 
 
-def test_deepest_page_number_within_the_bound_is_served(api, scenes):
-    page = MAX_OFFSET // 500 + 1  # first row exactly at the bound: empty here, but served
+def test_deepest_page_number_within_the_bound_is_read(api, scenes):
+    page = MAX_OFFSET // 500 + 1  # first row exactly at the bound: read, past the end here
     response = api.get(f"/api/v1/scenes/?page_size=500&page={page}")
-    assert response.status_code == 200 and response.json()["results"] == []
+    assert response.status_code == 404
+    beyond = api.get(f"/api/v1/scenes/?page_size=500&page={page + 1}")
+    assert beyond.status_code == 400 and set(beyond.json()["errors"]) == {"page"}
 
 
 @pytest.mark.parametrize("page", ["0", "-1", "two", "1.5"])
@@ -139,10 +141,9 @@ def test_malformed_cursor_is_400_naming_cursor(api, scenes, cursor):
     assert response.status_code == 400 and set(response.json()["errors"]) == {"cursor"}
 
 
-def test_page_size_is_capped(api):
-    SceneFactory.create_batch(3)
-    body = api.get("/api/v1/scenes/?page_size=100000").json()
-    assert len(body["results"]) == 3 and body["next"] is None
+def test_page_size_past_the_cap_is_400_naming_it(api):
+    response = api.get("/api/v1/scenes/?page_size=100000")
+    assert response.status_code == 400 and set(response.json()["errors"]) == {"page_size"}
 
 
 def test_count_is_exact_under_the_cap(api, scenes):

@@ -290,3 +290,20 @@ def test_bbox_is_served_by_the_track_cells_index():
         cursor.execute(f"EXPLAIN SELECT count(*) FROM catalog_scene s WHERE {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "Bitmap Index Scan on scene_track_cells_gin" in plan
+
+
+@pytest.mark.parametrize("raw", ["ok", "flagged", " Flagged "])
+def test_quality_filter_takes_ok_or_flagged(raw):
+    assert parse_query_params(QueryDict(f"quality={raw}")).quality == raw.strip().lower()
+
+
+@pytest.mark.parametrize("raw", ["good", "1", "flagged,ok"])
+def test_quality_filter_refuses_other_values(raw):
+    with pytest.raises(InvalidInput) as info:
+        parse_query_params(QueryDict(f"quality={raw}"))
+    assert "quality" in info.value.errors
+
+
+def test_quality_filter_round_trips_through_query_params():
+    original = parse_query_params(QueryDict("quality=flagged&drive=veh-07_20261128"))
+    assert parse_query_params(original.as_query_params()) == original

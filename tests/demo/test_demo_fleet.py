@@ -333,3 +333,28 @@ def test_unparsable_arguments_exit_with_code_2():
     with pytest.raises(SystemExit) as exit_:
         parser.parse_args(["--scenes", "many", "--out", "x"])
     assert exit_.value.code == 2
+
+
+def test_fleet_has_a_gnss_outage_day_and_a_lone_low_vehicle(tmp_path):
+    """The demo shows the GNSS gate at work: on the fleet's second day the carrier's RTK
+    corrections fail for every vehicle; on other days a vehicle in tunnels may be low
+    alone, which is no outage."""
+    means: dict[tuple[str, str], list[float]] = {}
+    for scene in manifest_only(tmp_path, 40):
+        fix = np.asarray(scene["signals"]["gnss_fix"], dtype=float)
+        means.setdefault((scene["start_time"][:10], scene["vehicle_id"]), []).append(fix.mean())
+    low_by_day: dict[str, list[bool]] = {}
+    for (day, _), rates in means.items():
+        low_by_day.setdefault(day, []).append(float(np.mean(rates)) < 0.9)
+    outage = {day for day, low in low_by_day.items() if sum(low) >= 2 and 2 * sum(low) >= len(low)}
+    assert outage == {"2026-11-03"}
+    assert any(sum(low) == 1 for day, low in low_by_day.items() if day not in outage)
+
+
+def test_outage_drives_have_no_position_without_a_fix(tmp_path):
+    for scene in manifest_only(tmp_path, 40):
+        if scene["start_time"].startswith("2026-11-03"):
+            fix = np.asarray(scene["signals"]["gnss_fix"])
+            lat = np.array(scene["signals"]["lat"], dtype=float)
+            assert np.isnan(lat[fix == 0]).all()
+            assert np.isfinite(lat[fix == 1]).all()

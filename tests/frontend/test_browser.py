@@ -151,16 +151,17 @@ def test_add_two_scenes_to_a_set_freeze_and_download(signed_in, fleet):
 def test_removing_an_item_and_refreezing_shows_the_diff(signed_in, fleet, user):
     from curation import services
 
-    scene_set = services.scene_set_create(owner=user, name="highway")
+    # Two scenes without quality flags: a flagged one would be left out of both versions.
+    scene_set = services.scene_set_create(owner=user, name="urban")
     services.scene_set_add_scenes(
         scene_set_id=scene_set.pk,
         actor=user,
-        scene_ids=["veh-02_20261128T220000_000", "veh-02_20261128T221000_001"],
+        scene_ids=["veh-01_20261128T093000_000", "veh-01_20261128T093020_001"],
     )
     services.scene_set_freeze(scene_set_id=scene_set.pk, actor=user)
     page = signed_in
     page.goto(f"/sets/{scene_set.pk}/")
-    item = page.locator('.item[data-scene-id="veh-02_20261128T220000_000"]')
+    item = page.locator('.item[data-scene-id="veh-01_20261128T093000_000"]')
     item.hover()
     item.locator(".remove").click()
     item.wait_for(state="detached")

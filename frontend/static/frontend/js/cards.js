@@ -31,7 +31,21 @@ export function normalize(result) {
     matched: result.matched_by || result.match || null,
     startLat: scene.start_lat ?? null,
     startLon: scene.start_lon ?? null,
+    qualityFlags: scene.quality_flags || [],
   };
+}
+
+const QUALITY_LABELS = {
+  gnss_low: ["GNSS low", "GNSS fix rate below the threshold"],
+  gnss_outage: ["GNSS outage", "Recorded on a fleet-wide GNSS outage day"],
+};
+
+// A scene's quality flags as warning chips (left out of frozen versions by default).
+export function qualityChips(flags) {
+  return flags.map((flag) => {
+    const [label, title] = QUALITY_LABELS[flag] || [flag, flag];
+    return h("span", { class: "badge badge-warn quality-flag", title: `${title}: left out of frozen versions`, "data-flag": flag }, icon("alert"), label);
+  });
 }
 
 // Tags the query's words matched (search fuses a tag ranking with the vector ranking).
@@ -68,6 +82,7 @@ export function renderCard(r, { selected = false } = {}) {
   thumb.append(overlay);
 
   const meta = h("div", { class: "card-meta" });
+  if (r.qualityFlags.length) meta.append(...qualityChips(r.qualityFlags));
   if (r.vehicle) meta.append(h("span", { title: "Vehicle" }, icon("car"), r.vehicle));
   if (r.startTime) meta.append(h("span", { title: "Start (local time)" }, icon("clock"), localDateTime(r.startTime)));
   if (r.maxSpeed !== null) {

@@ -38,6 +38,7 @@ const LABELS = {
   brake_gte: (v) => ["at the moment brake ≥", pct(v)],
   steering_abs_deg_gte: (v) => ["at the moment steering ≥", `${num(v)}°`],
   disengagement_within_s: (v) => ["disengagement within", `${num(v, 1, 1)} s`],
+  quality: (v) => ["quality", v === "ok" ? "no flags" : v === "flagged" ? "flagged" : v],
 };
 
 export function renderActiveFilters(host, params, onRemove) {

@@ -191,6 +191,10 @@ function versionRow(v, diff) {
     h("div", { class: "version-head" },
       h("span", { class: "version-n" }, `v${v.version}`),
       h("span", { class: "badge" }, `${v.count} scene${v.count === 1 ? "" : "s"}`),
+      v.excluded_count
+        ? h("a", { class: "badge badge-warn", href: `/api/v1/sets/${setId}/versions/${v.version}/excluded/`, title: "Left out for their quality flags (bad GNSS): the list", "data-excluded": String(v.excluded_count) },
+          `${v.excluded_count} flagged left out`)
+        : null,
       diff ? diffLine(diff, v.version - 1) : h("span", { class: "diff faint" }, "first version")),
     h("div", { class: "faint", style: "margin-top:4px;font-size:12px" }, `${v.created_by || ""} · ${localDateTime(v.created_at)}`),
     v.note ? h("div", { style: "margin-top:4px" }, v.note) : null,
@@ -222,9 +226,11 @@ async function freeze(confirm = false) {
   const note = document.getElementById("freeze-note");
   freezeButton.disabled = true;
   try {
-    const v = await api.post(`sets/${setId}/versions/`, { note: note.value.trim(), confirm });
+    const includeFlagged = document.getElementById("freeze-include-flagged");
+    const v = await api.post(`sets/${setId}/versions/`, { note: note.value.trim(), confirm, include_flagged: includeFlagged.checked });
     note.value = "";
-    toast(`Froze v${v.version}: ${v.count} scenes`, "ok");
+    const left = v.excluded_count ? `; ${v.excluded_count} flagged left out` : "";
+    toast(`Froze v${v.version}: ${v.count} scenes${left}`, "ok");
     await loadVersions();
   } catch (e) {
     const lines = errorLines(e);

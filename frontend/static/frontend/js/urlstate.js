@@ -6,7 +6,7 @@
 import { config } from "./config.js";
 import { localInputToIso } from "./format.js";
 
-const STRING_FILTERS = new Set(["drive", "start_after", "start_before", "near", "bbox"]);
+const STRING_FILTERS = new Set(["drive", "start_after", "start_before", "near", "bbox", "quality"]);
 const BOOLEAN_FILTERS = new Set(["has_disengagement"]);
 const FILTER_NAMES = config.filterNames || [];
 const REPEATABLE = new Set(config.repeatable || []);
