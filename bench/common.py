@@ -30,6 +30,21 @@ def setup_django(database: str) -> None:
     call_command("migrate", "--noinput", verbosity=0)
 
 
+def raw_connection():
+    """A psycopg connection of its own to the bench database (for COPY), with pgvector's
+    types registered."""
+    import psycopg
+    from django.db import connection
+    from pgvector.psycopg import register_vector
+
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    conn = psycopg.connect(**params, autocommit=False)
+    register_vector(conn)
+    return conn
+
+
 def reset_tables(*tables: str) -> None:
     from django.db import connection
 

@@ -35,7 +35,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from common import Timer, reset_tables, setup_django, summary_ms
+from common import Timer, raw_connection, reset_tables, setup_django, summary_ms
 
 VEHICLES = 100
 DAYS = 182
@@ -181,16 +181,6 @@ def restore_indexes() -> None:
             cur.execute("DELETE FROM bench_dropped_index WHERE name = %s", [name])
 
 
-def _raw_connection():
-    import psycopg
-    from django.db import connection
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    return psycopg.connect(**params, autocommit=False)
-
-
 def _copy_text(value) -> str:
     """A value in COPY's text format (no value here holds a tab, newline or backslash)."""
     if value is None:
@@ -308,7 +298,7 @@ def copy_fleet(n_scenes: int, rng) -> int:
     drive_copy = TextCopy(Drive, ("id", "drive_id", "vehicle_id", "created_at"))
     diseng_copy = TextCopy(Disengagement, ("id", "scene_id", "t_s", "kind"))
     frame_copy = TextCopy(Frame, ("id", "scene_id", "camera", "t_s", "thumbnail_uri"))
-    conn = _raw_connection()
+    conn = raw_connection()
     scene_pk = diseng_pk = frame_pk = 0
     with conn, conn.cursor() as cur:
         # The rows are consistent by construction: skip the per-row foreign key triggers.
@@ -472,7 +462,7 @@ def ensure_sets(args) -> None:
         )
         for i, pk in enumerate(scene_pks.tolist())
     ]
-    conn = _raw_connection()
+    conn = raw_connection()
     with conn, conn.cursor() as cur:
         with cur.copy(item_copy.sql()) as copy:
             copy.write("".join(lines))

@@ -37,7 +37,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from common import Timer, setup_django
+from common import Timer, raw_connection, setup_django
 
 DIM = 512
 CLUSTERS = 200
@@ -130,19 +130,6 @@ def load(n: int, rng, *, rebuild: bool):
     return model
 
 
-def _raw_connection():
-    import psycopg
-    from django.db import connection
-    from pgvector.psycopg import register_vector
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    conn = psycopg.connect(**params, autocommit=False)
-    register_vector(conn)
-    return conn
-
-
 def drives_of(n: int, rng) -> list[tuple[int, int, int]]:
     """(vehicle, drive number, scenes) until n scenes."""
     drives, total, number = [], 0, 0
@@ -172,7 +159,7 @@ def copy_scenes(n: int, rng) -> tuple[list[int], list[tuple[int, int, int]]]:
     base = datetime(2026, 9, 1, tzinfo=UTC)
     now = datetime.now(UTC)
     metres = math.radians(1.0) * 6_371_008.8
-    conn = _raw_connection()
+    conn = raw_connection()
     copy_sql = f"COPY catalog_scene ({', '.join(f.column for f in fields)}) FROM STDIN"
     with conn, conn.cursor() as cur, cur.copy(copy_sql) as copy:
         i = 0
@@ -244,7 +231,7 @@ def copy_scene_vectors(model, pks: list[int], drives, rng) -> None:
 
     drive_of = np.repeat(np.arange(len(drives)), [length for _, _, length in drives])
     vectors = scene_vectors(drive_of, rng)
-    conn = _raw_connection()
+    conn = raw_connection()
     copy_sql = (
         "COPY embeddings_sceneembedding (scene_id, model_id, embedding) "
         "FROM STDIN WITH (FORMAT BINARY)"

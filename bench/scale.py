@@ -42,7 +42,7 @@ import threading
 import time
 
 import numpy as np
-from common import ROOT, Timer, percentile, reset_tables, setup_django
+from common import ROOT, Timer, percentile, raw_connection, reset_tables, setup_django
 from export import peak_mb, reset_peak
 from search import CAMERAS, CLUSTERS, DIM, FILTERS, FRAME_VAR, QUERY_VAR, SCENE_VAR, unit
 
@@ -126,9 +126,14 @@ def load(args, memory: PgMemory):
     model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS bench_meta (k text PRIMARY KEY, v jsonb)")
-    if model and not args.rebuild and FrameEmbedding.objects.filter(model=model).count() == frames:
+    if model and not args.rebuild and not _frame_indexes_present(model, args.no_plain):
+        print("frame indexes missing: rebuilding", flush=True)
+    elif (
+        model and not args.rebuild and FrameEmbedding.objects.filter(model=model).count() == frames
+    ):
         print(f"reusing {frames:,} frame vectors (--rebuild to regenerate)", flush=True)
-        return model, _meta("queries", np.array), _meta("builds", dict)
+        _analyze()
+        return model, pick_queries(args, frames), _meta("builds", dict)
     reset_tables("embeddings_frameembedding", "embeddings_sceneembedding", "embeddings_frame",
                  "embeddings_sceneembeddingstate", "catalog_scene", "catalog_drive",
                  "catalog_vehicle")  # fmt: skip
@@ -143,8 +148,9 @@ def load(args, memory: PgMemory):
     builds["copy_scenes_s"] = round(t.seconds, 1)
     print(f"COPY {args.scenes:,} scenes: {t.seconds:.0f} s", flush=True)
     with Timer() as t:
-        queries = copy_vectors(model, args, rng)
+        copy_vectors(model, args, rng)
     builds["copy_frames_s"] = round(t.seconds, 1)
+    _meta_set("builds", builds)
     _analyze()
     memory.phase = "build"
     _maintenance_memory()
@@ -157,16 +163,41 @@ def load(args, memory: PgMemory):
         if kind == "halfvec" and args.no_plain:
             continue
         builds[f"{kind}_build_s"] = build_frame_index(model, kind, name)
+        _meta_set("builds", builds)  # each figure kept as soon as it is measured
     _analyze()
-    _meta_set("queries", queries.tolist())
-    _meta_set("builds", builds)
-    return model, queries, builds
+    return model, pick_queries(args, frames), builds
+
+
+def pick_queries(args, frames: int) -> np.ndarray:
+    """Perturbed copies of random stored frames (the same ones for a seed)."""
+    from django.db import connection
+
+    rng = np.random.default_rng(args.seed + 1)
+    ids = sorted(int(i) + 1 for i in rng.choice(frames, size=args.queries, replace=False))
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT embedding::vector::text FROM embeddings_frameembedding "
+            "WHERE frame_id = ANY(%s) ORDER BY frame_id",
+            [ids],
+        )
+        picked = np.array([json.loads(row[0]) for row in cur.fetchall()], dtype=np.float32)
+    noise = rng.standard_normal(picked.shape, dtype=np.float32) * np.sqrt(QUERY_VAR / DIM)
+    return unit(picked + noise)
 
 
 def _frame_indexes(model) -> dict[str, str]:
     from embeddings.vector_index import frame_index_name
 
     return {"halfvec": frame_index_name(model), "bit": f"{frame_index_name(model)}_bit"}
+
+
+def _frame_indexes_present(model, no_plain: bool) -> bool:
+    from django.db import connection
+
+    wanted = [n for k, n in _frame_indexes(model).items() if not (no_plain and k == "halfvec")]
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM pg_indexes WHERE indexname = ANY(%s)", [wanted])
+        return cur.fetchone()[0] == len(wanted)
 
 
 def _drop_frame_indexes(model) -> None:
@@ -198,11 +229,9 @@ def build_frame_index(model, kind: str, name: str) -> float:
     return round(t.seconds, 1)
 
 
-def copy_vectors(model, args, rng) -> np.ndarray:
-    """Frames and their vectors, CHUNK_SCENES scenes at a time; returns the queries
-    (perturbed copies of random frames)."""
+def copy_vectors(model, args, rng) -> None:
+    """Frames and their vectors, CHUNK_SCENES scenes at a time."""
     from pgvector import HalfVector
-    from search import _raw_connection
 
     from catalog.models import Scene
 
@@ -210,16 +239,13 @@ def copy_vectors(model, args, rng) -> np.ndarray:
     centres = unit(rng.standard_normal((CLUSTERS, DIM), dtype=np.float32))
     scene_pks = np.array(Scene.objects.order_by("pk").values_list("pk", flat=True))
     total = len(scene_pks) * per_scene
-    wanted = set(rng.choice(total, size=args.queries, replace=False).tolist())
-    picked: list[np.ndarray] = []
-    conn = _raw_connection()
+    conn = raw_connection()
     started = time.perf_counter()
     with conn, conn.cursor() as cur:
         for first in range(0, len(scene_pks), CHUNK_SCENES):
             pks = scene_pks[first : first + CHUNK_SCENES]
             vectors = _chunk_vectors(len(pks), per_scene, centres, rng)
             base = first * per_scene
-            picked += [vectors[i - base] for i in sorted(wanted) if base <= i < base + len(vectors)]
             with cur.copy(
                 "COPY embeddings_frame (id, scene_id, camera, t_s, thumbnail_uri) "
                 "FROM STDIN WITH (FORMAT BINARY)"
@@ -246,8 +272,6 @@ def copy_vectors(model, args, rng) -> np.ndarray:
             print(f"  {done:,} / {total:,} frames ({rate:,.0f}/s)", flush=True)
         cur.execute("SELECT setval('embeddings_frame_id_seq', %s)", [total])
     conn.close()
-    noise = rng.standard_normal((len(picked), DIM), dtype=np.float32) * np.sqrt(QUERY_VAR / DIM)
-    return unit(np.array(picked, dtype=np.float32) + noise)
 
 
 def _chunk_vectors(scenes: int, per_scene: int, centres, rng) -> np.ndarray:

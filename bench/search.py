@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from common import Timer, percentile, setup_django
+from common import Timer, percentile, raw_connection, setup_django
 
 DIM = 512
 FRAMES_PER_SCENE = 10
@@ -244,19 +244,6 @@ def ensure_moment_states(model) -> None:
     print(f"moment states of every frame: {t.seconds:.1f} s", flush=True)
 
 
-def _raw_connection():
-    import psycopg
-    from django.db import connection
-    from pgvector.psycopg import register_vector
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    conn = psycopg.connect(**params, autocommit=False)
-    register_vector(conn)
-    return conn
-
-
 def copy_scenes(n_scenes: int, rng) -> None:
     from django.conf import settings
     from psycopg.types.json import Jsonb
@@ -278,7 +265,7 @@ def copy_scenes(n_scenes: int, rng) -> None:
     fields = [f for f in Scene._meta.concrete_fields if not f.primary_key]
     columns = [f.column for f in fields]
     now = datetime.now(UTC)
-    conn = _raw_connection()
+    conn = raw_connection()
     copy_sql = f"COPY catalog_scene ({', '.join(columns)}) FROM STDIN"
     with conn, conn.cursor() as cur, cur.copy(copy_sql) as copy:
         for i in range(n_scenes):
@@ -323,7 +310,7 @@ def copy_frames(model, vectors: np.ndarray, scene_of: np.ndarray) -> None:
     from catalog.models import Scene
 
     scene_pks = np.array(Scene.objects.order_by("pk").values_list("pk", flat=True))
-    conn = _raw_connection()
+    conn = raw_connection()
     with conn, conn.cursor() as cur:
         with cur.copy(
             "COPY embeddings_frame (id, scene_id, camera, t_s, thumbnail_uri) "

@@ -32,7 +32,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from common import Timer, setup_django
+from common import Timer, raw_connection, setup_django
 
 DIM = 512
 CLUSTERS = 200
@@ -93,19 +93,6 @@ def _no_broker() -> None:
 
 
 # --- data ----------------------------------------------------------------------------------
-
-
-def _raw_connection():
-    import psycopg
-    from django.db import connection
-    from pgvector.psycopg import register_vector
-
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    params.pop("context", None)
-    conn = psycopg.connect(**params, autocommit=False)
-    register_vector(conn)
-    return conn
 
 
 def load_catalog(args, centres, rng):
@@ -181,7 +168,7 @@ def copy_scenes(first: int, n: int, rng) -> list[int]:
     base = datetime(2026, 9, 1, tzinfo=UTC)
     fields = [f for f in Scene._meta.concrete_fields if not f.primary_key]
     now = datetime.now(UTC)
-    conn = _raw_connection()
+    conn = raw_connection()
     copy_sql = f"COPY catalog_scene ({', '.join(f.column for f in fields)}) FROM STDIN"
     with conn, conn.cursor() as cur:
         with cur.copy(copy_sql) as copy:
@@ -230,7 +217,7 @@ def copy_vectors(model, scene_pks: list[int], per_scene: int, centres, rng) -> N
     scene_centre = centres[cluster] + rng.standard_normal((n, DIM), dtype=np.float32) * np.sqrt(
         SCENE_VAR / DIM
     )
-    conn = _raw_connection()
+    conn = raw_connection()
     with conn, conn.cursor() as cur:
         cur.execute("SELECT coalesce(max(id), 0) FROM embeddings_frame")
         next_id = cur.fetchone()[0] + 1

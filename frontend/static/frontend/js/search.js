@@ -1,11 +1,12 @@
 // The search page: the URL is the search. Loading the page runs the URL's search; editing
 // the form rewrites the URL (pushState) and runs it; back/forward restore both.
-import { api, ApiError, countText, errorLines, loadWhileVisible, pageReader } from "./api.js";
+import { api, ApiError, countText, errorLines, pageReader } from "./api.js";
 import { initChips } from "./chips.js";
 import { renderActiveFilters } from "./filterchips.js";
 import { normalize, renderCard, skeletonCards } from "./cards.js";
 import { h, icon } from "./dom.js";
 import { localDateTime, seconds } from "./format.js";
+import { loadMoreBlock } from "./loadmore.js";
 import { initMining } from "./mining.js";
 import { initPlaceMap } from "./placemap.js";
 import { initSetPicker } from "./setpicker.js";
@@ -287,35 +288,21 @@ function renderPatterns(patterns, cards) {
 // The next pages of the latest scenes, appended as the user scrolls to the end (or clicks).
 function latestMore(grid) {
   const reader = latest;
-  const button = h("button", { type: "button", class: "btn", "data-more": "scenes" }, "Show more scenes");
-  const block = h("div", { class: "load-more" }, button);
-  let loading = null;
-  const next = () => {
-    loading ??= (async () => {
-      button.disabled = true;
-      try {
-        const data = await reader.read();
-        if (reader !== latest || !data) return false;
-        const shown = new Set(current.map((r) => r.sceneId));
-        const rows = (data.results || []).map(normalize).filter((r) => !shown.has(r.sceneId));
-        current.push(...rows);
-        grid.append(...rows.map((r) => renderCard(r, { selected: selected.has(r.sceneId) })));
-        updateSelection();
-        if (reader.done) block.remove();
-        return !reader.done;
-      } catch (error) {
-        if (error.name !== "AbortError") button.textContent = `Could not load more: ${error.message}. Retry`;
-        return false;
-      } finally {
-        button.disabled = false;
-        loading = null;
-      }
-    })();
-    return loading;
-  };
-  button.addEventListener("click", next);
-  stopScrolling = loadWhileVisible(block, next);
-  return block;
+  const more = loadMoreBlock(reader, {
+    label: "Show more scenes",
+    kind: "scenes",
+    onPage: (data) => {
+      if (reader !== latest) return false;
+      const shown = new Set(current.map((r) => r.sceneId));
+      const rows = (data.results || []).map(normalize).filter((r) => !shown.has(r.sceneId));
+      current.push(...rows);
+      grid.append(...rows.map((r) => renderCard(r, { selected: selected.has(r.sceneId) })));
+      updateSelection();
+      return true;
+    },
+  });
+  stopScrolling = more.stop;
+  return more.block;
 }
 
 function loadMore(limit) {

@@ -2,7 +2,8 @@
 // read page by page as the grid scrolls; frozen versions with counts, sha256, the diff to
 // the previous version and manifest downloads; freeze a new version; leakage between two
 // versions; split into parts.
-import { api, ApiError, errorLines, getAll, loadWhileVisible, pageReader } from "./api.js";
+import { api, ApiError, errorLines, getAll, pageReader } from "./api.js";
+import { loadMoreBlock } from "./loadmore.js";
 import { sceneHref } from "./cards.js";
 import { copyText, h, icon, toast } from "./dom.js";
 import { localDateTime } from "./format.js";
@@ -111,38 +112,24 @@ async function loadItems() {
 // The rest of the items, a page each time the end of the grid comes into view (or the
 // button is clicked).
 function moreItems(reader, grid) {
-  const button = h("button", { type: "button", class: "btn", "data-more": "items" }, "Show more");
   const note = h("span", { class: "faint", style: "margin-left:10px" });
-  const block = h("div", { class: "load-more" }, button, note);
   // Of the page head's count: exact, and kept up to date as items are removed.
   const total = () => Number(itemCount.textContent).toLocaleString();
   const describe = () => { note.textContent = `${grid.children.length.toLocaleString()} of ${total()} shown`; };
   describe();
-  let loading = null;
-  const next = () => {
-    loading ??= (async () => {
-      button.disabled = true;
-      try {
-        const data = await reader.read();
-        if (!data) return false;
-        grid.append(...data.results.map(itemTile));
-        countLabels();
-        describe();
-        if (reader.done) block.remove();
-        return !reader.done;
-      } catch (e) {
-        button.textContent = `Could not load more: ${e.message}. Retry`;
-        return false;
-      } finally {
-        button.disabled = false;
-        loading = null;
-      }
-    })();
-    return loading;
-  };
-  button.addEventListener("click", next);
-  stopScrolling = loadWhileVisible(block, next);
-  return block;
+  const more = loadMoreBlock(reader, {
+    label: "Show more",
+    kind: "items",
+    note,
+    onPage: (data) => {
+      grid.append(...data.results.map(itemTile));
+      countLabels();
+      describe();
+      return true;
+    },
+  });
+  stopScrolling = more.stop;
+  return more.block;
 }
 
 async function removeItem(sceneId, tile) {
