@@ -47,7 +47,7 @@ def test_health_reports_the_database_down(database_down, client):
 
 
 @pytest.mark.django_db
-def test_status_json_answers_503_while_the_broker_cache_is_down(client, settings):
+def test_status_answers_503_while_the_broker_cache_is_down(client, settings):
     client.force_login(UserFactory())
     settings.CACHES = {
         "default": {
@@ -55,6 +55,6 @@ def test_status_json_answers_503_while_the_broker_cache_is_down(client, settings
             "LOCATION": "unix:///nonexistent/redis.sock",
         }
     }
-    response = client.get("/ui/status.json")
+    response = client.get("/api/v1/status/")
     assert response.status_code == 503
     assert b"Redis" in response.content

@@ -6,7 +6,7 @@ import pytest
 from catalog.models import Scene
 from curation import services, standing
 from curation.models import Hit, SceneSetItem, StandingQuery, WatchInbox
-from embeddings.models import FrameEmbedding
+from embeddings.models import Frame
 from tests.curation.helpers import make_set
 from tests.curation.standing_support import World
 from tests.factories import SceneFactory, UserFactory
@@ -134,7 +134,7 @@ def test_moment_conditions_need_vectors(world, owner):
     saved = watch(owner, {"at_moment": {"speed_mps_gte": 5}})
     assert saved.watch.runs_on == StandingQuery.RunsOn.EMBEDDED
     _near, far = world.arrive(lookalikes=1, others=1)
-    FrameEmbedding.objects.filter(scene=far[0]).update(speed_mps=9.0)
+    Frame.objects.filter(scene=far[0]).update(speed_mps=9.0)
     standing.standing_queries_run()
     assert hit_ids(saved) == {far[0].scene_id}
 
