@@ -308,7 +308,10 @@ def _meta(key: str, kind):
     with connection.cursor() as cur:
         cur.execute("SELECT v FROM bench_meta WHERE k = %s", [key])
         row = cur.fetchone()
-    return kind(row[0]) if row else kind()
+    if not row:
+        return kind()
+    # Django's connection hands jsonb back as text.
+    return kind(json.loads(row[0]) if isinstance(row[0], str) else row[0])
 
 
 # --- sizes -------------------------------------------------------------------------------
@@ -459,7 +462,10 @@ def run_sets(scenes: int) -> dict:
                           "added_mb": peak_mb() - base}  # fmt: skip
     base = reset_peak()
     with Timer() as t:
-        version = services.scene_set_freeze(scene_set_id=scene_set.pk, actor=user, confirm=True)
+        # Every scene, flagged or not: the freeze's cost at its full size.
+        version = services.scene_set_freeze(
+            scene_set_id=scene_set.pk, actor=user, confirm=True, include_flagged=True
+        )
     out["freeze"] = {"s": round(t.seconds, 2), "added_mb": peak_mb() - base}
     for fmt in ("jsonl", "csv", "parquet"):
         base = reset_peak()

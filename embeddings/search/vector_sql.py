@@ -36,7 +36,7 @@ from embeddings.search.plan import (
     hnsw_settings,
     selectivity,
 )
-from embeddings.vector_index import BIT_CANDIDATES_MIN, frame_walk_distance_sql
+from embeddings.vector_index import BIT_CANDIDATES_MIN, BIT_SCENES_MIN, frame_walk_distance_sql
 
 # Frames walked per wanted scene: the moments that match best. (Scenes similar
 # throughout come from the scene-vector walk, so this need not cover `limit` scenes.)
@@ -299,6 +299,7 @@ def _walk(scope, qvec, plan, *, frames: int, scenes: int, **kw) -> tuple[list[Fr
     if scope.frame_index == "bit":
         # Hamming distance ranks roughly: walk a wider net for the exact re-score.
         frames = max(frames, BIT_CANDIDATES_MIN)
+        scenes = max(scenes, BIT_SCENES_MIN)
     plan.settings = hnsw_settings(max(frames, scenes), selectivity(plan))
     sql, params = hnsw_rerank_sql(scope, qvec, frames=frames, scenes=scenes, **kw)
     with local_settings(plan.settings) as cur:
