@@ -32,6 +32,8 @@ BIT_CANDIDATES_MIN = 400
 # (bench/scale.py at 10^6 frames, unfiltered: recall@10 0.943 with 20 scenes, 0.997 with
 # 100, at p95 35 ms instead of 164).
 BIT_SCENES_MIN = 100
+# A filtered walk asks for BIT_CANDIDATES_MIN times the filter's share, at least this share.
+BIT_FILTERED_SHARE_MIN = 0.25
 FRAME_TABLE = "embeddings_frameembedding"
 SCENE_TABLE = "embeddings_sceneembedding"
 
