@@ -492,11 +492,12 @@ def run_lists(args) -> dict:
                "--repeats", "20"]  # fmt: skip
     print("\n$ " + " ".join(command), flush=True)
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    sys.stdout.write(proc.stdout[-4000:])
+    lines = proc.stdout.strip().splitlines()
+    sys.stdout.write("\n".join(lines[:-1])[-8000:] + "\n")  # its tables, not its JSON
     if proc.returncode != 0:
         sys.stdout.write(proc.stderr[-2000:])
         return {"error": f"bench/lists.py exited {proc.returncode}"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return json.loads(lines[-1])
 
 
 # --- summary -----------------------------------------------------------------------------
