@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api.curation_views import StrictSerializer, validated
 from api.serializers import FrameSerializer
-from api.sets import StrictSerializer, _validated
 from curation import leakage, mining, selectors, splits
 from curation.limits import (
     DEFAULT_LEAKAGE_PAIRS,
@@ -62,7 +62,7 @@ class DisengagementMiningView(APIView):
 
     @extend_schema(request=MiningInputSerializer, responses={200: MiningResultSerializer})
     def post(self, request):
-        data = _validated(MiningInputSerializer, request.data)
+        data = validated(MiningInputSerializer, request.data)
         return Response(mining.mine_disengagements(actor=request.user, **data))
 
 
@@ -128,7 +128,7 @@ class VersionLeakageView(APIView):
     )
     def get(self, request, set_id: int, number: int):
         version = selectors.version_get(scene_set_id=set_id, number=number)
-        params = _validated(LeakageParamsSerializer, request.query_params)
+        params = validated(LeakageParamsSerializer, request.query_params)
         against = leakage.resolve_version(params.pop("against"))
         report = leakage.version_leakage(version=version, against=against, **params)
         return Response(report.as_dict())
@@ -177,6 +177,6 @@ class SceneSetSplitView(APIView):
 
     @extend_schema(request=SplitInputSerializer, responses={201: _SPLIT_RESPONSE})
     def post(self, request, set_id: int):
-        data = _validated(SplitInputSerializer, request.data)
+        data = validated(SplitInputSerializer, request.data)
         split = splits.scene_set_split(scene_set_id=set_id, actor=request.user, **data)
         return Response(split.as_dict(), status=status.HTTP_201_CREATED)

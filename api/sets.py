@@ -1,4 +1,4 @@
-"""Scene sets, items, frozen versions, manifests and saved searches.
+"""Scene sets, items, frozen versions and manifests.
 
 Thin views: validate the request, call one service or selector, serialize. Any signed-in
 user reads; only a set's owner or staff changes it (the services enforce it, so every
@@ -14,11 +14,17 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status
-from rest_framework.generics import GenericAPIView
-from rest_framework.mixins import ListModelMixin
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.response import Response
 
+from api.curation_views import (
+    CurationListView,
+    CurationView,
+    StrictSerializer,
+    confirm_flag,
+    owner_param,
+    validated,
+)
 from api.pagination import KeysetPagination
 from api.serializers import FrameSerializer, QualityFlagsField, SceneSummarySerializer
 from catalog.selectors import scene_summaries
@@ -33,27 +39,11 @@ from curation.limits import (
     check_presign,
     require_confirmation,
 )
-from curation.webhooks import redacted
 from embeddings.selectors import representative_frames
 from embeddings.similarity import NEAR_DUPLICATE_MIN_SCORE
 from frontend.links import scene_page_url
 
 # --- serializers ---------------------------------------------------------------------------
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses keys it does not accept, so writing `owner` or `sha256` is an error, not a
-    silent no-op."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            writable = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(set(data) - writable)
-            if unknown:
-                raise serializers.ValidationError(
-                    {name: ["read-only or unknown field"] for name in unknown}
-                )
-        return super().to_internal_value(data)
 
 
 class SceneSetSerializer(serializers.Serializer):
@@ -230,23 +220,6 @@ class FreezeSerializer(StrictSerializer):
     )
 
 
-class WatchSerializer(serializers.Serializer):
-    """A saved search's standing query. Its webhook URL is a secret (whoever has it can
-    post there): only those who may edit the search see it whole."""
-
-    min_score = serializers.FloatField(allow_null=True)
-    into_set = serializers.IntegerField(source="into_set_id", allow_null=True)
-    webhook_url = serializers.SerializerMethodField()
-    runs_on = serializers.CharField(help_text="embedded: after embedding; ingested: after ingest")
-    last_run_at = serializers.DateTimeField(allow_null=True)
-    last_error = serializers.CharField(allow_blank=True)
-
-    def get_webhook_url(self, watch) -> str | None:
-        if not watch.webhook_url:
-            return None
-        return watch.webhook_url if self.context.get("can_edit") else redacted(watch.webhook_url)
-
-
 class ManifestParamsSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=manifest.FORMATS, default="jsonl")
     presign = serializers.IntegerField(
@@ -259,70 +232,7 @@ class DiffParamsSerializer(serializers.Serializer):
     against = serializers.IntegerField(min_value=1)
 
 
-class SavedSearchSerializer(serializers.Serializer):
-    id = serializers.IntegerField(read_only=True)
-    name = serializers.CharField()
-    owner = serializers.CharField(source="owner.username", read_only=True)
-    search = serializers.JSONField()
-    watch = serializers.SerializerMethodField()
-    created_at = serializers.DateTimeField(read_only=True)
-    updated_at = serializers.DateTimeField(read_only=True)
-    can_edit = serializers.SerializerMethodField()
-
-    @extend_schema_field(WatchSerializer(allow_null=True))
-    def get_watch(self, saved) -> dict | None:
-        watch = getattr(saved, "watch", None)
-        if watch is None:
-            return None
-        context = {**self.context, "can_edit": self.get_can_edit(saved)}
-        return WatchSerializer(watch, context=context).data
-
-    def get_can_edit(self, saved) -> bool:
-        return can_edit(self.context["request"].user, saved)
-
-
-class SavedSearchInputSerializer(StrictSerializer):
-    name = serializers.CharField(max_length=NAME_MAX)
-    search = serializers.DictField()
-    watch = serializers.JSONField(
-        required=False,
-        allow_null=True,
-        help_text='a standing query over new data: {"min_score": float | null, '
-        '"into_set": set id | null, "webhook_url": url | null}; replaces the whole watch; '
-        "null turns it off",
-    )
-
-
-def _validated(serializer_class, data, *, partial: bool = False) -> dict:
-    serializer = serializer_class(data=data, partial=partial)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _owner(request) -> str | None:
-    """`?owner=<username>`, where `me` means the signed-in user."""
-    owner = request.query_params.get("owner")
-    return request.user.username if owner == "me" else owner
-
-
-def _confirm_flag(request) -> bool:
-    """`?confirm=true` or `{"confirm": true}` in the body."""
-    value = request.query_params.get("confirm")
-    return value is not None and serializers.BooleanField().to_internal_value(value)
-
-
 # --- views ---------------------------------------------------------------------------------
-
-
-class CurationView(GenericAPIView):
-    def scene_set(self, set_id: int):
-        return selectors.scene_set_get(scene_set_id=set_id)
-
-
-# GET lists `get_queryset()`, paginated, and is described as a list in the schema.
-class CurationListView(ListModelMixin, CurationView):
-    def get(self, request, *args, **kwargs):
-        return self.list(request, *args, **kwargs)
 
 
 @extend_schema_view(
@@ -340,11 +250,11 @@ class SceneSetListView(CurationListView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.scene_set_list(owner_username=_owner(self.request), q=params.get("q"))
+        return selectors.scene_set_list(owner_username=owner_param(self.request), q=params.get("q"))
 
     @extend_schema(request=SceneSetInputSerializer, responses={201: SceneSetSerializer})
     def post(self, request):
-        data = _validated(SceneSetInputSerializer, request.data)
+        data = validated(SceneSetInputSerializer, request.data)
         created = services.scene_set_create(owner=request.user, **data)
         scene_set = selectors.scene_set_get(scene_set_id=created.pk)
         return Response(self.get_serializer(scene_set).data, status=status.HTTP_201_CREATED)
@@ -361,7 +271,7 @@ class SceneSetDetailView(CurationView):
 
     @extend_schema(request=SceneSetInputSerializer)
     def patch(self, request, set_id: int):
-        data = _validated(SceneSetInputSerializer, request.data, partial=True)
+        data = validated(SceneSetInputSerializer, request.data, partial=True)
         services.scene_set_update(scene_set_id=set_id, actor=request.user, **data)
         return Response(self.get_serializer(self.scene_set(set_id)).data)
 
@@ -410,14 +320,14 @@ class SceneSetItemsView(CurationListView):
 
     @extend_schema(request=ItemsAddSerializer, responses={200: dict})
     def post(self, request, set_id: int):
-        data = _validated(ItemsAddSerializer, request.data)
-        data["confirm"] = data["confirm"] or _confirm_flag(request)
+        data = validated(ItemsAddSerializer, request.data)
+        data["confirm"] = data["confirm"] or confirm_flag(request)
         result = adding.scene_set_add_items(scene_set_id=set_id, actor=request.user, **data)
         return Response(result.as_dict())
 
     @extend_schema(request=ItemsRemoveSerializer, responses={200: dict})
     def delete(self, request, set_id: int):
-        data = _validated(ItemsRemoveSerializer, request.data)
+        data = validated(ItemsRemoveSerializer, request.data)
         result = services.scene_set_remove_scenes(
             scene_set_id=set_id, actor=request.user, scene_ids=data["scene_ids"]
         )
@@ -436,7 +346,7 @@ class SceneSetItemDetailView(CurationView):
 
     @extend_schema(request=ItemAnnotateSerializer)
     def patch(self, request, set_id: int, scene_id: str):
-        data = _validated(ItemAnnotateSerializer, request.data, partial=True)
+        data = validated(ItemAnnotateSerializer, request.data, partial=True)
         services.scene_set_item_annotate(
             scene_set_id=set_id, actor=request.user, scene_id=scene_id, **data
         )
@@ -459,12 +369,12 @@ class VersionListView(CurationListView):
         parameters=[OpenApiParameter("confirm", bool, description="needed over the limit")],
     )
     def post(self, request, set_id: int):
-        data = _validated(FreezeSerializer, request.data)
+        data = validated(FreezeSerializer, request.data)
         created = services.scene_set_freeze(
             scene_set_id=set_id,
             actor=request.user,
             note=data["note"],
-            confirm=data["confirm"] or _confirm_flag(request),
+            confirm=data["confirm"] or confirm_flag(request),
             include_flagged=data["include_flagged"],
         )
         version = selectors.version_get(scene_set_id=set_id, number=created.number)
@@ -528,7 +438,7 @@ class VersionManifestView(CurationView):
 
     def get(self, request, set_id: int, number: int):
         version = selectors.version_get(scene_set_id=set_id, number=number)
-        params = _validated(ManifestParamsSerializer, request.query_params)
+        params = validated(ManifestParamsSerializer, request.query_params)
         require_confirmation(action="exporting", count=version.count, confirm=params["confirm"])
         fmt, presign_s = params["format"], params.get("presign")
         if presign_s is not None:
@@ -556,7 +466,7 @@ class VersionDiffView(CurationView):
     )
     def get(self, request, set_id: int, number: int):
         version = selectors.version_get(scene_set_id=set_id, number=number)
-        against_number = _validated(DiffParamsSerializer, request.query_params)["against"]
+        against_number = validated(DiffParamsSerializer, request.query_params)["against"]
         against = selectors.version_get(scene_set_id=set_id, number=against_number)
         diff = selectors.version_diff(version=version, against=against)
         return Response(
@@ -567,42 +477,3 @@ class VersionDiffView(CurationView):
                 **diff,
             }
         )
-
-
-@extend_schema_view(
-    get=extend_schema(parameters=[OpenApiParameter("owner", str, description="`me` for yours")])
-)
-class SavedSearchListView(CurationListView):
-    """Saved searches (name + search body); POST saves one you own."""
-
-    serializer_class = SavedSearchSerializer
-
-    def get_queryset(self):
-        return selectors.saved_search_list(owner_username=_owner(self.request))
-
-    @extend_schema(request=SavedSearchInputSerializer, responses={201: SavedSearchSerializer})
-    def post(self, request):
-        data = _validated(SavedSearchInputSerializer, request.data)
-        saved = services.saved_search_create(owner=request.user, **data)
-        return Response(self.get_serializer(saved).data, status=status.HTTP_201_CREATED)
-
-
-class SavedSearchDetailView(CurationView):
-    """A saved search; PATCH/DELETE by its owner or staff."""
-
-    serializer_class = SavedSearchSerializer
-
-    def get(self, request, search_id: int):
-        saved = selectors.saved_search_get(saved_search_id=search_id)
-        return Response(self.get_serializer(saved).data)
-
-    @extend_schema(request=SavedSearchInputSerializer)
-    def patch(self, request, search_id: int):
-        data = _validated(SavedSearchInputSerializer, request.data, partial=True)
-        saved = services.saved_search_update(saved_search_id=search_id, actor=request.user, **data)
-        return Response(self.get_serializer(saved).data)
-
-    @extend_schema(responses={204: None})
-    def delete(self, request, search_id: int):
-        services.saved_search_delete(saved_search_id=search_id, actor=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)

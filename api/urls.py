@@ -11,6 +11,7 @@ from api import (
     quality,
     scenes,
     search,
+    searches,
     sets,
 )
 
@@ -77,10 +78,10 @@ urlpatterns = [
         mining.DisengagementMiningView.as_view(),
         name="mining-disengagements",
     ),
-    path("searches/", sets.SavedSearchListView.as_view(), name="saved-search-list"),
+    path("searches/", searches.SavedSearchListView.as_view(), name="saved-search-list"),
     path(
         "searches/<int:search_id>/",
-        sets.SavedSearchDetailView.as_view(),
+        searches.SavedSearchDetailView.as_view(),
         name="saved-search-detail",
     ),
     path(

@@ -347,8 +347,8 @@ def print_sizes(sizes: dict, builds: dict) -> None:
 
 
 def _scope(model, raw: dict, kind: str):
+    from catalog.filter_sql import scene_filter_sql
     from catalog.filters import parse_json_filters
-    from catalog.selectors import scene_filter_sql
     from embeddings.search import plan as sp
 
     sql, params = scene_filter_sql(parse_json_filters(raw), "s") if raw else ("TRUE", [])

@@ -407,8 +407,8 @@ def recall(hits, truth) -> float:
 
 
 def run_arms(model, queries: np.ndarray) -> list[dict]:
+    from catalog.filter_sql import scene_filter_sql
     from catalog.filters import parse_json_filters
-    from catalog.selectors import scene_filter_sql
     from embeddings.search import plan as sp
     from embeddings.search import vector_sql as sv
     from embeddings.vector_index import frame_index_name

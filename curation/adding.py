@@ -21,9 +21,9 @@ from typing import Any
 from django.db import connection, transaction
 
 from catalog.errors import InvalidInput, NotFound
+from catalog.filter_sql import scene_filter_sql
 from catalog.filters import parse_json_filters
 from catalog.models import Scene
-from catalog.selectors import scene_filter_sql
 from curation.dedup import dedup as drop_duplicates
 from curation.limits import (
     MAX_GROUP_SCENES,

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from django.db import connection, transaction
 
 from catalog.errors import InvalidInput
+from catalog.filter_sql import scene_filter_sql
 from catalog.filters import parse_json_filters
 from catalog.limits import DISENGAGEMENT_KIND_MAX, FILTER_VALUES_MAX
 from catalog.models import Scene
-from catalog.selectors import scene_filter_sql
 from curation.adding import insert_items
 from curation.limits import MAX_MINED_POSITIVES, MAX_NEGATIVES_PER_POSITIVE
 from curation.services import _writable_set

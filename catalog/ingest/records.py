@@ -1,4 +1,4 @@
-"""Validation of one manifest record (DESIGN §3) and the attributes derived from it.
+"""Validation of one manifest record (a JSON line) and the attributes derived from it.
 
 `parse_record` either returns a `SceneRecord` ready to write or raises `RecordError` with
 a reason a person can act on. It never touches the database.

@@ -18,9 +18,10 @@ from django.db.models import F, FloatField, Value
 from django.db.models.functions import Abs
 
 from catalog.errors import InvalidInput, NotFound
+from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters
 from catalog.models import Scene
-from catalog.selectors import scene_filter_sql, scene_list
+from catalog.selectors import scene_list
 from embeddings.encoder import EncoderUnavailable, get_encoder
 from embeddings.models import EmbeddingModel, FrameEmbedding, SceneEmbedding
 from embeddings.search import patterns

@@ -9,8 +9,9 @@ from django.http import QueryDict
 
 from catalog import geo
 from catalog.errors import InvalidInput
+from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters, parse_json_filters, parse_query_params
-from catalog.selectors import scene_filter_sql, scene_list
+from catalog.selectors import scene_list
 from tests.catalog.geo_support import destination, haversine_m
 from tests.factories import SceneFactory, VehicleFactory
 

@@ -6,8 +6,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters, parse_json_filters
-from catalog.selectors import scene_filter_sql
 from embeddings.search import SearchRequest, run_search, within
 from embeddings.search.plan import VectorScope, choose_plan
 from embeddings.search.vector_sql import nearest_scenes

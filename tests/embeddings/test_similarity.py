@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters
-from catalog.selectors import scene_filter_sql
 from embeddings import similarity
 from embeddings.models import FrameEmbedding
 from embeddings.search import SearchRequest, run_search
