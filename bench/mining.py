@@ -99,7 +99,8 @@ def load(n: int, rng, *, rebuild: bool):
         return model
     from common import reset_tables
 
-    from embeddings.services import embedding_model_ensure, scene_index_name
+    from embeddings.services import embedding_model_ensure
+    from embeddings.vector_index import scene_index_name
 
     reset_tables(
         "curation_scenesetversionitem", "curation_scenesetversion", "curation_scenesetitem",
@@ -114,7 +115,7 @@ def load(n: int, rng, *, rebuild: bool):
     print(f"COPY {n:,} scenes with tracks + scene vectors: {t.seconds:.1f} s", flush=True)
     from django.db import connection
 
-    from embeddings.services import HNSW_OPTIONS
+    from embeddings.vector_index import HNSW_OPTIONS
 
     index = scene_index_name(model)
     with connection.cursor() as cur, Timer() as t:

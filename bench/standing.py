@@ -101,12 +101,8 @@ def load_catalog(args, centres, rng):
     from catalog.models import Scene
     from embeddings.encoder import get_encoder
     from embeddings.models import EmbeddingModel, FrameEmbedding
-    from embeddings.services import (
-        HNSW_OPTIONS,
-        embedding_model_ensure,
-        frame_index_name,
-        scene_index_name,
-    )
+    from embeddings.services import embedding_model_ensure
+    from embeddings.vector_index import HNSW_OPTIONS, frame_index_name, scene_index_name
 
     encoder = get_encoder()
     assert encoder.dim == DIM, f"{encoder.model_name} is {encoder.dim}-d, the bench is {DIM}-d"
