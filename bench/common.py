@@ -45,6 +45,28 @@ def raw_connection():
     return conn
 
 
+def copy_frame_rows(cur, *, model_pk: int, first_id: int, scene_pks, cameras, times, vectors):
+    """COPY (binary) sampled frames and their vectors, ids first_id, first_id + 1, ...;
+    one scene pk, camera, time and vector per frame."""
+    from pgvector import HalfVector
+
+    rows = list(zip(scene_pks, cameras, times, strict=True))
+    with cur.copy(
+        "COPY embeddings_frame (id, scene_id, camera, t_s, thumbnail_uri) "
+        "FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "int8", "varchar", "float8", "text"])
+        for i, (scene_pk, camera, t_s) in enumerate(rows):
+            copy.write_row((first_id + i, int(scene_pk), camera, float(t_s), ""))
+    with cur.copy(
+        "COPY embeddings_frameembedding (frame_id, model_id, scene_id, camera, embedding) "
+        "FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "int8", "int8", "varchar", "halfvec"])
+        for i, (scene_pk, camera, _) in enumerate(rows):
+            copy.write_row((first_id + i, model_pk, int(scene_pk), camera, HalfVector(vectors[i])))
+
+
 def reset_tables(*tables: str) -> None:
     from django.db import connection
 

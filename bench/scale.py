@@ -42,7 +42,15 @@ import threading
 import time
 
 import numpy as np
-from common import ROOT, Timer, percentile, raw_connection, reset_tables, setup_django
+from common import (
+    ROOT,
+    Timer,
+    copy_frame_rows,
+    percentile,
+    raw_connection,
+    reset_tables,
+    setup_django,
+)
 from export import peak_mb, reset_peak
 from search import CAMERAS, CLUSTERS, DIM, FILTERS, FRAME_VAR, QUERY_VAR, SCENE_VAR, unit
 
@@ -231,8 +239,6 @@ def build_frame_index(model, kind: str, name: str) -> float:
 
 def copy_vectors(model, args, rng) -> None:
     """Frames and their vectors, CHUNK_SCENES scenes at a time."""
-    from pgvector import HalfVector
-
     from catalog.models import Scene
 
     per_scene = args.frames_per_scene
@@ -246,26 +252,16 @@ def copy_vectors(model, args, rng) -> None:
             pks = scene_pks[first : first + CHUNK_SCENES]
             vectors = _chunk_vectors(len(pks), per_scene, centres, rng)
             base = first * per_scene
-            with cur.copy(
-                "COPY embeddings_frame (id, scene_id, camera, t_s, thumbnail_uri) "
-                "FROM STDIN WITH (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["int8", "int8", "varchar", "float8", "text"])
-                for i in range(len(vectors)):
-                    j = i % per_scene
-                    copy.write_row((base + i + 1, int(pks[i // per_scene]), CAMERAS[j % 7],
-                                    2.0 * (j // 7), ""))  # fmt: skip
-            with cur.copy(
-                "COPY embeddings_frameembedding (frame_id, model_id, scene_id, camera, embedding)"
-                " FROM STDIN WITH (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["int8", "int8", "int8", "varchar", "halfvec"])
-                for i in range(len(vectors)):
-                    camera = CAMERAS[(i % per_scene) % 7]
-                    scene_pk = int(pks[i // per_scene])
-                    copy.write_row(
-                        (base + i + 1, model.pk, scene_pk, camera, HalfVector(vectors[i]))
-                    )
+            slots = np.arange(len(vectors)) % per_scene
+            copy_frame_rows(
+                cur,
+                model_pk=model.pk,
+                first_id=base + 1,
+                scene_pks=np.repeat(pks, per_scene),
+                cameras=[CAMERAS[j % 7] for j in slots],
+                times=2.0 * (slots // 7),
+                vectors=vectors,
+            )
             conn.commit()
             done = base + len(vectors)
             rate = done / (time.perf_counter() - started)

@@ -28,7 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from common import Timer, percentile, raw_connection, setup_django
+from common import Timer, copy_frame_rows, percentile, raw_connection, setup_django
 
 DIM = 512
 FRAMES_PER_SCENE = 10
@@ -305,32 +305,21 @@ def copy_scenes(n_scenes: int, rng) -> None:
 
 
 def copy_frames(model, vectors: np.ndarray, scene_of: np.ndarray) -> None:
-    from pgvector import HalfVector
-
     from catalog.models import Scene
 
     scene_pks = np.array(Scene.objects.order_by("pk").values_list("pk", flat=True))
+    slots = np.arange(len(vectors)) % FRAMES_PER_SCENE
     conn = raw_connection()
     with conn, conn.cursor() as cur:
-        with cur.copy(
-            "COPY embeddings_frame (id, scene_id, camera, t_s, thumbnail_uri) "
-            "FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int8", "int8", "varchar", "float8", "text"])
-            for i in range(len(vectors)):
-                j = i % FRAMES_PER_SCENE
-                camera, t_s = CAMERAS[j % 5], 10.0 * (j // 5)
-                copy.write_row((i + 1, int(scene_pks[scene_of[i]]), camera, t_s, ""))
-        with cur.copy(
-            "COPY embeddings_frameembedding (frame_id, model_id, scene_id, camera, embedding) "
-            "FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int8", "int8", "int8", "varchar", "halfvec"])
-            for i in range(len(vectors)):
-                camera = CAMERAS[(i % FRAMES_PER_SCENE) % 5]
-                copy.write_row(
-                    (i + 1, model.pk, int(scene_pks[scene_of[i]]), camera, HalfVector(vectors[i]))
-                )
+        copy_frame_rows(
+            cur,
+            model_pk=model.pk,
+            first_id=1,
+            scene_pks=scene_pks[scene_of],
+            cameras=[CAMERAS[j % 5] for j in slots],
+            times=10.0 * (slots // 5),
+            vectors=vectors,
+        )
         cur.execute("SELECT setval('embeddings_frame_id_seq', %s)", [len(vectors)])
     conn.close()
 
