@@ -44,6 +44,11 @@ def set_context(**values: object) -> object:
     return _context.set({k: str(v) for k, v in values.items() if v is not None})
 
 
+def clear() -> None:
+    """No context at all (a request or task has ended): `update` then adds nothing."""
+    _context.set(None)
+
+
 def reset(token: object) -> None:
     _context.reset(token)  # type: ignore[arg-type]
 

@@ -51,7 +51,7 @@ class RequestContextMiddleware:
 @receiver(request_finished)
 def _forget_request(sender, **kwargs) -> None:
     logcontext.set_request(None)
-    logcontext.set_context()
+    logcontext.clear()
 
 
 class InputBoundsMiddleware:

@@ -85,14 +85,3 @@ def api(user):
 @pytest.fixture
 def anon_api():
     return APIClient()
-
-
-@pytest.fixture(autouse=True)
-def _log_context_per_test():
-    """Each test starts and ends with no log context: one bound by code a test drives
-    outside a task or request must not name the records of the tests after it."""
-    from catalog import logcontext
-
-    token = logcontext.set_context()
-    yield
-    logcontext.reset(token)
