@@ -124,9 +124,7 @@ def _positives(filter_sql: str, params: list, kinds: list[str] | None) -> list[_
 def _negatives(positives, model, filter_sql, params, per_positive: int) -> list[tuple]:
     """(positive index, scene pk, frame id, score) of each negative, in turns."""
     no_disengagement = f"({filter_sql}) AND s.disengagement_count = 0"
-    base = VectorScope(
-        model.id, model.dim, no_disengagement, tuple(params), frame_index=model.frame_index
-    )
+    base = VectorScope.of_model(model, filter_sql=no_disengagement, filter_params=tuple(params))
     fetch = per_positive * FETCH_FACTOR + FETCH_MARGIN
     candidates: dict[int, list] = {}
     for i, positive in enumerate(positives):

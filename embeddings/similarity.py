@@ -122,9 +122,7 @@ def near_duplicates(
     vector = scene_vectors(scene_pks=[scene_pk], model=model).get(scene_pk)
     if vector is None:
         return []
-    scope = VectorScope(
-        model.id, model.dim, exclude_scene_pk=scene_pk, frame_index=model.frame_index
-    )
+    scope = VectorScope.of_model(model, exclude_scene_pk=scene_pk)
     hits, _ = similar_scenes(scope, vector, limit, min_score=min_score)
     return hits
 

@@ -69,6 +69,11 @@ class VectorScope:
     # Only these scenes (see restricted_to); None: the whole catalog.
     within: tuple[int, ...] | None = None
 
+    @classmethod
+    def of_model(cls, model, **fields) -> "VectorScope":
+        """The scope of `model`'s vectors: its id, dimension and frame index kind."""
+        return cls(model.id, model.dim, frame_index=model.frame_index, **fields)
+
     @property
     def filtered(self) -> bool:
         return self.filter_sql.strip().upper() != "TRUE"

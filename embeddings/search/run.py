@@ -147,18 +147,7 @@ def rank_search(
 
 def _vector_search(request, model, encoder, force_plan, within) -> tuple[list[Found], dict, dict]:
     query, exclude_pk, cache_hit = _query_vector(request, model, encoder)
-    filter_sql, filter_params = _filter_sql(request.filters)
-    scope = VectorScope(
-        model.id,
-        model.dim,
-        filter_sql,
-        tuple(filter_params),
-        request.cameras or (),
-        exclude_pk,
-        frame_index=model.frame_index,
-    ).with_moments(request.at_moment)
-    if within is not None:
-        scope = scope.restricted_to(within)
+    scope = _scope(request, model, within, exclude_scene_pk=exclude_pk)
     # An example scene ranks whole scenes; text or an example moment ranks moments.
     rank = _whole_scenes if request.like_scene else _best_moments
     vector_hits, plan = rank(scope, query, request.limit, request.min_score, force_plan)
@@ -222,6 +211,26 @@ def _fuse(vector_hits, tag_hits, tags_by_scene, limit) -> tuple[list, dict]:
     order = sorted(best, key=lambda pk: (-fused(pk), best[pk].distance, pk))[:limit]
     ranked = [(best[pk], vector_rank.get(pk), round(fused(pk), 6)) for pk in order]
     return ranked, {"method": "rrf", "k": RRF_K, "rankings": ["vector", "tags"]}
+
+
+def _scope(
+    request: SearchRequest,
+    model: EmbeddingModel,
+    within: tuple[int, ...] | None,
+    *,
+    exclude_scene_pk: int | None = None,
+) -> VectorScope:
+    """The vectors a request ranks: its filters, cameras and moment conditions, only the
+    `within` scenes when given."""
+    filter_sql, filter_params = _filter_sql(request.filters)
+    scope = VectorScope.of_model(
+        model,
+        filter_sql=filter_sql,
+        filter_params=tuple(filter_params),
+        cameras=request.cameras or (),
+        exclude_scene_pk=exclude_scene_pk,
+    ).with_moments(request.at_moment)
+    return scope if within is None else scope.restricted_to(within)
 
 
 def _filter_sql(filters: SceneFilters) -> tuple[str, list]:
@@ -315,15 +324,4 @@ def _moments_only(
 ) -> list[Found]:
     """Moment conditions without text or an example: the earliest qualifying moment of
     each scene, newest scenes first."""
-    filter_sql, filter_params = _filter_sql(request.filters)
-    scope = VectorScope(
-        model.id,
-        model.dim,
-        filter_sql,
-        tuple(filter_params),
-        request.cameras or (),
-        frame_index=model.frame_index,
-    ).with_moments(request.at_moment)
-    if within is not None:
-        scope = scope.restricted_to(within)
-    return moment_found(earliest_qualifying(scope, request.limit))
+    return moment_found(earliest_qualifying(_scope(request, model, within), request.limit))

@@ -36,12 +36,7 @@ from embeddings.search.plan import (
     hnsw_settings,
     selectivity,
 )
-from embeddings.vector_index import (
-    BIT_CANDIDATES_MIN,
-    BIT_FILTERED_SHARE_MIN,
-    BIT_SCENES_MIN,
-    frame_walk_distance_sql,
-)
+from embeddings.vector_index import frame_walk_distance_sql, walk_sizes
 
 # Frames walked per wanted scene: the moments that match best. (Scenes similar
 # throughout come from the scene-vector walk, so this need not cover `limit` scenes.)
@@ -301,15 +296,9 @@ class Walk:
 
 
 def _walk(scope, qvec, plan, *, frames: int, scenes: int, **kw) -> tuple[list[FrameHit], Walk]:
-    if scope.frame_index == "bit":
-        # Hamming distance ranks roughly: walk a wider net for the exact re-score. A
-        # filter leaves fewer frames competing (a smaller net suffices) while each
-        # candidate costs 1/selectivity index entries to find (bench at 10^6 frames, 10%
-        # filter: 100 candidates recall@10 1.0 at p95 72 ms, 400: 1.0 at 107 ms).
-        share = min(1.0, max(selectivity(plan), BIT_FILTERED_SHARE_MIN))
-        frames = max(frames, round(BIT_CANDIDATES_MIN * share))
-        scenes = max(scenes, BIT_SCENES_MIN)
-    plan.settings = hnsw_settings(max(frames, scenes), selectivity(plan))
+    share = selectivity(plan)
+    frames, scenes = walk_sizes(scope.frame_index, frames=frames, scenes=scenes, share=share)
+    plan.settings = hnsw_settings(max(frames, scenes), share)
     sql, params = hnsw_rerank_sql(scope, qvec, frames=frames, scenes=scenes, **kw)
     with local_settings(plan.settings) as cur:
         cur.execute(sql, params)
