@@ -12,7 +12,9 @@ scenes, and only at them.
    with `rank_search(..., scene_pks=...)`: the search API's ranking, exact over just
    their frames, whose vectors are read once per batch for all watches
    (`embeddings.search.within`), so a watch costs O(batch), not a search over the
-   catalog. Watches needing vectors look at the embedded scenes; filters-only ones at
+   catalog. Before ranking, the batch is primed for all watches at once: their filters
+   in one query, their distances in one matrix product, their words against the tags
+   in one query. Hits of all watches are upserted in one statement. Watches needing vectors look at the embedded scenes; filters-only ones at
    the ingested scenes. Result dicts (summaries, thumbnails) are built only for the new
    hits a webhook reports; the hits endpoint builds them when read.
 3. Hits (scene, matched frame, score, match) are upserted on (search, scene): new
@@ -23,12 +25,12 @@ scenes, and only at them.
 """
 
 import functools
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
+import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -46,7 +48,7 @@ from curation.models import (
 from embeddings.encoder import EncoderUnavailable, configured_model_name
 from embeddings.search import SearchRequest, within
 from embeddings.search.results import Found, results
-from embeddings.search.run import rank_search
+from embeddings.search.run import configured_model, example_vectors, prime_within, rank_search
 
 logger = logging.getLogger(__name__)
 
@@ -160,93 +162,168 @@ def _run_batch(batch_scenes: int, report: RunReport) -> bool:
         StandingQuery.RunsOn.EMBEDDED: sorted({pk for pk, k in rows if k == "embedded"}),
         StandingQuery.RunsOn.INGESTED: sorted({pk for pk, k in rows if k == "ingested"}),
     }
-    ran = []
-    watches = StandingQuery.objects.select_related("search__owner").order_by("pk")
-    for watch in watches:
-        scene_pks = batches[watch.runs_on]
-        if not scene_pks:
-            continue
-        report.searches += 1
+    watches = [
+        watch
+        for watch in StandingQuery.objects.select_related("search__owner").order_by("pk")
+        if batches[watch.runs_on]
+    ]
+    if not watches:
+        return True
+    report.searches += len(watches)
+    ranked, errors = _rank_all(watches, batches)
+    new_hits = _record_hits({watch.search_id: ranking.found for watch, _, ranking in ranked})
+    cleared = []
+    for watch, request, ranking in ranked:
+        new = new_hits.get(watch.search_id, [])
+        report.hits += len(new)
         try:
-            with transaction.atomic():
-                report.hits += watch_run(watch, scene_pks)
-            ran.append(watch.pk)
-        except (InvalidInput, NotFound, EncoderUnavailable) as exc:
-            # The search can no longer run (its example scene was deleted, the model's
-            # weights are missing): its owner sees why on the watch.
-            report.errors[watch.pk] = _record_error(watch, str(exc))
+            has_work = new and (watch.into_set_id is not None or watch.webhook_url)
+            error = _deliver(watch, request, ranking, new) if has_work else ""
         except Exception as exc:
             logger.exception("standing query %s failed", watch.pk)
-            report.errors[watch.pk] = _record_error(watch, f"internal error: {exc}")
-    StandingQuery.objects.filter(pk__in=ran).update(last_run_at=timezone.now())
+            errors[watch.pk] = f"internal error: {exc}"
+            continue
+        if error:
+            errors[watch.pk] = error
+        elif watch.last_error:
+            cleared.append(watch.pk)
+    now = timezone.now()
+    StandingQuery.objects.filter(pk__in=[w.pk for w in watches]).update(last_run_at=now)
+    StandingQuery.objects.filter(pk__in=cleared).update(last_error="")
+    for pk, error in errors.items():
+        StandingQuery.objects.filter(pk=pk).update(last_error=error[:1000])
+    report.errors.update(errors)
     return True
 
 
-def _record_error(watch: StandingQuery, error: str) -> str:
-    StandingQuery.objects.filter(pk=watch.pk).update(
-        last_run_at=timezone.now(), last_error=error[:1000]
-    )
+def _rank_all(watches, batches) -> tuple[list, dict[int, str]]:
+    """Every watch ranked over its batch: [(watch, request, ranking)] and, for the
+    watches that could not run, search id -> why (their owners see it on the watch).
+
+    Ranking only reads, so one savepoint serves them all: a statement that fails rolls
+    back to it (a failed statement would abort the batch's transaction) and the next
+    watch goes on from a fresh one."""
+    model = configured_model()
+    # Every example scene's vector in one query, not one per watch.
+    like = {w.search.search.get("like_scene") for w in watches if isinstance(w.search.search, dict)}
+    like = {scene_id for scene_id in like if isinstance(scene_id, str)}
+    examples = example_vectors(like, model) if model is not None and like else {}
+    requests, errors = {}, {}
+    for watch in watches:
+        try:
+            request = SearchRequest.from_json(watch.search.search, check_references=False)
+        except InvalidInput as exc:
+            errors[watch.pk] = str(exc)
+            continue
+        if watch.min_score is not None:
+            request = replace(request, min_score=watch.min_score)
+        requests[watch.pk] = replace(request, patterns=None)
+    ranked = []
+    savepoint = transaction.savepoint()
+    if model is not None:
+        # Every watch's filters over its batch in one query, and its distances in one
+        # matrix product, instead of one of each per watch. If that fails, each watch
+        # evaluates its own (and says what is wrong with it).
+        try:
+            for runs_on, scene_pks in batches.items():
+                run_here = [
+                    requests[w.pk] for w in watches if w.runs_on == runs_on and w.pk in requests
+                ]
+                if run_here:
+                    prime_within(run_here, model, scene_pks, examples)
+        except Exception:
+            logger.exception("standing queries: could not rank the watches together")
+            transaction.savepoint_rollback(savepoint)
+            savepoint = transaction.savepoint()
+    for watch in watches:
+        if watch.pk not in requests:
+            continue
+        request = requests[watch.pk]
+        try:
+            ranking = rank_search(
+                request,
+                scene_pks=batches[watch.runs_on],
+                model=model,
+                examples=examples,
+            )
+            ranked.append((watch, request, ranking))
+        except (InvalidInput, NotFound, EncoderUnavailable) as exc:
+            # The search can no longer run (its example scene was deleted, the model's
+            # weights are missing).
+            errors[watch.pk] = str(exc)
+        except Exception as exc:
+            logger.exception("standing query %s failed", watch.pk)
+            errors[watch.pk] = f"internal error: {exc}"
+            transaction.savepoint_rollback(savepoint)
+            savepoint = transaction.savepoint()
+    transaction.savepoint_commit(savepoint)
+    return ranked, errors
+
+
+def _deliver(watch: StandingQuery, request: SearchRequest, ranking, new) -> str:
+    """Add a watch's new hits to its set and queue its webhook post (in a savepoint of
+    its own: one watch's failure leaves the others' work); the reason when the set
+    could not take them."""
+    saved = watch.search
+    error = ""
+    with transaction.atomic():
+        if watch.into_set_id is not None:
+            model = ranking.model.name if ranking.model and request.has_vector_query else ""
+            error = _add_to_set(watch, [found.scene_pk for found, _, _ in new], model)
+        if watch.webhook_url:
+            found_at = {scene_id: at for _, scene_id, at in new}
+            shown = results([found for found, _, _ in new], cameras=request.cameras)
+            hits = [{**r, "found_at": found_at[r["scene_id"]]} for r in shown]
+            body = webhooks.payload(search_id=saved.pk, search_name=saved.name, results=hits)
+            transaction.on_commit(functools.partial(_send, search_id=saved.pk, body=body))
     return error
 
 
-def watch_run(watch: StandingQuery, scene_pks: Sequence[int]) -> int:
-    """Run one watch over `scene_pks`, record its new hits, add them to its set and
-    queue its webhook post; returns how many hits are new."""
-    saved = watch.search
-    request = SearchRequest.from_json(saved.search)
-    if watch.min_score is not None:
-        request = replace(request, min_score=watch.min_score)
-    ranking = rank_search(replace(request, patterns=None), scene_pks=scene_pks)
-    new = _record_hits(saved.pk, ranking.found)
-    error = ""
-    if new and watch.into_set_id is not None:
-        model = ranking.model.name if ranking.model and request.has_vector_query else ""
-        error = _add_to_set(watch, [found.scene_pk for found, _, _ in new], model)
-    if new and watch.webhook_url:
-        found_at = {scene_id: at for _, scene_id, at in new}
-        shown = results([found for found, _, _ in new], cameras=request.cameras)
-        hits = [{**r, "found_at": found_at[r["scene_id"]]} for r in shown]
-        body = webhooks.payload(search_id=saved.pk, search_name=saved.name, results=hits)
-        transaction.on_commit(functools.partial(_send, search_id=saved.pk, body=body))
-    if error != watch.last_error:
-        StandingQuery.objects.filter(pk=watch.pk).update(last_error=error)
-    return len(new)
-
-
+# Upserts every watch's hits at once, from one JSON document (thousands of rows: one
+# string to send instead of five arrays rendered element by element); the rows returned
+# are the new hits (a new scene, or its content changed since it was found).
 _UPSERT_HITS = """
     INSERT INTO curation_hit (search_id, scene_id, frame_id, score, match, content_sha256, found_at)
-    SELECT %s, s.id, r.frame_id, r.score, r.match, s.content_sha256, statement_timestamp()
-    FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::jsonb[])
-         AS r(scene_id, frame_id, score, match)
+    SELECT r.search_id, s.id, r.frame_id, r.score, r.match, s.content_sha256, statement_timestamp()
+    FROM jsonb_to_recordset(%s::jsonb)
+         AS r(search_id bigint, scene_id bigint, frame_id bigint, score float8, match jsonb)
     JOIN catalog_scene s ON s.id = r.scene_id
     ON CONFLICT (search_id, scene_id) DO UPDATE
     SET frame_id = EXCLUDED.frame_id, score = EXCLUDED.score, match = EXCLUDED.match,
         content_sha256 = EXCLUDED.content_sha256, found_at = EXCLUDED.found_at
     WHERE curation_hit.content_sha256 <> EXCLUDED.content_sha256
-    RETURNING scene_id, (SELECT scene_id FROM catalog_scene WHERE id = curation_hit.scene_id),
-              found_at
+    RETURNING search_id, scene_id,
+              (SELECT scene_id FROM catalog_scene WHERE id = curation_hit.scene_id), found_at
 """
 
 
-def _record_hits(search_id: int, found: list[Found]) -> list[tuple[Found, str, object]]:
-    """Upsert what the search found as hits; the rows that are new hits (a new scene, or
-    content changed since it was found), in the search's order, each with its scene id
-    and found_at."""
-    if not found:
-        return []
+def _record_hits(found_by_search: dict[int, list[Found]]) -> dict[int, list]:
+    """Upsert what each search found as hits, in one statement; per search, the new hits
+    in the search's order, each as (found, scene id, found_at)."""
+    rows = [(sid, f) for sid, found in found_by_search.items() for f in found]
+    if not rows:
+        return {}
+    document = orjson.dumps(
+        [
+            {
+                "search_id": sid,
+                "scene_id": f.scene_pk,
+                "frame_id": f.frame_id,
+                "score": f.score,
+                "match": f.match,
+            }
+            for sid, f in rows
+        ],
+        option=orjson.OPT_SERIALIZE_NUMPY,
+    ).decode()
     with connection.cursor() as cursor:
-        cursor.execute(
-            _UPSERT_HITS,
-            [
-                search_id,
-                [f.scene_pk for f in found],
-                [f.frame_id for f in found],
-                [f.score for f in found],
-                [json.dumps(f.match) for f in found],
-            ],
-        )
-        new = {pk: (scene_id, at) for pk, scene_id, at in cursor.fetchall()}
-    return [(f, *new[f.scene_pk]) for f in found if f.scene_pk in new]
+        cursor.execute(_UPSERT_HITS, [document])
+        new = {(sid, pk): (scene_id, at) for sid, pk, scene_id, at in cursor.fetchall()}
+    out: dict[int, list] = {}
+    for sid, f in rows:
+        if (sid, f.scene_pk) in new:
+            out.setdefault(sid, []).append((f, *new[sid, f.scene_pk]))
+    return out
 
 
 def _add_to_set(watch: StandingQuery, scene_pks: list[int], model: str) -> str:

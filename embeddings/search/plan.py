@@ -11,6 +11,7 @@ by the scene indexes): at most the cap, an exact scan over exactly those scenes'
 frames; more, an HNSW walk with iterative-scan settings sized to the selectivity.
 """
 
+import functools
 import math
 import threading
 import time
@@ -48,7 +49,32 @@ SE = "embeddings_sceneembedding"
 MOMENT_JOIN = "JOIN embeddings_frame mf ON mf.id = fe.frame_id"
 
 
-RESTRICTION_SQL = "s.id = ANY(%s)"  # VectorScope.restricted_to
+# VectorScope.restricted_to; the ids travel as one array literal, rendered once per
+# scope: every query of a standing-query run sends the same 1,000 ids, and rendering a
+# Python list as an array costs ~0.2 ms each time.
+RESTRICTION_SQL = "s.id = ANY(%s::bigint[])"
+
+
+@functools.lru_cache(maxsize=8)
+def _sorted_ids(ids: tuple) -> tuple[int, ...]:
+    return tuple(
+        sorted({int(i) for i in ids})
+    )  # a standing-query run restricts 100s of scopes to one batch
+
+
+def id_array_literal(ids) -> str:
+    """PostgreSQL's text form of an integer array."""
+    ids = tuple(ids)
+    return _id_array_literal(ids) if len(ids) > 100 else _render_ids(ids)
+
+
+@functools.lru_cache(maxsize=8)
+def _id_array_literal(ids: tuple[int, ...]) -> str:
+    return _render_ids(ids)  # the same batch's ids, rendered once for all its queries
+
+
+def _render_ids(ids) -> str:
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
 
 
 @dataclass(frozen=True)
@@ -92,8 +118,8 @@ class VectorScope:
         standing queries): every query is then exact over just their frames, so it costs
         O(len(scene_pks)) whatever the size of the catalog (vector search answers it
         from those scenes' vectors in memory: `embeddings.search.within`)."""
-        pks = tuple(sorted({int(pk) for pk in scene_pks}))
-        return replace(self.narrowed(RESTRICTION_SQL, [list(pks)]), within=pks)
+        pks = _sorted_ids(tuple(scene_pks))
+        return replace(self.narrowed(RESTRICTION_SQL, [id_array_literal(pks)]), within=pks)
 
     def with_moments(self, conditions) -> "VectorScope":
         """Only frames whose moment satisfies `conditions` (MomentConditions)."""

@@ -49,7 +49,10 @@ class SearchRequest:
         return bool(self.text or self.like_scene or self.like_frame)
 
     @classmethod
-    def from_json(cls, body: Any) -> "SearchRequest":
+    def from_json(cls, body: Any, *, check_references: bool = True) -> "SearchRequest":
+        """The request `body` describes, validated; InvalidInput names every bad field.
+        `check_references`: a missing example scene or an unknown camera is an error
+        now (a request being made) rather than when it runs (a stored one)."""
         if not isinstance(body, dict):
             raise InvalidInput({"non_field_errors": "expected a JSON object"})
         unknown = sorted(set(body) - set(_FIELDS))
@@ -76,7 +79,8 @@ class SearchRequest:
             raise InvalidInput(
                 {"text": "give text, like_scene, like_frame, filters or at_moment (none given)"}
             )
-        _check_references(request)
+        if check_references:
+            _check_references(request)
         return request
 
 

@@ -23,7 +23,7 @@ from catalog.filters import SceneFilters
 from catalog.models import Scene
 from catalog.selectors import scene_list
 from embeddings.encoder import EncoderUnavailable, get_encoder
-from embeddings.models import EmbeddingModel, FrameEmbedding, SceneEmbedding
+from embeddings.models import EmbeddingModel, FrameEmbedding
 from embeddings.search import patterns
 from embeddings.search.moments import earliest_qualifying
 from embeddings.search.plan import VectorScope
@@ -36,6 +36,13 @@ from embeddings.search.text import (
     tags_tsquery,
 )
 from embeddings.search.vector_sql import FrameHit, moments_of, nearest_scenes
+from embeddings.search.within import (
+    halfvecs_to_array,
+    prime_distances,
+    prime_filters,
+    prime_matched_tags,
+    primed_matched_tags,
+)
 from embeddings.similarity import similar_scenes
 
 RRF_K = 60  # the constant of Cormack et al.; damps the head of each ranking
@@ -116,16 +123,25 @@ def run_search(
     return SearchResponse(found_results, info, took_ms, ranking.fusion, ranking.plan, grouped)
 
 
+_LOOK_UP = object()
+
+
 def rank_search(
     request: SearchRequest,
     *,
     force_plan: str | None = None,
     scene_pks: Sequence[int] | None = None,
+    model: EmbeddingModel | None = _LOOK_UP,  # type: ignore[assignment]
+    examples: dict | None = None,
 ) -> Ranking:
     """The ranking step of `run_search` (same arguments): scenes, moments, scores and
-    how each matched, without reading what results show."""
+    how each matched, without reading what results show. For callers ranking many
+    requests in a row: `model`, the configured model's row as `configured_model()`
+    returns it (looked up when not given), and `examples`, `example_vectors()` of
+    their `like_scene` examples (read per request when not given)."""
     encoder = _encoder()
-    model = EmbeddingModel.objects.filter(name=encoder.model_name).first()
+    if model is _LOOK_UP:
+        model = configured_model(encoder)
     within = None if scene_pks is None else tuple(scene_pks)
     if not request.has_vector_query and not request.at_moment:
         found = _filters_only(request, within)
@@ -141,35 +157,75 @@ def rank_search(
         found, fusion = [], {"method": "vector"}
         plan = {"arm": "none", "reason": f"no vectors for model {encoder.model_name} yet"}
     else:
-        found, fusion, plan = _vector_search(request, model, encoder, force_plan, within)
+        found, fusion, plan = _vector_search(request, model, encoder, force_plan, within, examples)
     return Ranking(found, model, encoder, fusion, plan)
 
 
-def _vector_search(request, model, encoder, force_plan, within) -> tuple[list[Found], dict, dict]:
-    query, exclude_pk, cache_hit = _query_vector(request, model, encoder)
+def configured_model(encoder=None) -> EmbeddingModel | None:
+    """The row of the model searches rank with (None: nothing embedded with it yet)."""
+    name = (encoder or _encoder()).model_name
+    return EmbeddingModel.objects.filter(name=name).first()
+
+
+def _vector_search(
+    request, model, encoder, force_plan, within, examples=None
+) -> tuple[list[Found], dict, dict]:
+    query, exclude_pk, cache_hit = _query_vector(request, model, encoder, examples)
     scope = _scope(request, model, within, exclude_scene_pk=exclude_pk)
+    tsquery, tag_scope = _tag_scope(request, scope)
     # An example scene ranks whole scenes; text or an example moment ranks moments.
     rank = _whole_scenes if request.like_scene else _best_moments
     vector_hits, plan = rank(scope, query, request.limit, request.min_score, force_plan)
     plan_info = {"vector": plan, "ranking": "scene" if request.like_scene else "moment"}
     if cache_hit is not None:
         plan_info["text_cache"] = "hit" if cache_hit else "miss"
-    tsquery = tags_tsquery(request.text) if request.text else ""
     tag_hits: list[FrameHit] = []
-    if tsquery:
-        tag_scope = scope.narrowed(tags_match_sql("s"), [tsquery])
+    if tag_scope is not None:
         tag_hits, plan_info["tags"] = rank(
             tag_scope, query, request.limit, request.min_score, force_plan
         )
-    tags_by_scene = matched_tags(
-        sorted({h.scene_pk for h in vector_hits} | {h.scene_pk for h in tag_hits}), tsquery
-    )
+    hit_pks = sorted({h.scene_pk for h in vector_hits} | {h.scene_pk for h in tag_hits})
+    tags_by_scene = primed_matched_tags(scope, hit_pks, tsquery) if tsquery else None
+    if tags_by_scene is None:
+        tags_by_scene = matched_tags(hit_pks, tsquery)
     if tag_hits:
         ranked, fusion = _fuse(vector_hits, tag_hits, tags_by_scene, request.limit)
     else:
         ranked = [(hit, i + 1, None) for i, hit in enumerate(vector_hits)]
         fusion = {"method": "vector"}
     return vector_found(ranked, tags_by_scene), fusion, plan_info
+
+
+def _tag_scope(request: SearchRequest, scope: VectorScope) -> tuple[str, VectorScope | None]:
+    """The query's words as a tsquery, and the scope of the tag ranking (None: the text
+    has only stop words, or there is no text)."""
+    tsquery = tags_tsquery(request.text) if request.text else ""
+    return tsquery, scope.narrowed(tags_match_sql("s"), [tsquery]) if tsquery else None
+
+
+def prime_within(requests, model: EmbeddingModel, scene_pks, examples=None) -> None:
+    """Before ranking many requests within the same scenes (inside
+    `within.batch_cache()`): evaluate all their scene filters in one query, their
+    query vectors' distances in one matrix product and their words against the scenes'
+    tags in one more (`within.prime_filters`, `prime_distances`, `prime_matched_tags`).
+    A request whose vector cannot be made is left out here; ranking it says why."""
+    pks = tuple(sorted(set(scene_pks)))
+    scopes, queries, tsqueries = [], [], []
+    for request in requests:
+        if not request.has_vector_query:
+            continue
+        scope = _scope(request, model, pks)
+        tsquery, tag_scope = _tag_scope(request, scope)
+        scopes += [scope, scope.scene_level(), *([tag_scope] if tag_scope else [])]
+        tsqueries.append(tsquery)
+        try:
+            queries.append(_query_vector(request, model, _encoder(), examples)[0])
+        except (InvalidInput, NotFound):
+            continue
+    prime_filters(scopes)
+    prime_matched_tags(pks, tsqueries)
+    if queries:
+        prime_distances(VectorScope.of_model(model).restricted_to(pks), queries)
 
 
 def _best_moments(scope, query, limit, min_score, force) -> tuple[list[FrameHit], dict]:
@@ -239,7 +295,9 @@ def _filter_sql(filters: SceneFilters) -> tuple[str, list]:
     return scene_filter_sql(filters, "s")
 
 
-def _query_vector(request, model, encoder) -> tuple[np.ndarray, int | None, bool | None]:
+def _query_vector(
+    request, model, encoder, examples=None
+) -> tuple[np.ndarray, int | None, bool | None]:
     """(unit query vector, scene pk to exclude, text cache hit or None)."""
     parts: list[np.ndarray] = []
     exclude_pk = None
@@ -248,7 +306,7 @@ def _query_vector(request, model, encoder) -> tuple[np.ndarray, int | None, bool
         vector, cache_hit = encode_text_cached(encoder, request.text)
         parts.append(vector)
     if request.like_scene:
-        exclude_pk, vector = _scene_vector(request.like_scene, model)
+        exclude_pk, vector = _scene_vector(request.like_scene, model, examples)
         parts.append(vector)
     if request.like_frame:
         exclude_pk, vector = _frame_vector(request.like_frame, model)
@@ -265,15 +323,34 @@ def _scene_pk(scene_id: str) -> int:
     return pk
 
 
-def _scene_vector(scene_id: str, model: EmbeddingModel) -> tuple[int, np.ndarray]:
-    pk = _scene_pk(scene_id)
-    stored = (
-        SceneEmbedding.objects.filter(scene_id=pk, model=model)
-        .values_list("embedding", flat=True)
-        .first()
-    )
+def example_vectors(scene_ids, model: EmbeddingModel) -> dict[str, tuple[int, np.ndarray | None]]:
+    """Scene id -> (pk, stored scene vector or None) for those of `scene_ids` that exist,
+    in one round trip (the vectors in binary: parsing 512 numbers from text costs more
+    than the query)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT s.scene_id, s.id, halfvec_send(se.embedding) FROM catalog_scene s "
+            "LEFT JOIN embeddings_sceneembedding se ON se.scene_id = s.id AND se.model_id = %s "
+            "WHERE s.scene_id = ANY(%s)",
+            [model.id, sorted(set(scene_ids))],
+        )
+        dim = int(model.dim)
+        return {
+            scene_id: (pk, None if stored is None else halfvecs_to_array([stored], dim)[0])
+            for scene_id, pk, stored in cur.fetchall()
+        }
+
+
+def _scene_vector(
+    scene_id: str, model: EmbeddingModel, examples: dict | None = None
+) -> tuple[int, np.ndarray]:
+    if examples is None or scene_id not in examples:
+        examples = example_vectors([scene_id], model)
+    if scene_id not in examples:
+        raise NotFound(f"scene {scene_id!r} does not exist")
+    pk, stored = examples[scene_id]
     if stored is not None:
-        return pk, _as_array(stored)
+        return pk, stored
     # Scene vector not written yet: the mean of its frame vectors is the same thing.
     with connection.cursor() as cur:
         cur.execute(

@@ -10,6 +10,7 @@ expression index (migration embeddings 0100). Any query word may match (OR), so
 "pedestrians crossing at night" finds scenes tagged "night".
 """
 
+import functools
 import threading
 from collections import OrderedDict
 
@@ -79,8 +80,11 @@ def encode_text_cached(encoder, text: str) -> tuple[np.ndarray, bool]:
     return text_vectors.get(encoder.model_name, text), False
 
 
+@functools.lru_cache(maxsize=4096)
 def tags_tsquery(text: str) -> str:
-    """The query's words as an OR tsquery (text form, '' when only stop words)."""
+    """The query's words as an OR tsquery (text form, '' when only stop words). Kept
+    per process: it depends only on the text and the server's English dictionary, and
+    standing queries ask for the same texts on every batch."""
     with connection.cursor() as cur:
         cur.execute("SELECT replace(plainto_tsquery('english', %s)::text, ' & ', ' | ')", [text])
         return cur.fetchone()[0] or ""

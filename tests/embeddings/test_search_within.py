@@ -154,3 +154,71 @@ def test_in_memory_scene_similarity_equals_the_sql_one(fleet, newcomers):
     assert plan["arm"] == "exact"
     assert [h.scene_pk for h in hits] == [h.scene_pk for h in expected]
     assert [h.score for h in hits] == pytest.approx([h.score for h in expected], abs=1e-4)
+
+
+# --- ranking many requests at once: the same answers as one by one -------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"text": "night pedestrian crossing", "limit": 20},
+        {"text": "rain on the highway", "filters": {"max_speed_gte": 10}, "limit": 20},
+        {"text": "the of and", "limit": 20},  # only stop words: no tag ranking
+        {"like_scene": "EXAMPLE", "min_score": -1, "limit": 20},
+        {"like_scene": "EXAMPLE", "filters": {"tag": ["night"]}, "cameras": ["rear"]},
+        {"filters": {"max_speed_gte": 15}, "limit": 20},
+    ],
+)
+def test_primed_rankings_equal_the_ones_made_alone(fleet, newcomers, body):
+    """`prime_within` evaluates the filters, distances and matched tags of many requests
+    together; each request's ranking inside must be the one it gets on its own."""
+    from embeddings.search.run import configured_model, example_vectors, prime_within, rank_search
+
+    body = {**body}
+    if body.get("like_scene") == "EXAMPLE":
+        body["like_scene"] = next(s for s in fleet.scenes if s not in newcomers).scene_id
+    request = SearchRequest.from_json(body)
+    others = [SearchRequest.from_json({"text": f"rain {i}"}) for i in range(3)]
+    pks = [s.pk for s in newcomers]
+    alone = rank_search(request, scene_pks=pks)
+    model = configured_model()
+    examples = example_vectors([body["like_scene"]], model) if "like_scene" in body else None
+    with within.batch_cache():
+        prime_within([*others, request, *others], model, pks, examples)
+        together = rank_search(request, scene_pks=pks, model=model, examples=examples)
+    assert alone.found, "the case must find something to compare"
+    # Distances from one matrix product may differ from one-by-one products in the
+    # last float32 bit (as pgvector's do from both): scores are compared to 1e-5.
+    assert [_without_scores(f) for f in together.found] == [_without_scores(f) for f in alone.found]
+    assert [x for f in together.found for x in _scores(f)] == pytest.approx(
+        [x for f in alone.found for x in _scores(f)], abs=1e-5
+    )
+
+
+def _without_scores(found):
+    match = {k: v for k, v in found.match.items() if k != "vector"}
+    vector = {k: v for k, v in found.match.get("vector", {}).items() if k != "score"}
+    return found.scene_pk, found.frame_id, match, vector
+
+
+def _scores(found):
+    return [found.score or 0.0, found.match.get("vector", {}).get("score", 0.0)]
+
+
+def test_primed_filters_are_the_sql_filters(fleet, newcomers):
+    """One query evaluating many filters over the batch passes the same scenes as each
+    filter's own query."""
+    pks = [s.pk for s in newcomers]
+    scopes = []
+    for filters in ({"max_speed_gte": 10}, {"tag": ["night"]}, {"max_speed_lte": 5}):
+        sql, params = scene_filter_sql(parse_json_filters(filters), "s")
+        scopes.append(
+            VectorScope(fleet.model.id, fleet.model.dim, sql, tuple(params)).restricted_to(pks)
+        )
+    alone = [sorted(within._passing_scenes(scope).tolist()) for scope in scopes]
+    with within.batch_cache():
+        within.prime_filters(scopes)
+        primed = [sorted(within._passing_scenes(scope).tolist()) for scope in scopes]
+    assert primed == alone
+    assert any(alone) and any(len(passing) < len(pks) for passing in alone)
