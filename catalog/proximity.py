@@ -16,7 +16,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from django.db import connection
 
 from catalog import geo
 
@@ -37,13 +36,15 @@ class Tracks:
 
 
 def scene_tracks(scene_pks) -> Tracks:
-    """The 1 Hz tracks of the scenes, in scene pk order."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT id, track_lat, track_lon FROM catalog_scene WHERE id = ANY(%s) ORDER BY id",
-            [list(map(int, scene_pks))],
-        )
-        rows = cur.fetchall()
+    """The 1 Hz tracks of the scenes, in scene pk order (read in binary: 10^5 tracks
+    of 20 points in ~0.7 s, where parsing their text takes ~2 s)."""
+    from embeddings.binary import binary_rows, id_array_literal
+
+    rows = binary_rows(
+        "SELECT id, track_lat, track_lon FROM catalog_scene WHERE id = ANY(%s::bigint[]) "
+        "ORDER BY id",
+        [id_array_literal(scene_pks)],
+    )
     return tracks_of(rows)
 
 
@@ -73,11 +74,18 @@ def close_track_pairs(
     keys = grid.keys(right.lat[right_points], right.lon[right_points])
     by_key = np.argsort(keys, kind="stable")
     keys, right_points = keys[by_key], right_points[by_key]
+    # Left points cell by cell too: a chunk then spans few cells, each looked up once.
+    left_keys = keys if inner else grid.keys(left.lat[left_points], left.lon[left_points])
+    left_points = right_points if inner else left_points[np.argsort(left_keys, kind="stable")]
     found: list[tuple[np.ndarray, np.ndarray]] = []
     for lo in range(0, len(left_points), CHUNK_POINTS):
         points = left_points[lo : lo + CHUNK_POINTS]
         a, b = grid.neighbours(grid.keys(left.lat[points], left.lon[points]), keys)
         lp, rp = points[a], right_points[b]
+        if inner:
+            # Each pair of points once, and never two points of one scene.
+            keep = np.flatnonzero((lp < rp) & (left.owner[lp] != left.owner[rp]))
+            lp, rp = lp[keep], rp[keep]
         # A cheap flat-earth test first (it only ever keeps more), haversine on the rest.
         dlat = left.lat[lp] - right.lat[rp]
         dlon = (left.lon[lp] - right.lon[rp]) * grid.min_cos
@@ -128,9 +136,13 @@ class _Grid:
         """(index into wanted, index into sorted keys) of every pair of points in the
         same or adjacent cells."""
         offsets = np.array([di * self.columns + dj for di in (-1, 0, 1) for dj in (-1, 0, 1)])
-        around = (wanted[:, None] + offsets[None, :]).ravel()
-        starts = np.searchsorted(keys, around, "left")
-        counts = np.searchsorted(keys, around, "right") - starts
+        # Looked up once per cell, not once per point (a cell holds several points).
+        cells, cell_of = np.unique(wanted, return_inverse=True)
+        around = (cells[:, None] + offsets[None, :]).ravel()
+        cell_starts = np.searchsorted(keys, around, "left").reshape(len(cells), len(offsets))
+        cell_ends = np.searchsorted(keys, around, "right").reshape(len(cells), len(offsets))
+        starts = cell_starts[cell_of].ravel()
+        counts = cell_ends[cell_of].ravel() - starts
         left = np.repeat(np.repeat(np.arange(len(wanted)), len(offsets)), counts)
         first = np.repeat(starts - np.cumsum(counts) + counts, counts)
         return left, first + np.arange(counts.sum())

@@ -5,8 +5,8 @@ always land in the same part.
 Links, then groups: scenes of one drive are linked whatever the time between them;
 near-duplicates (whole-scene similarity >= min_score, `embeddings.similarity`) are
 linked; with `by_place`, scenes whose tracks pass within 30 m (`catalog.proximity`).
-Groups are the connected components of these links (union-find), so a chain of links
-keeps a whole chain together.
+Groups are the connected components of these links (scipy's `connected_components`),
+so a chain of links keeps a whole chain together.
 
 Assignment: groups in a seeded random order, then largest first (a stable sort, so the
 seed orders groups of one size), each to the part furthest below its target (fraction x
@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection, transaction
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from catalog.errors import InvalidInput
 from catalog.proximity import close_track_pairs, scene_tracks
@@ -147,48 +149,40 @@ def _items(set_pk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _groups(scenes: np.ndarray, drives: np.ndarray, *, by_place: bool, min_score: float):
     """Group number of each item (connected components of its links)."""
-    links = UnionFind(len(scenes))
+    # A drive's scenes: each linked to the drive's first one.
     with_drive = np.flatnonzero(drives >= 0)
-    first_of_drive: dict[int, int] = {}
-    for i in with_drive.tolist():
-        links.union(i, first_of_drive.setdefault(int(drives[i]), i))
-    index = {pk: i for i, pk in enumerate(scenes.tolist())}
+    _, first = np.unique(drives[with_drive], return_index=True)
+    firsts = dict(zip(drives[with_drive][first].tolist(), with_drive[first].tolist(), strict=True))
+    left = [with_drive]
+    right = [np.array([firsts[d] for d in drives[with_drive].tolist()], dtype=np.int64)]
+    order = np.argsort(scenes, kind="stable")
+    sorted_scenes = scenes[order]
+
+    def items_of(pks: np.ndarray) -> np.ndarray:
+        return order[np.searchsorted(sorted_scenes, pks)]
+
     model = configured_model()
     if model is not None:
         matrix = scene_vector_matrix(scene_pks=scenes, model=model)
         pairs = near_duplicate_pairs(model=model, left=matrix, min_score=min_score)
-        for a, b in zip(pairs.left.tolist(), pairs.right.tolist(), strict=True):
-            links.union(index[a], index[b])
+        left.append(items_of(pairs.left))
+        right.append(items_of(pairs.right))
     if by_place:
         a, b = close_track_pairs(scene_tracks(scenes))
-        for x, y in zip(a.tolist(), b.tolist(), strict=True):
-            links.union(index[x], index[y])
-    return links.components()
+        left.append(items_of(a))
+        right.append(items_of(b))
+    return components(len(scenes), np.concatenate(left), np.concatenate(right))
 
 
-class UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, x: int) -> int:
-        parent = self.parent
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]  # path halving
-            x = parent[x]
-        return x
-
-    def union(self, x: int, y: int) -> None:
-        rx, ry = self.find(x), self.find(y)
-        if rx != ry:
-            self.parent[max(rx, ry)] = min(rx, ry)
-
-    def components(self) -> np.ndarray:
-        """Component number of each element, numbered by first appearance."""
-        roots = np.array([self.find(x) for x in range(len(self.parent))], dtype=np.int64)
-        _, first, numbered = np.unique(roots, return_index=True, return_inverse=True)
-        rank = np.empty(len(first), dtype=np.int64)
-        rank[np.argsort(first)] = np.arange(len(first))
-        return rank[numbered]
+def components(n: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Component number of each of n elements linked by the pairs (left[i], right[i]),
+    numbered by first appearance."""
+    graph = coo_matrix((np.ones(len(left), dtype=np.int8), (left, right)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    _, first, numbered = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(len(first), dtype=np.int64)
+    rank[np.argsort(first)] = np.arange(len(first))
+    return rank[numbered]
 
 
 def assign_groups(group: np.ndarray, fractions: list[float], *, seed: int) -> np.ndarray:

@@ -14,9 +14,10 @@ scenes, and only at them.
    (`embeddings.search.within`), so a watch costs O(batch), not a search over the
    catalog. Before ranking, the batch is primed for all watches at once: their filters
    in one query, their distances in one matrix product, their words against the tags
-   in one query. Hits of all watches are upserted in one statement. Watches needing vectors look at the embedded scenes; filters-only ones at
-   the ingested scenes. Result dicts (summaries, thumbnails) are built only for the new
-   hits a webhook reports; the hits endpoint builds them when read.
+   in one query. Hits of all watches are upserted in one statement. Watches needing
+   vectors look at the embedded scenes; filters-only ones at the ingested scenes.
+   Result dicts (summaries, thumbnails) are built only for the new hits a webhook
+   reports; the hits endpoint builds them when read.
 3. Hits (scene, matched frame, score, match) are upserted on (search, scene): new
    rows, and rows whose scene changed content since, are the new hits. They are added
    to the watch's set and posted to its webhook (a separate Celery task per post that

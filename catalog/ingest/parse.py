@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import billiard
 import orjson
 
+from catalog.ingest.priority import yield_cpu
 from catalog.ingest.reader import Chunk, LineBlock
 from catalog.ingest.records import RecordError, parse_records
 from catalog.ingest.rows import disengagement_tails, scene_line_tail, signals_binary_tail
@@ -124,7 +125,7 @@ class ParsePool:
             # a prefork Celery worker, where API-started ingests run, is a daemonic
             # process, and multiprocessing refuses to start children from one.
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=billiard.get_context("fork"), initializer=_yield_cpu
+                self.workers, mp_context=billiard.get_context("fork"), initializer=yield_cpu
             )
             # With fork, all workers start at the first submit: do it now, while this
             # process has no other threads whose locks a child could inherit held.
@@ -153,12 +154,3 @@ class ParsePool:
                 yield from pending.popleft().result()
         while pending:
             yield from pending.popleft().result()
-
-
-# Parse workers run at this niceness: ingest is background work, and on a machine that
-# also serves the web a request's CPU must come first (an idle machine parses as fast).
-PARSE_NICENESS = 10
-
-
-def _yield_cpu() -> None:
-    os.nice(PARSE_NICENESS)

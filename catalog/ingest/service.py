@@ -12,6 +12,7 @@ from django.db import DataError, IntegrityError, connection, transaction
 
 from catalog import hooks, uris
 from catalog.ingest.parse import BadLine, ParsedLine, ParsePool, printable_reason
+from catalog.ingest.priority import yield_database_cpu
 from catalog.ingest.reader import iter_chunks, open_manifest
 from catalog.ingest.writer import write_batch
 
@@ -165,6 +166,8 @@ class BatchWriter:
 
     def _run(self) -> None:
         try:
+            # This thread's own database session writes the batches: background work too.
+            yield_database_cpu(connection)
             while (batch := self.queue.get()) is not self._DONE:
                 if self.error is None:
                     try:

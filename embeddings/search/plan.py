@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 
 from django.db import connection
 
+from embeddings import binary
+
 # Below this many matching frames an exact scan takes a few ms, less than the fixed cost
 # of an HNSW walk: never approximate.
 EXACT_MIN_FRAMES = 2_000
@@ -63,18 +65,14 @@ def _sorted_ids(ids: tuple) -> tuple[int, ...]:
 
 
 def id_array_literal(ids) -> str:
-    """PostgreSQL's text form of an integer array."""
+    """PostgreSQL's text form of an integer array (a batch's ids: rendered once)."""
     ids = tuple(ids)
-    return _id_array_literal(ids) if len(ids) > 100 else _render_ids(ids)
+    return _batch_literal(ids) if len(ids) > 100 else binary.id_array_literal(ids)
 
 
 @functools.lru_cache(maxsize=8)
-def _id_array_literal(ids: tuple[int, ...]) -> str:
-    return _render_ids(ids)  # the same batch's ids, rendered once for all its queries
-
-
-def _render_ids(ids) -> str:
-    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+def _batch_literal(ids: tuple[int, ...]) -> str:
+    return binary.id_array_literal(ids)  # the same batch's ids, for all its queries
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters
 from catalog.models import Scene
 from catalog.selectors import scene_list
+from embeddings.binary import binary_rows, halfvecs_to_array
 from embeddings.encoder import EncoderUnavailable, get_encoder
 from embeddings.models import EmbeddingModel, FrameEmbedding
 from embeddings.search import patterns
@@ -37,7 +38,6 @@ from embeddings.search.text import (
 )
 from embeddings.search.vector_sql import FrameHit, moments_of, nearest_scenes
 from embeddings.search.within import (
-    halfvecs_to_array,
     prime_distances,
     prime_filters,
     prime_matched_tags,
@@ -327,18 +327,17 @@ def example_vectors(scene_ids, model: EmbeddingModel) -> dict[str, tuple[int, np
     """Scene id -> (pk, stored scene vector or None) for those of `scene_ids` that exist,
     in one round trip (the vectors in binary: parsing 512 numbers from text costs more
     than the query)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            "SELECT s.scene_id, s.id, halfvec_send(se.embedding) FROM catalog_scene s "
-            "LEFT JOIN embeddings_sceneembedding se ON se.scene_id = s.id AND se.model_id = %s "
-            "WHERE s.scene_id = ANY(%s)",
-            [model.id, sorted(set(scene_ids))],
-        )
-        dim = int(model.dim)
-        return {
-            scene_id: (pk, None if stored is None else halfvecs_to_array([stored], dim)[0])
-            for scene_id, pk, stored in cur.fetchall()
-        }
+    rows = binary_rows(
+        "SELECT s.scene_id, s.id, halfvec_send(se.embedding) FROM catalog_scene s "
+        "LEFT JOIN embeddings_sceneembedding se ON se.scene_id = s.id AND se.model_id = %s "
+        "WHERE s.scene_id = ANY(%s::text[])",
+        [model.id, sorted(set(scene_ids))],
+    )
+    dim = int(model.dim)
+    return {
+        scene_id: (pk, None if stored is None else halfvecs_to_array([stored], dim)[0])
+        for scene_id, pk, stored in rows
+    }
 
 
 def _scene_vector(

@@ -27,13 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import psycopg
 from django.db import connection
 
+from embeddings.binary import binary_rows, halfvecs_to_array
 from embeddings.search.plan import FE, RESTRICTION_SQL, SE, Plan, VectorScope, id_array_literal
 from embeddings.search.text import TAGS_TSVECTOR
-
-_HALF = np.dtype(">f2")  # halfvec_send: int16 dim, int16 unused, then big-endian halves
 
 
 @dataclass(frozen=True)
@@ -86,14 +84,6 @@ def batch_for(scope: VectorScope) -> Batch:
     return batch
 
 
-def halfvecs_to_array(rows: list[bytes], dim: int) -> np.ndarray:
-    """`halfvec_send` values as float32 rows (every half is exact in float32)."""
-    if not rows:
-        return np.zeros((0, dim), dtype=np.float32)
-    raw = np.frombuffer(b"".join(bytes(r)[4:] for r in rows), dtype=_HALF)
-    return raw.reshape(len(rows), dim).astype(np.float32)
-
-
 def _vectors(rows: list[bytes], dim: int) -> tuple[np.ndarray, np.ndarray]:
     """The vectors and their norms."""
     vectors = halfvecs_to_array(rows, dim)
@@ -103,24 +93,17 @@ def _vectors(rows: list[bytes], dim: int) -> tuple[np.ndarray, np.ndarray]:
 def _load(scope: VectorScope) -> Batch:
     pks = list(scope.within or ())
     model = int(scope.model_id)
-    connection.ensure_connection()
-    # Results in binary (a cursor of psycopg's own, in the same transaction): a vector
-    # arrives as its 1 KB of halves, not as 2 KB of hex to decode.
-    with psycopg.Cursor(connection.connection) as cur:
-        cur.execute(
-            f"SELECT frame_id, scene_id, camera, halfvec_send(embedding) FROM {FE} "
-            f"WHERE model_id = {model} AND scene_id = ANY(%s) ORDER BY frame_id",
-            [pks],
-            binary=True,
-        )
-        frames = cur.fetchall()
-        cur.execute(
-            f"SELECT scene_id, halfvec_send(embedding) FROM {SE} "
-            f"WHERE model_id = {model} AND scene_id = ANY(%s) ORDER BY scene_id",
-            [pks],
-            binary=True,
-        )
-        scenes = cur.fetchall()
+    # In binary: a vector arrives as its 1 KB of halves, not as 2 KB of hex to decode.
+    frames = binary_rows(
+        f"SELECT frame_id, scene_id, camera, halfvec_send(embedding) FROM {FE} "
+        f"WHERE model_id = {model} AND scene_id = ANY(%s::bigint[]) ORDER BY frame_id",
+        [id_array_literal(pks)],
+    )
+    scenes = binary_rows(
+        f"SELECT scene_id, halfvec_send(embedding) FROM {SE} "
+        f"WHERE model_id = {model} AND scene_id = ANY(%s::bigint[]) ORDER BY scene_id",
+        [id_array_literal(pks)],
+    )
     frame_vectors, frame_norms = _vectors([r[3] for r in frames], scope.dim)
     scene_vectors, scene_norms = _vectors([r[1] for r in scenes], scope.dim)
     return Batch(

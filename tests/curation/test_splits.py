@@ -63,11 +63,10 @@ def test_singletons_follow_the_fractions_exactly():
     assert np.bincount(parts).tolist() == [700, 200, 100]
 
 
-def test_union_find_components_are_connected_pieces():
-    links = splits.UnionFind(6)
-    for a, b in [(0, 3), (3, 5), (1, 2)]:
-        links.union(a, b)
-    assert links.components().tolist() == [0, 1, 1, 0, 2, 0]
+def test_components_are_connected_pieces_numbered_by_first_appearance():
+    left, right = np.array([5, 3, 2, 4]), np.array([3, 0, 1, 4])
+    assert splits.components(7, left, right).tolist() == [0, 1, 1, 0, 2, 0, 3]
+    assert splits.components(3, np.array([], int), np.array([], int)).tolist() == [0, 1, 2]
 
 
 # --- the service -------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
 import logging
-import os
 import sys
 from contextlib import nullcontext
 
@@ -7,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from catalog import hooks, storage, uris
-from catalog.ingest.parse import PARSE_NICENESS
+from catalog.ingest.priority import yield_cpu
 from catalog.services import manifest_ingest
 
 MAX_PRINTED_REJECTIONS = 200
@@ -34,7 +33,7 @@ class Command(BaseCommand):
     def handle(self, *args, manifest, batch_size, no_progress, no_embed, **options):
         # Background work: on a machine that also serves the web, requests come first (the
         # parse workers it forks inherit this, and an idle machine ingests as fast).
-        os.nice(PARSE_NICENESS)
+        yield_cpu()
         bar = tqdm(unit=" lines", file=sys.stderr, disable=no_progress or None, dynamic_ncols=True)
 
         def progress(done: int, total: int | None) -> None:

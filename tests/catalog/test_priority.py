@@ -1,0 +1,56 @@
+"""Ingest yields the CPU to the web: its processes, and its database session's server
+process when that runs on this machine."""
+
+import os
+
+import psycopg
+import pytest
+from django.db import connection
+
+from catalog.ingest.priority import BACKGROUND_NICENESS, yield_database_cpu
+
+pytestmark = pytest.mark.django_db
+
+
+def _own_session():
+    params = connection.get_connection_params()
+    params.pop("cursor_factory", None)
+    params.pop("context", None)
+    return psycopg.connect(**params, autocommit=True)
+
+
+def test_the_database_session_of_an_ingest_runs_at_background_priority():
+    with _own_session() as session:
+        pid = session.execute("SELECT pg_backend_pid()").fetchone()[0]
+        assert os.getpriority(os.PRIO_PROCESS, pid) < BACKGROUND_NICENESS
+        assert yield_database_cpu(session) is True
+        assert os.getpriority(os.PRIO_PROCESS, pid) == BACKGROUND_NICENESS
+        # Other sessions (the web's) keep theirs.
+        with _own_session() as other:
+            other_pid = other.execute("SELECT pg_backend_pid()").fetchone()[0]
+            assert os.getpriority(os.PRIO_PROCESS, other_pid) < BACKGROUND_NICENESS
+
+
+def test_a_session_that_is_not_a_local_postgres_process_is_left_alone():
+    class Remote:
+        """A session whose server pid is this test's own process (not postgres)."""
+
+        def cursor(self):
+            return _Cursor()
+
+    class _Cursor:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def execute(self, sql):
+            pass
+
+        def fetchone(self):
+            return (os.getpid(),)
+
+    before = os.getpriority(os.PRIO_PROCESS, os.getpid())
+    assert yield_database_cpu(Remote()) is False
+    assert os.getpriority(os.PRIO_PROCESS, os.getpid()) == before
