@@ -12,7 +12,8 @@ model's scene HNSW index built afterwards. Sets: two versions of N/10 scenes eac
 at random (the leakage a random split of drives makes, plus 1% shared scenes), and the
 whole catalog in one set.
 
-Arms (each timed once, end to end through the service, database writes included):
+Arms (each timed once, end to end through the service, database writes included, after
+a CHECKPOINT so that none is timed while another's writes are flushed):
   add filters   POST sets/<id>/items/ {"filters": {}}: N scenes, one INSERT ... SELECT
   leakage       version A vs version B (N/10 each): all three reasons, complete count
   diverse       a N/10 diverse sample of a filters-only pool of N scenes (and random)
@@ -262,10 +263,20 @@ def fresh_set(user, name: str):
 # --- arms --------------------------------------------------------------------------------
 
 
+def settle() -> None:
+    """Before a timed arm: write back what the previous arms wrote (a checkpoint), so
+    that an arm is not timed while the server flushes gigabytes another arm dirtied."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("CHECKPOINT")
+
+
 def arm_add_filters(user, n: int) -> dict:
     from curation.adding import scene_set_add_items
 
     scene_set = fresh_set(user, "bench all")
+    settle()
     with Timer() as t:
         report = scene_set_add_items(
             scene_set_id=scene_set.pk, actor=user, filters={}, confirm=True
@@ -298,6 +309,7 @@ def arm_leakage(user, model, n: int, rng, slices: dict) -> list[dict]:
     b[: size // 100] = a[: size // 100]  # 1% of the scenes in both
     va = _version_of(user, "bench leak A", a.tolist())
     vb = _version_of(user, "bench leak B", b.tolist())
+    settle()
     with Timer() as t:
         report = version_leakage(version=va, against=vb)
     detail = f"{report.count:,} pairs " + str(report.reasons).replace("'", "")
@@ -367,6 +379,7 @@ def arm_sample(user, model, n: int, slices: dict) -> list[dict]:
     rows = []
     for strategy in ("diverse", "random"):
         scene_set = fresh_set(user, f"bench sample {strategy}")
+        settle()
         with Timer() as t:
             report = scene_set_add_items(
                 scene_set_id=scene_set.pk, actor=user, filters={},
@@ -438,6 +451,7 @@ def arm_split(user, model, slices: dict) -> list[dict]:
             SceneSet.objects.filter(name=f"bench all / {part}").update(
                 deleted_at=datetime.now(UTC), name=f"bench old {time.time()} {part}"
             )
+        settle()
         with Timer() as t:
             split = scene_set_split(
                 scene_set_id=source.pk, actor=user, parts={"train": 0.8, "val": 0.2},

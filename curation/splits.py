@@ -37,6 +37,7 @@ from curation.limits import (
     clean_min_score,
 )
 from curation.sampling import MAX_SEED
+from embeddings.binary import id_array_literal
 from embeddings.selectors import configured_model
 from embeddings.similarity import (
     NEAR_DUPLICATE_MIN_SCORE,
@@ -209,19 +210,23 @@ def _description(source, parts: dict, seed: int, by_place: bool) -> str:
     )
 
 
+# The item ids drive the join (through the primary key): with `i.id = ANY(...)` beside
+# the set condition, a set just filled (no statistics yet) got a plan that took 13 s to
+# copy 80,000 items; this one takes well under a second whatever the statistics.
 _COPY = """
     INSERT INTO curation_scenesetitem
         (scene_set_id, scene_id, added_by_id, added_at, query, query_model, note, label,
          t_start_s, t_end_s)
     SELECT %s, i.scene_id, i.added_by_id, i.added_at, i.query, i.query_model, i.note, i.label,
            i.t_start_s, i.t_end_s
-    FROM curation_scenesetitem i
-    WHERE i.scene_set_id = %s AND i.id = ANY(%s)
-    ORDER BY i.id
+    FROM unnest(%s::bigint[]) WITH ORDINALITY AS t(id, ord)
+    JOIN curation_scenesetitem i ON i.id = t.id
+    WHERE i.scene_set_id = %s
+    ORDER BY t.ord
 """
 
 
 def _copy_items(source_pk: int, target_pk: int, item_ids: list[int]) -> int:
     with connection.cursor() as cur:
-        cur.execute(_COPY, [target_pk, source_pk, item_ids])
+        cur.execute(_COPY, [target_pk, id_array_literal(item_ids), source_pk])
         return cur.rowcount
