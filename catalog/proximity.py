@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from catalog import geo
+from catalog.sql import binary_rows, id_array_literal
 
 PLACE_RADIUS_M = 30.0
 MAX_LATITUDE = 80.0
@@ -38,8 +39,6 @@ class Tracks:
 def scene_tracks(scene_pks) -> Tracks:
     """The 1 Hz tracks of the scenes, in scene pk order (read in binary: 10^5 tracks
     of 20 points in ~0.7 s, where parsing their text takes ~2 s)."""
-    from embeddings.binary import binary_rows, id_array_literal
-
     rows = binary_rows(
         "SELECT id, track_lat, track_lon FROM catalog_scene WHERE id = ANY(%s::bigint[]) "
         "ORDER BY id",
@@ -75,8 +74,11 @@ def close_track_pairs(
     by_key = np.argsort(keys, kind="stable")
     keys, right_points = keys[by_key], right_points[by_key]
     # Left points cell by cell too: a chunk then spans few cells, each looked up once.
-    left_keys = keys if inner else grid.keys(left.lat[left_points], left.lon[left_points])
-    left_points = right_points if inner else left_points[np.argsort(left_keys, kind="stable")]
+    if inner:
+        left_points = right_points
+    else:
+        left_keys = grid.keys(left.lat[left_points], left.lon[left_points])
+        left_points = left_points[np.argsort(left_keys, kind="stable")]
     found: list[tuple[np.ndarray, np.ndarray]] = []
     for lo in range(0, len(left_points), CHUNK_POINTS):
         points = left_points[lo : lo + CHUNK_POINTS]

@@ -28,6 +28,7 @@ from scipy.sparse.csgraph import connected_components
 
 from catalog.errors import InvalidInput
 from catalog.proximity import close_track_pairs, scene_tracks
+from catalog.sql import id_array_literal
 from curation import selectors, services
 from curation.limits import (
     LABEL_MAX,
@@ -37,7 +38,6 @@ from curation.limits import (
     clean_min_score,
 )
 from curation.sampling import MAX_SEED
-from embeddings.binary import id_array_literal
 from embeddings.selectors import configured_model
 from embeddings.similarity import (
     NEAR_DUPLICATE_MIN_SCORE,
@@ -152,10 +152,8 @@ def _groups(scenes: np.ndarray, drives: np.ndarray, *, by_place: bool, min_score
     """Group number of each item (connected components of its links)."""
     # A drive's scenes: each linked to the drive's first one.
     with_drive = np.flatnonzero(drives >= 0)
-    _, first = np.unique(drives[with_drive], return_index=True)
-    firsts = dict(zip(drives[with_drive][first].tolist(), with_drive[first].tolist(), strict=True))
-    left = [with_drive]
-    right = [np.array([firsts[d] for d in drives[with_drive].tolist()], dtype=np.int64)]
+    _, first, drive_of = np.unique(drives[with_drive], return_index=True, return_inverse=True)
+    left, right = [with_drive], [with_drive[first][drive_of]]
     order = np.argsort(scenes, kind="stable")
     sorted_scenes = scenes[order]
 

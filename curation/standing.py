@@ -49,7 +49,8 @@ from curation.models import (
 from embeddings.encoder import EncoderUnavailable, configured_model_name
 from embeddings.search import SearchRequest, within
 from embeddings.search.results import Found, results
-from embeddings.search.run import configured_model, example_vectors, prime_within, rank_search
+from embeddings.search.run import example_vectors, prime_within, rank_search
+from embeddings.selectors import configured_model
 
 logger = logging.getLogger(__name__)
 

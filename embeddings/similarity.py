@@ -27,8 +27,9 @@ from django.db import connection
 
 from catalog.errors import NotFound
 from catalog.models import Scene
+from catalog.sql import binary_rows, id_array_literal
 from embeddings import neighbours
-from embeddings.binary import binary_rows, halfvecs_to_array, id_array_literal
+from embeddings.binary import halfvecs_to_array
 from embeddings.models import EmbeddingModel, SceneEmbedding
 from embeddings.search import within
 from embeddings.search.plan import SE, VectorScope, model_stats

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 
 from django.db import connection
 
-from embeddings import binary
+from catalog.sql import id_array_literal
 
 # Below this many matching frames an exact scan takes a few ms, less than the fixed cost
 # of an HNSW walk: never approximate.
@@ -57,22 +57,17 @@ MOMENT_JOIN = "JOIN embeddings_frame mf ON mf.id = fe.frame_id"
 RESTRICTION_SQL = "s.id = ANY(%s::bigint[])"
 
 
+# A standing-query run restricts hundreds of scopes to one batch: its ids are sorted and
+# rendered once.
 @functools.lru_cache(maxsize=8)
 def _sorted_ids(ids: tuple) -> tuple[int, ...]:
-    return tuple(
-        sorted({int(i) for i in ids})
-    )  # a standing-query run restricts 100s of scopes to one batch
-
-
-def id_array_literal(ids) -> str:
-    """PostgreSQL's text form of an integer array (a batch's ids: rendered once)."""
-    ids = tuple(ids)
-    return _batch_literal(ids) if len(ids) > 100 else binary.id_array_literal(ids)
+    return tuple(sorted({int(i) for i in ids}))
 
 
 @functools.lru_cache(maxsize=8)
-def _batch_literal(ids: tuple[int, ...]) -> str:
-    return binary.id_array_literal(ids)  # the same batch's ids, for all its queries
+def within_literal(pks: tuple[int, ...]) -> str:
+    """The array literal of a scope's `within` scenes (RESTRICTION_SQL's parameter)."""
+    return id_array_literal(pks)
 
 
 @dataclass(frozen=True)
@@ -117,7 +112,7 @@ class VectorScope:
         O(len(scene_pks)) whatever the size of the catalog (vector search answers it
         from those scenes' vectors in memory: `embeddings.search.within`)."""
         pks = _sorted_ids(tuple(scene_pks))
-        return replace(self.narrowed(RESTRICTION_SQL, [id_array_literal(pks)]), within=pks)
+        return replace(self.narrowed(RESTRICTION_SQL, [within_literal(pks)]), within=pks)
 
     def with_moments(self, conditions) -> "VectorScope":
         """Only frames whose moment satisfies `conditions` (MomentConditions)."""

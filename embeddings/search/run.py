@@ -22,7 +22,8 @@ from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters
 from catalog.models import Scene
 from catalog.selectors import scene_list
-from embeddings.binary import binary_rows, halfvecs_to_array
+from catalog.sql import binary_rows
+from embeddings.binary import halfvecs_to_array
 from embeddings.encoder import EncoderUnavailable, get_encoder
 from embeddings.models import EmbeddingModel, FrameEmbedding
 from embeddings.search import patterns
@@ -43,6 +44,7 @@ from embeddings.search.within import (
     prime_matched_tags,
     primed_matched_tags,
 )
+from embeddings.selectors import configured_model
 from embeddings.similarity import similar_scenes
 
 RRF_K = 60  # the constant of Cormack et al.; damps the head of each ranking
@@ -136,12 +138,13 @@ def rank_search(
 ) -> Ranking:
     """The ranking step of `run_search` (same arguments): scenes, moments, scores and
     how each matched, without reading what results show. For callers ranking many
-    requests in a row: `model`, the configured model's row as `configured_model()`
-    returns it (looked up when not given), and `examples`, `example_vectors()` of
-    their `like_scene` examples (read per request when not given)."""
+    requests in a row: `model`, the configured model's row as
+    `embeddings.selectors.configured_model()` returns it (looked up when not given),
+    and `examples`, `example_vectors()` of their `like_scene` examples (read per request
+    when not given)."""
     encoder = _encoder()
     if model is _LOOK_UP:
-        model = configured_model(encoder)
+        model = configured_model()
     within = None if scene_pks is None else tuple(scene_pks)
     if not request.has_vector_query and not request.at_moment:
         found = _filters_only(request, within)
@@ -159,12 +162,6 @@ def rank_search(
     else:
         found, fusion, plan = _vector_search(request, model, encoder, force_plan, within, examples)
     return Ranking(found, model, encoder, fusion, plan)
-
-
-def configured_model(encoder=None) -> EmbeddingModel | None:
-    """The row of the model searches rank with (None: nothing embedded with it yet)."""
-    name = (encoder or _encoder()).model_name
-    return EmbeddingModel.objects.filter(name=name).first()
 
 
 def _vector_search(
@@ -210,6 +207,7 @@ def prime_within(requests, model: EmbeddingModel, scene_pks, examples=None) -> N
     tags in one more (`within.prime_filters`, `prime_distances`, `prime_matched_tags`).
     A request whose vector cannot be made is left out here; ranking it says why."""
     pks = tuple(sorted(set(scene_pks)))
+    encoder = _encoder()
     scopes, queries, tsqueries = [], [], []
     for request in requests:
         if not request.has_vector_query:
@@ -219,7 +217,7 @@ def prime_within(requests, model: EmbeddingModel, scene_pks, examples=None) -> N
         scopes += [scope, scope.scene_level(), *([tag_scope] if tag_scope else [])]
         tsqueries.append(tsquery)
         try:
-            queries.append(_query_vector(request, model, _encoder(), examples)[0])
+            queries.append(_query_vector(request, model, encoder, examples)[0])
         except (InvalidInput, NotFound):
             continue
     prime_filters(scopes)

@@ -29,8 +29,9 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection
 
-from embeddings.binary import binary_rows, halfvecs_to_array
-from embeddings.search.plan import FE, RESTRICTION_SQL, SE, Plan, VectorScope, id_array_literal
+from catalog.sql import binary_rows
+from embeddings.binary import halfvecs_to_array
+from embeddings.search.plan import FE, RESTRICTION_SQL, SE, Plan, VectorScope, within_literal
 from embeddings.search.text import TAGS_TSVECTOR
 
 
@@ -91,18 +92,18 @@ def _vectors(rows: list[bytes], dim: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load(scope: VectorScope) -> Batch:
-    pks = list(scope.within or ())
+    pks = tuple(scope.within or ())
     model = int(scope.model_id)
     # In binary: a vector arrives as its 1 KB of halves, not as 2 KB of hex to decode.
     frames = binary_rows(
         f"SELECT frame_id, scene_id, camera, halfvec_send(embedding) FROM {FE} "
         f"WHERE model_id = {model} AND scene_id = ANY(%s::bigint[]) ORDER BY frame_id",
-        [id_array_literal(pks)],
+        [within_literal(pks)],
     )
     scenes = binary_rows(
         f"SELECT scene_id, halfvec_send(embedding) FROM {SE} "
         f"WHERE model_id = {model} AND scene_id = ANY(%s::bigint[]) ORDER BY scene_id",
-        [id_array_literal(pks)],
+        [within_literal(pks)],
     )
     frame_vectors, frame_norms = _vectors([r[3] for r in frames], scope.dim)
     scene_vectors, scene_norms = _vectors([r[1] for r in scenes], scope.dim)
@@ -181,7 +182,7 @@ def prime_filters(scopes: Sequence[VectorScope]) -> None:
                     # OFFSET 0: computed here, not inlined into every column.
                     f"CROSS JOIN LATERAL (SELECT {_TAGS_VECTOR} AS v OFFSET 0) tv "
                     f"WHERE {RESTRICTION_SQL}",
-                    [*params, id_array_literal(within)],
+                    [*params, within_literal(within)],
                 )
                 row = cur.fetchone()
             for (key, _), passing in zip(chunk, row, strict=True):
@@ -199,7 +200,7 @@ def prime_matched_tags(within: tuple[int, ...], tsqueries: Sequence[str]) -> Non
     with connection.cursor() as cur:
         cur.execute(
             f"SELECT s.id, s.tags FROM catalog_scene s WHERE {RESTRICTION_SQL}",
-            [id_array_literal(within)],
+            [within_literal(within)],
         )
         scene_tags = {pk: list(tags or ()) for pk, tags in cur.fetchall()}
         # OFFSET 0: each tag's vector computed once, not once per query.
