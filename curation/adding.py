@@ -24,6 +24,7 @@ from catalog.errors import InvalidInput, NotFound
 from catalog.filter_sql import scene_filter_sql
 from catalog.filters import parse_json_filters
 from catalog.models import Scene
+from catalog.sql import id_array_literal
 from curation.dedup import dedup as drop_duplicates
 from curation.limits import (
     MAX_GROUP_SCENES,
@@ -294,8 +295,8 @@ def _present(scene_set: SceneSet, pks: list[int]) -> set[int]:
     with connection.cursor() as cur:
         cur.execute(
             "SELECT scene_id FROM curation_scenesetitem WHERE scene_set_id = %s "
-            "AND scene_id = ANY(%s)",
-            [scene_set.pk, pks],
+            "AND scene_id = ANY(%s::bigint[])",
+            [scene_set.pk, id_array_literal(pks)],
         )
         return {row[0] for row in cur.fetchall()}
 

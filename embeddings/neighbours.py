@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 # Distances between unit vectors are computed from dot products in float32; near zero
 # their error is about sqrt(1e-6). Every pruning test gives away this much.
@@ -38,17 +38,24 @@ MAX_CELLS = 2048
 LARGE_PRODUCT_THREADS = 2
 LLOYD_ROUNDS = 3
 SAMPLE_PER_CELL = 16
+SPREAD_PER_CELL = 4  # rows per centre to spread the first centres over
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    # Finding the loaded BLAS libraries reads the process's maps: once, not per product.
+    return ThreadpoolController()
 
 
 def _large_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    with threadpool_limits(limits=LARGE_PRODUCT_THREADS, user_api="blas"):
+    with _blas().limit(limits=LARGE_PRODUCT_THREADS, user_api="blas"):
         return a @ b
 
 
 def _one_blas_thread(function):
     @functools.wraps(function)
     def wrapped(*args, **kwargs):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas().limit(limits=1, user_api="blas"):
             return function(*args, **kwargs)
 
     return wrapped
@@ -87,7 +94,7 @@ def partition(vectors: np.ndarray, *, cells: int | None = None, seed: int = 0) -
     m = max(1, min(cells or round(math.sqrt(n)), MAX_CELLS, n))
     rng = np.random.default_rng(seed)
     sample = vectors[np.sort(rng.choice(n, min(n, SAMPLE_PER_CELL * m), replace=False))]
-    centres = _spread_centres(sample, m, rng)
+    centres = _spread_centres(sample[: SPREAD_PER_CELL * m], m, rng)
     for _ in range(LLOYD_ROUNDS):
         nearest = _nearest_centre(sample, centres)[0]
         sums = np.zeros_like(centres)
@@ -219,7 +226,16 @@ def _concat(found: list[tuple]) -> Pairs:
 
 # --- farthest-point sampling -----------------------------------------------------------------
 
-ROUND_CANDIDATES = 2048
+# Candidates per round: a round starts small, while picks still change most distances
+# (the first picks are far from everything, and few fit in a round), and grows with
+# the picks the last round took, up to ROUND_CANDIDATES.
+ROUND_CANDIDATES = 16384
+FIRST_ROUND = 256
+ROUND_GROWTH = 8
+# Up to this many candidates their distances are one product; above, cell by cell.
+DENSE_AMONG = 1024
+# Above this share of (cell, pick) pairs within reach, a round's picks meet every row.
+DENSE_APPLY = 0.5
 
 
 @_one_blas_thread
@@ -234,7 +250,9 @@ def farthest_points(vectors: np.ndarray, k: int, *, seed: int, min_distance: flo
     the `ROUND_CANDIDATES` farthest rows for as long as the best of them, updated for
     the round's picks, is still farther than any other row can be; then it applies the
     round's picks to the cells they can bring closer, as matrix products (each row is
-    read once per round, not once per pick)."""
+    read once per round, not once per pick). Within a round only the candidate pairs
+    that can lower a distance are computed (cells close enough, by the same bounds), so
+    a round can be large: few rounds, few passes over the rows."""
     n = len(vectors)
     if n == 0 or k <= 0:
         return []
@@ -242,11 +260,14 @@ def farthest_points(vectors: np.ndarray, k: int, *, seed: int, min_distance: flo
     first = int(np.random.default_rng(seed).integers(n))
     picks = [int(state.position[first])]
     state.apply(picks)
+    size = min(FIRST_ROUND, ROUND_CANDIDATES)
     while len(picks) < k:
         best = state.farthest()
         if state.nearest[best] <= min_distance:
             break
-        picks.extend(state.round(best, k - len(picks), min_distance))
+        taken = state.round(best, k - len(picks), min_distance, size)
+        picks.extend(taken)
+        size = min(max(FIRST_ROUND, ROUND_GROWTH * len(taken)), ROUND_CANDIDATES)
     return [int(state.order[p]) for p in picks]
 
 
@@ -261,55 +282,111 @@ class _Sampling:
         self.position[cells.order] = np.arange(len(vectors))
         self.rows = vectors[cells.order]
         self.nearest = np.full(len(vectors), np.inf, dtype=np.float32)
-        self.cell_far = np.where(np.diff(cells.start) > 0, np.inf, -np.inf).astype(np.float32)
+        self.filled = np.diff(cells.start) > 0
+        self.cell_far = np.where(self.filled, np.inf, -np.inf).astype(np.float32)
 
     def farthest(self) -> int:
         top = np.flatnonzero(self.nearest == self.nearest.max())
         return int(top[np.argmin(self.order[top])])
 
-    def round(self, first: int, wanted: int, min_distance: float) -> list[int]:
+    def round(self, first: int, wanted: int, min_distance: float, size: int) -> list[int]:
         nearest = self.nearest
-        size = min(len(nearest), ROUND_CANDIDATES)
+        size = min(len(nearest), size)
         candidates = np.argpartition(-nearest, size - 1)[:size]
         if not np.any(candidates == first):  # a tie at the top the partition left out
             candidates[np.argmin(nearest[candidates])] = first
-        candidates = candidates[np.argsort(self.order[candidates])]  # ties to the lower row
+        candidates.sort()  # positions, so cell by cell
         outside = np.ones(len(nearest), dtype=bool)
         outside[candidates] = False
         # Rows outside the candidates are at most this far from the picks.
         ceiling = float(nearest[outside].max()) if outside.any() else -np.inf
-        block = self.rows[candidates]
-        # Cosine distances among the candidates, once: a pick then costs one row of it.
-        among = 1.0 - _large_product(block, block.T)
         current = nearest[candidates].copy()
+        pointer, partner, distance = self._among(candidates, current)
+        row = self.order[candidates]  # ties go to the lower row
         picks: list[int] = []
         at = int(np.flatnonzero(candidates == first)[0])
         while True:
             picks.append(int(candidates[at]))
-            np.minimum(current, among[at], out=current)
+            lo, hi = pointer[at], pointer[at + 1]
+            near = partner[lo:hi]
+            current[near] = np.minimum(current[near], distance[lo:hi])
             current[at] = -1.0
             if len(picks) >= min(wanted, size // 2):
                 break
-            at = int(np.argmax(current))
-            if current[at] <= ceiling or current[at] <= min_distance:
+            top = current.max()
+            if top <= ceiling or top <= min_distance:
                 break
+            ties = np.flatnonzero(current == top)
+            at = int(ties[np.argmin(row[ties])]) if len(ties) > 1 else int(ties[0])
         self.apply(picks)
         return picks
 
+    def _among(self, candidates: np.ndarray, current: np.ndarray):
+        """The candidate pairs (i, j) whose distance is below j's current distance - the
+        only ones where picking i changes j - as sparse rows: i's partners are
+        `partner[pointer[i]:pointer[i + 1]]` at `distance[...]`. Computed cell against
+        the cells close enough to matter."""
+        start = self.cells.start
+        cell_of = np.searchsorted(start, candidates, "right") - 1
+        present, first = np.unique(cell_of, return_index=True)
+        bounds = np.r_[first, len(candidates)]
+        far = np.full(self.cells.cells, -np.inf, dtype=np.float32)
+        far[present] = np.maximum.reduceat(current, first)
+        block = self.rows[candidates]
+        if len(candidates) <= DENSE_AMONG:
+            d = 1.0 - _large_product(block, block.T)
+            i, j = np.nonzero(d < current[None, :])
+            return np.searchsorted(i, np.arange(len(candidates) + 1)), j, d[i, j]
+        # Cells whose candidates a candidate may bring closer (its own always does).
+        reach = self._bound(block) < far[None, :]
+        found_i, found_j, found_d = [], [], []
+        for g in range(len(present)):
+            lo, hi = bounds[g], bounds[g + 1]
+            targets = np.flatnonzero(reach[lo:hi].any(axis=0)[cell_of])
+            d = 1.0 - block[lo:hi] @ block[targets].T
+            i, j = np.nonzero(d < current[targets])
+            found_i.append(i + lo)
+            found_j.append(targets[j])
+            found_d.append(d[i, j])
+        i = np.concatenate(found_i)  # already in order: groups in order, rows within
+        pointer = np.searchsorted(i, np.arange(len(candidates) + 1))
+        return pointer, np.concatenate(found_j), np.concatenate(found_d)
+
+    def _bound(self, points: np.ndarray) -> np.ndarray:
+        """Lower bound of the cosine distance from each point to any member of each cell
+        (points x cells)."""
+        gap = _distances(points, self.cells.centres) - self.cells.radius[None, :] - MARGIN
+        return np.square(np.maximum(gap, 0.0)) / 2.0
+
     def apply(self, picks: list[int]) -> None:
         """Lower every row's distance for `picks`, in the cells they can bring closer."""
-        cells, nearest, start = self.cells, self.nearest, self.cells.start
+        nearest, start = self.nearest, self.cells.start
         points = self.rows[picks]
-        gap = _distances(cells.centres, points) - cells.radius[:, None] - MARGIN
-        # Lower bound of the cosine distance from each pick to any member of each cell.
-        bound = np.square(np.maximum(gap, 0.0)) / 2.0
+        bound = self._bound(points).T
         nearest[picks] = -1.0  # taken: never the farthest again, whatever the rounding
         reach = bound < self.cell_far[:, None]
-        touched = reach.any(axis=1)
-        touched[np.searchsorted(start, picks, "right") - 1] = True
-        for c in np.nonzero(touched)[0]:
+        if reach.mean() > DENSE_APPLY:
+            # The first picks are far from everything: every row, a block at a time.
+            for lo in range(0, len(nearest), BLOCK_ROWS):
+                closest = _large_product(self.rows[lo : lo + BLOCK_ROWS], points.T).max(axis=1)
+                np.subtract(1.0, closest, out=closest)
+                np.minimum(
+                    nearest[lo : lo + BLOCK_ROWS], closest, out=nearest[lo : lo + BLOCK_ROWS]
+                )
+        else:
+            self._apply_by_cell(points, reach)
+        # Taken rows and lowered distances only lower a cell's farthest row.
+        self.cell_far[self.filled] = np.maximum.reduceat(nearest, start[:-1][self.filled])
+
+    def _apply_by_cell(self, points: np.ndarray, reach: np.ndarray) -> None:
+        """Each touched cell against the picks that reach it: a touched cell meets only a
+        few of the round's picks, so the loop keeps to a handful of calls."""
+        nearest, start = self.nearest, self.cells.start
+        cell_of, pick_of = np.nonzero(reach)
+        split = np.flatnonzero(np.diff(cell_of)) + 1
+        firsts = cell_of[np.r_[0, split]].tolist() if len(cell_of) else []
+        for c, reach in zip(firsts, np.split(pick_of, split), strict=False):
             lo, hi = start[c], start[c + 1]
-            if reach[c].any():
-                closest = 1.0 - (self.rows[lo:hi] @ points[reach[c]].T).max(axis=1)
-                np.minimum(nearest[lo:hi], closest, out=nearest[lo:hi])
-            self.cell_far[c] = nearest[lo:hi].max()
+            closest = (self.rows[lo:hi] @ points[reach].T).max(axis=1)
+            np.subtract(1.0, closest, out=closest)
+            np.minimum(nearest[lo:hi], closest, out=nearest[lo:hi])

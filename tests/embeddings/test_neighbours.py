@@ -106,21 +106,26 @@ def reference_greedy(vectors, k, seed, min_distance):
     return picks
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     n=st.integers(1, 500),
     k=st.integers(1, 600),
     round_size=st.sampled_from([2, 16, 2048]),
+    # Each path of a round: the candidates' distances as one product or cell by cell,
+    # the picks applied to every row or to the cells they reach.
+    dense_among=st.sampled_from([0, 1 << 30]),
+    dense_apply=st.sampled_from([0.0, 2.0]),
 )
-def test_farthest_points_is_the_greedy_k_center(seed, n, k, round_size):
+def test_farthest_points_is_the_greedy_k_center(seed, n, k, round_size, dense_among, dense_apply):
     vectors = clustered(seed, n)
-    old = neighbours.ROUND_CANDIDATES
+    old = neighbours.ROUND_CANDIDATES, neighbours.DENSE_AMONG, neighbours.DENSE_APPLY
     neighbours.ROUND_CANDIDATES = round_size
+    neighbours.DENSE_AMONG, neighbours.DENSE_APPLY = dense_among, dense_apply
     try:
         picks = neighbours.farthest_points(vectors, k, seed=seed, min_distance=0.02)
     finally:
-        neighbours.ROUND_CANDIDATES = old
+        neighbours.ROUND_CANDIDATES, neighbours.DENSE_AMONG, neighbours.DENSE_APPLY = old
     # Each pick is (up to float rounding) the row farthest from the picks before it.
     assert len(set(picks)) == len(picks) <= k
     nearest = np.full(n, np.inf)
