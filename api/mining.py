@@ -163,6 +163,14 @@ _SPLIT_RESPONSE = inline_serializer(
             "SplitGroups",
             {"count": serializers.IntegerField(), "largest": serializers.IntegerField()},
         ),
+        "left_out": inline_serializer(
+            "SplitLeftOut",
+            {
+                "count": serializers.IntegerField(),
+                "on_borders": serializers.IntegerField(),
+                "group_elsewhere": serializers.IntegerField(),
+            },
+        ),
     },
 )
 
@@ -171,9 +179,12 @@ class SceneSetSplitView(APIView):
     """Split the set into new sets, one per part (`{"train": 0.8, "val": 0.2}`: 2..10
     parts, fractions adding up to 1), named "<name> / <part>" and owned by you. Scenes of
     one drive and near-duplicates (whole-scene similarity >= `min_score`, default 0.98)
-    always land in one part - with `by_place`, also scenes whose tracks pass within 30 m;
-    sizes follow the fractions as far as these groups allow; the same `seed` gives the
-    same split. Items keep their labels and notes. Sets of up to 200,000 items."""
+    always land in one part; sizes follow the fractions as far as these groups allow; the
+    same `seed` gives the same split. With `by_place`, each part is also an area of the
+    map (tiles of ~1 km) and no scene of one part passes within 30 m of a scene of
+    another: scenes on a border between areas, and scenes of a drive that lie in another
+    part's area than most of the drive, are left out (`left_out`, by reason). Items keep
+    their labels and notes. Sets of up to 200,000 items."""
 
     @extend_schema(request=SplitInputSerializer, responses={201: _SPLIT_RESPONSE})
     def post(self, request, set_id: int):

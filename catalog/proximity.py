@@ -64,7 +64,10 @@ def close_track_pairs(
     pair once; with `right` None, the pairs within `left`, a < b."""
     inner = right is None
     right = left if inner else right
-    left_points, right_points = np.flatnonzero(_usable(left)), np.flatnonzero(_usable(right))
+    left_points, right_points = (
+        np.flatnonzero(usable_points(left)),
+        np.flatnonzero(usable_points(right)),
+    )
     top = max(
         float(np.abs(left.lat[left_points]).max(initial=0.0)),
         float(np.abs(right.lat[right_points]).max(initial=0.0)),
@@ -109,7 +112,8 @@ def close_track_pairs(
     return (np.minimum(a, b), np.maximum(a, b)) if inner else (a, b)
 
 
-def _usable(tracks: Tracks) -> np.ndarray:
+def usable_points(tracks: Tracks) -> np.ndarray:
+    """Points that can be placed: not NaN, within 80 degrees of latitude."""
     with np.errstate(invalid="ignore"):
         return (np.abs(tracks.lat) <= MAX_LATITUDE) & (np.abs(tracks.lon) <= 180.0)
 

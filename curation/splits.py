@@ -1,17 +1,18 @@
 """Splitting a set into parts (train / val / ...) that share nothing a model could
-memorise: scenes linked by a drive, by near-duplication or (with `by_place`) by place
-always land in the same part.
+memorise: scenes linked by a drive or by near-duplication always land in the same part;
+with `by_place`, the parts are also areas of the map apart from each other.
 
 Links, then groups: scenes of one drive are linked whatever the time between them;
 near-duplicates (whole-scene similarity >= min_score, `embeddings.similarity`) are
-linked; with `by_place`, scenes whose tracks pass within 30 m (`catalog.proximity`).
-Groups are the connected components of these links (scipy's `connected_components`),
-so a chain of links keeps a whole chain together.
+linked. Groups are the connected components of these links (scipy's
+`connected_components`), so a chain of links keeps a whole chain together.
 
 Assignment: groups in a seeded random order, then largest first (a stable sort, so the
 seed orders groups of one size), each to the part furthest below its target (fraction x
 items; ties to the part named first). Sizes follow the fractions as closely as the
-groups allow, and the same items, parts and seed give the same split.
+groups allow, and the same items, parts and seed give the same split. With `by_place`,
+areas first, then groups, and scenes on a border between areas are left out
+(`curation.split_places`).
 
 The parts are new sets, "<name> / <part>", owned by whoever splits (any signed-in user
 may split a set they can read); items keep their note, label, time window and how they
@@ -27,7 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from catalog.errors import InvalidInput
-from catalog.proximity import close_track_pairs, scene_tracks
+from catalog.proximity import scene_tracks
 from catalog.sql import id_array_literal
 from curation import selectors, services
 from curation.limits import (
@@ -38,6 +39,7 @@ from curation.limits import (
     clean_min_score,
 )
 from curation.sampling import MAX_SEED
+from curation.split_places import place_parts
 from embeddings.selectors import configured_model
 from embeddings.similarity import (
     NEAR_DUPLICATE_MIN_SCORE,
@@ -61,11 +63,18 @@ class Split:
     sets: list[SplitPart]
     groups: int
     largest_group: int
+    on_borders: int = 0
+    group_elsewhere: int = 0
 
     def as_dict(self) -> dict:
         return {
             "sets": [vars(s) for s in self.sets],
             "groups": {"count": self.groups, "largest": self.largest_group},
+            "left_out": {
+                "count": self.on_borders + self.group_elsewhere,
+                "on_borders": self.on_borders,
+                "group_elsewhere": self.group_elsewhere,
+            },
         }
 
 
@@ -91,8 +100,13 @@ def scene_set_split(
     if not len(items):
         raise InvalidInput({"items": "the scene set is empty; nothing to split"})
     check_group_size("items", len(items))
-    group = _groups(scenes, drives, by_place=by_place, min_score=min_score)
-    assigned = assign_groups(group, fractions, seed=seed)
+    group = _groups(scenes, drives, min_score=min_score)
+    placed = None
+    if by_place:
+        placed = place_parts(scene_tracks(scenes), scenes, group, fractions, seed=seed)
+        assigned = placed.part
+    else:
+        assigned = assign_groups(group, fractions, seed=seed)
     created = []
     for index, part in enumerate(names):
         name = f"{source.name} / {part}"
@@ -107,7 +121,9 @@ def scene_set_split(
         count = _copy_items(source.pk, target.pk, items[assigned == index].tolist())
         created.append(SplitPart(part, target.pk, name, count))
     sizes = np.bincount(group)
-    return Split(created, len(sizes), int(sizes.max()))
+    if placed is None:
+        return Split(created, len(sizes), int(sizes.max()))
+    return Split(created, len(sizes), int(sizes.max()), placed.on_borders, placed.group_elsewhere)
 
 
 def _clean_parts(parts, source_name: str) -> tuple[list[str], list[float]]:
@@ -148,7 +164,7 @@ def _items(set_pk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return columns[:, 0], columns[:, 1], columns[:, 2]
 
 
-def _groups(scenes: np.ndarray, drives: np.ndarray, *, by_place: bool, min_score: float):
+def _groups(scenes: np.ndarray, drives: np.ndarray, *, min_score: float):
     """Group number of each item (connected components of its links)."""
     # A drive's scenes: each linked to the drive's first one.
     with_drive = np.flatnonzero(drives >= 0)
@@ -166,10 +182,6 @@ def _groups(scenes: np.ndarray, drives: np.ndarray, *, by_place: bool, min_score
         pairs = near_duplicate_pairs(model=model, left=matrix, min_score=min_score)
         left.append(items_of(pairs.left))
         right.append(items_of(pairs.right))
-    if by_place:
-        a, b = close_track_pairs(scene_tracks(scenes))
-        left.append(items_of(a))
-        right.append(items_of(b))
     return components(len(scenes), np.concatenate(left), np.concatenate(right))
 
 

@@ -107,8 +107,8 @@ def test_a_drive_and_twins_land_together(user, linked):
         assert len({part_of(result, x) for x in s["twins"]}) == 1
 
 
-def test_by_place_keeps_tracks_within_30_m_together(user, linked):
-    scene_set, s, _ = linked
+def test_by_place_never_puts_tracks_within_30_m_in_two_parts(user, linked):
+    scene_set, s, everyone = linked
     apart = 0
     for seed in range(6):
         plain = split(scene_set, user, seed=seed, parts={f"p{seed}": 0.5, f"q{seed}": 0.5})
@@ -116,7 +116,12 @@ def test_by_place_keeps_tracks_within_30_m_together(user, linked):
         placed = split(
             scene_set, user, seed=seed, by_place=True, parts={f"x{seed}": 0.5, f"y{seed}": 0.5}
         )
-        assert part_of(placed, s["place"][0]) == part_of(placed, s["place"][1])
+        where = {x: p for p, ids in members(placed).items() for x in ids}
+        place = [where.get(x.scene_id) for x in s["place"]]
+        assert None in place or place[0] == place[1]
+        left_out = placed.as_dict()["left_out"]
+        assert left_out["count"] == len(everyone) - len(where)
+        assert left_out["count"] == left_out["on_borders"] + left_out["group_elsewhere"]
     assert apart  # without by_place, the two are only linked by chance
 
 

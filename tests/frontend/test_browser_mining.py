@@ -2,8 +2,9 @@
 label set items, add a deduplicated sample, check leakage between versions, split a set."""
 
 import pytest
+from django.db import transaction
 
-from curation import services
+from curation import services, splits
 from curation.models import SceneSet
 from tests.curation.helpers import make_set
 from tests.curation.mining_support import east_track, look, mining_scene, near
@@ -205,4 +206,47 @@ def test_split_dialog_creates_one_set_per_part(signed_in, user):
     page.locator('#split-result a[data-part="holdout"]').click()
     page.wait_for_selector("#items .item")
     assert page.locator("#items .item").count() == 2
+    assert page.js_errors == []
+
+
+class _Rollback(Exception):
+    pass
+
+
+def _left_out_by_place(scene_set, user, seed: int) -> int:
+    """How many scenes a split by place with this seed leaves out (tried, then undone)."""
+    try:
+        with transaction.atomic():
+            result = splits.scene_set_split(
+                scene_set_id=scene_set.pk,
+                actor=user,
+                parts={"train": 0.8, "val": 0.2},
+                seed=seed,
+                by_place=True,
+            )
+            raise _Rollback(result.as_dict()["left_out"]["count"])
+    except _Rollback as undone:
+        return undone.args[0]
+
+
+def test_split_by_place_says_what_it_left_out(signed_in, user):
+    page = signed_in
+    ensure_model()
+    # A drive over four spots ~1 km apart (four tiles): some seed cuts it between areas.
+    drive = [mining_scene(look(30 + i), drive="veh-b_2") for i in range(4)]
+    singles = [mining_scene(look(40 + i)) for i in range(6)]
+    scene_set = make_set(user, drive + singles, name="placed")
+    seed, left_out = next(
+        (s, n) for s in range(50) if (n := _left_out_by_place(scene_set, user, s))
+    )
+    page.goto(f"/sets/{scene_set.pk}/")
+    page.click("#split-open")
+    page.fill("#split-seed", str(seed))
+    page.check("#split-by-place")
+    page.click("#split-ok")
+    page.wait_for_selector("#split-result .split-left-out")
+    text = page.locator("#split-result .split-left-out").inner_text()
+    assert text.startswith(f"Left out: {left_out} scene")
+    kept = sum(s.items.count() for s in SceneSet.objects.filter(name__startswith="placed / "))
+    assert kept == 10 - left_out
     assert page.js_errors == []

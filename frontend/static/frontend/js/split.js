@@ -37,6 +37,15 @@ export function initSplit({ setId, onSplit }) {
     if (partsHost.children.length < MAX_PARTS) partsHost.append(partRow());
   });
 
+  // Scenes a split by place could not put in any part, and why.
+  function leftOut(out) {
+    if (!out || !out.count) return "";
+    const plural = (n) => `${n} scene${n === 1 ? "" : "s"}`;
+    return h("p", { class: "split-left-out" },
+      `Left out: ${plural(out.count)} (${out.on_borders} on a border between areas, ` +
+      `${out.group_elsewhere} in another part's area than most of their drive).`);
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.hidden = true;
@@ -53,7 +62,8 @@ export function initSplit({ setId, onSplit }) {
       });
       result.replaceChildren(h("ul", { class: "split-result" }, body.sets.map((s) =>
         h("li", {}, h("a", { href: `/sets/${s.id}/`, "data-part": s.part }, s.name), ` · ${s.count} scene${s.count === 1 ? "" : "s"}`))),
-      h("p", { class: "faint" }, `${body.groups.count} group${body.groups.count === 1 ? "" : "s"}; the largest has ${body.groups.largest} scene${body.groups.largest === 1 ? "" : "s"}.`));
+      h("p", { class: "faint" }, `${body.groups.count} group${body.groups.count === 1 ? "" : "s"}; the largest has ${body.groups.largest} scene${body.groups.largest === 1 ? "" : "s"}.`),
+      leftOut(body.left_out));
       onSplit && onSplit(body);
     } catch (e) {
       const lines = e instanceof ApiError ? errorLines(e) : [];
