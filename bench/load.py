@@ -8,9 +8,9 @@ side in one run:
 
 Catalog: `--base` scenes (ingested, with synthetic frame vectors for the configured
 model), then `--ingest` more scenes from another manifest while the clients run
-(`manage.py ingest --no-embed` in its own process, as a worker would), then idle again:
-the ingest grows the catalog, so "idle after" (at the final size) separates what the
-ingest's CPU costs from what larger lists cost. Goal: p95 during ingest within 1.5x of
+(`manage.py ingest --no-embed` in its own process and session, as a worker runs),
+then idle again: the ingest grows the catalog, so "idle after" (at the final size)
+separates what the ingest's CPU costs from what larger lists cost. Goal: p95 during ingest within 1.5x of
 idle, 0 errors.
 
     .venv/bin/python bench/load.py [--base 20000] [--ingest 100000] [--clients 8]
@@ -227,10 +227,12 @@ def main() -> None:
         print(f"idle: {args.clients} clients for {args.seconds:.0f} s", flush=True)
         idle = measure(port, token, args.clients, lambda: time.sleep(args.seconds))
         print(f"during ingest of {args.ingest:,} scenes", flush=True)
+        # In a session of its own, as `make run`'s supervisor starts the worker.
         ingest = subprocess.Popen(
             [sys.executable, "manage.py", "ingest", str(ingest_manifest), "--no-embed",
              "--no-progress"],
             cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, text=True,
+            start_new_session=True,
         )  # fmt: skip
         started = time.monotonic()
         busy = measure(port, token, args.clients, ingest.wait)

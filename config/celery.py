@@ -10,7 +10,7 @@ a worker that was down finds one pending run, not a pile of them.
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, task_prerun
+from celery.signals import task_postrun, task_prerun, worker_init
 
 from catalog import logcontext
 
@@ -32,6 +32,16 @@ def _start_embedded_servers(sender, **kwargs):
         from config import embedded
 
         embedded.bootstrap()
+
+
+@worker_init.connect
+def _background_session(sender=None, **kwargs):
+    """Everything a worker does (ingest, embedding, standing queries) waits for the web's
+    requests on a shared machine: in a session of its own (as the supervisor starts it),
+    the worker's whole session yields the CPU (`catalog.ingest.priority`)."""
+    from catalog.ingest.priority import yield_session_cpu
+
+    yield_session_cpu()
 
 
 def periodic_tasks(settings) -> dict[str, tuple[float, str]]:

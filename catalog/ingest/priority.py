@@ -2,7 +2,14 @@
 must come first (an idle machine ingests as fast). Ingest's processes run at
 BACKGROUND_NICENESS, and so does the database server process that writes its batches,
 when the database runs on this machine (the embedded server, a single-host install):
-parsing is only half of ingest's CPU, PostgreSQL's COPY and upserts are the other."""
+parsing is only half of ingest's CPU, PostgreSQL's COPY and upserts are the other.
+
+Niceness alone is not enough on Linux: with autogroups (the kernel's default on
+desktop and most server builds) CPU is shared between sessions first and by niceness
+only within a session, so a niced process still takes half the CPU from a web server
+in another session. A background process that leads its own session (the Celery
+worker and an ingest as the supervisor starts them) sets its session's autogroup
+niceness too; one started from a terminal leaves the terminal's session alone."""
 
 import logging
 import os
@@ -15,9 +22,27 @@ logger = logging.getLogger(__name__)
 BACKGROUND_NICENESS = 10
 
 
+AUTOGROUP = Path("/proc/self/autogroup")
+
+
 def yield_cpu() -> None:
-    """This process (and what it forks) BACKGROUND_NICENESS lower (up to 19)."""
+    """This process (and what it forks) BACKGROUND_NICENESS lower (up to 19), and its
+    session's autogroup when it leads that session."""
     os.nice(BACKGROUND_NICENESS)
+    yield_session_cpu()
+
+
+def yield_session_cpu() -> bool:
+    """This session's autogroup at BACKGROUND_NICENESS, if this process leads the
+    session and the kernel has autogroups (True if so)."""
+    if os.getsid(0) != os.getpid():
+        return False
+    try:
+        AUTOGROUP.write_text(f"{BACKGROUND_NICENESS}\n")
+        return True
+    except OSError as exc:  # no autogroups, or not allowed: niceness still applies
+        logger.debug("background session left at its priority (%s)", exc)
+        return False
 
 
 def yield_database_cpu(connection) -> bool:

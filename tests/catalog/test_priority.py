@@ -2,6 +2,7 @@
 process when that runs on this machine."""
 
 import os
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -54,3 +55,36 @@ def test_a_session_that_is_not_a_local_postgres_process_is_left_alone():
     before = os.getpriority(os.PRIO_PROCESS, os.getpid())
     assert yield_database_cpu(Remote()) is False
     assert os.getpriority(os.PRIO_PROCESS, os.getpid()) == before
+
+
+AUTOGROUP_PROBE = (
+    "import os, sys; from pathlib import Path; "
+    "from catalog.ingest.priority import yield_session_cpu; "
+    "done = yield_session_cpu(); "
+    "print(done, Path('/proc/self/autogroup').read_text().split()[-1])"
+)
+
+
+def _probe(**popen) -> tuple[str, str]:
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-c", AUTOGROUP_PROBE],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=os.getcwd(),
+        **popen,
+    ).stdout.split()
+    return out[0], out[1]
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroups here")
+def test_a_background_process_leading_its_session_yields_the_whole_session():
+    """Autogroups share CPU between sessions before niceness counts: a worker or ingest
+    started in its own session nices the session, one started from another process's
+    session (a terminal) leaves that session alone."""
+    assert _probe(start_new_session=True) == ("True", str(BACKGROUND_NICENESS))
+    done, nice = _probe()
+    assert done == "False" and nice == Path("/proc/self/autogroup").read_text().split()[-1]
