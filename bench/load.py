@@ -10,8 +10,8 @@ Catalog: `--base` scenes (ingested, with synthetic frame vectors for the configu
 model), then `--ingest` more scenes from another manifest while the clients run
 (`manage.py ingest --no-embed` in its own process and session, as a worker runs),
 then idle again: the ingest grows the catalog, so "idle after" (at the final size)
-separates what the ingest's CPU costs from what larger lists cost. Goal: p95 during ingest within 1.5x of
-idle, 0 errors.
+separates what the ingest's CPU costs from what larger lists cost. Goal: p95 during
+ingest within 1.5x of idle, 0 errors.
 
     .venv/bin/python bench/load.py [--base 20000] [--ingest 100000] [--clients 8]
                                    [--seconds 30] [--quick]

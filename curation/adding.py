@@ -292,6 +292,8 @@ def insert_items(
 
 
 def _present(scene_set: SceneSet, pks: list[int]) -> set[int]:
+    if not pks or not scene_set.items.exists():  # a new set: no 10^5-id lookup
+        return set()
     with connection.cursor() as cur:
         cur.execute(
             "SELECT scene_id FROM curation_scenesetitem WHERE scene_set_id = %s "

@@ -19,3 +19,23 @@ def halfvecs_to_array(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     packed = np.dtype([("header", "V4"), ("halves", ">f2", (dim,))])
     rows = np.frombuffer(b"".join(blobs), dtype=packed)
     return rows["halves"].astype(np.float32)
+
+
+def copied_halfvecs(body, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bigint ids, float32 rows) from the rows of a binary COPY of
+    `SELECT id, <halfvec(dim)>` (`catalog.sql.copy_rows_body`): every row has the same
+    size, so numpy reads them all in place, with no Python object per row."""
+    row = np.dtype(
+        [("fields", ">i2"), ("id_size", ">i4"), ("id", ">i8"), ("vector_size", ">i4"),
+         ("header", "V4"), ("halves", ">f2", (dim,))]
+    )  # fmt: skip
+    if len(body) % row.itemsize:
+        raise ValueError(f"rows of {len(body)} bytes are not whole {dim}-d halfvec rows")
+    rows = np.frombuffer(body, dtype=row)
+    if len(rows) and (
+        np.any(rows["fields"] != 2)
+        or np.any(rows["id_size"] != 8)
+        or np.any(rows["vector_size"] != 4 + 2 * dim)
+    ):
+        raise ValueError(f"not (bigint, {dim}-d halfvec) rows without NULLs")
+    return rows["id"].astype(np.int64), rows["halves"].astype(np.float32)
