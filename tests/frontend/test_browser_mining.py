@@ -173,12 +173,18 @@ def test_leakage_panel_lists_pairs_between_two_versions(signed_in, user):
     assert page.js_errors == []
 
 
+def drive_and_singles(user, name: str, drive_id: str, drives: int, singles: int, looks: int):
+    """A set of one drive's scenes and single scenes, all looking different (each scene
+    at its own spot, ~1 km apart)."""
+    ensure_model()
+    drive = [mining_scene(look(looks + i), drive=drive_id) for i in range(drives)]
+    alone = [mining_scene(look(looks + drives + i)) for i in range(singles)]
+    return drive, make_set(user, drive + alone, name=name)
+
+
 def test_split_dialog_creates_one_set_per_part(signed_in, user):
     page = signed_in
-    ensure_model()
-    drive = [mining_scene(look(10 + i), drive="veh-b_1") for i in range(3)]
-    singles = [mining_scene(look(20 + i)) for i in range(7)]
-    scene_set = make_set(user, drive + singles, name="all")
+    drive, scene_set = drive_and_singles(user, "all", "veh-b_1", 3, 7, looks=10)
     page.goto(f"/sets/{scene_set.pk}/")
     page.click("#split-open")
     page.locator("#split-parts .split-name").nth(1).fill("holdout")
@@ -231,11 +237,8 @@ def _left_out_by_place(scene_set, user, seed: int) -> int:
 
 def test_split_by_place_says_what_it_left_out(signed_in, user):
     page = signed_in
-    ensure_model()
     # A drive over four spots ~1 km apart (four tiles): some seed cuts it between areas.
-    drive = [mining_scene(look(30 + i), drive="veh-b_2") for i in range(4)]
-    singles = [mining_scene(look(40 + i)) for i in range(6)]
-    scene_set = make_set(user, drive + singles, name="placed")
+    _, scene_set = drive_and_singles(user, "placed", "veh-b_2", 4, 6, looks=30)
     seed, left_out = next(
         (s, n) for s in range(50) if (n := _left_out_by_place(scene_set, user, s))
     )
