@@ -104,3 +104,23 @@ def test_a_city_wide_fleet_splits_near_the_fractions():
     kept = np.bincount(result.part[result.part >= 0], minlength=2)
     assert abs(kept[1] / kept.sum() - 0.2) <= split_places.FIT_TOLERANCE + 0.01
     assert (result.part == -1).mean() < 0.35
+
+
+def test_scenes_without_tracks_follow_their_group_and_fill_the_fractions():
+    rng = np.random.default_rng(5)
+    tracks = walks(rng, 100, points=5, span_m=500.0, unplaced=1.0)  # no usable point
+    group = np.arange(100) // 4
+    result = split_places.place_parts(tracks, tracks.pks, group, [0.75, 0.25], seed=1)
+    assert (result.part >= 0).all() and result.on_borders == result.group_elsewhere == 0
+    assert abs(np.bincount(result.part)[1] - 25) <= 4  # whole groups of 4
+    for g in range(25):
+        assert len(set(result.part[group == g].tolist())) == 1
+
+
+def test_one_spot_for_every_scene_is_one_area():
+    """Everything within one tile cannot be cut: one part takes it all, the others stay
+    empty, and nothing is left out or fails."""
+    lat, lon = TOKYO
+    tracks = Tracks(np.arange(30), np.repeat(np.arange(30), 2), np.full(60, lat), np.full(60, lon))
+    result = split_places.place_parts(tracks, tracks.pks, np.arange(30), [0.1] * 10, seed=0)
+    assert len(set(result.part.tolist())) == 1 and result.part.min() >= 0
