@@ -183,8 +183,9 @@ class SceneSetSplitView(APIView):
     same `seed` gives the same split. With `by_place`, each part is also an area of the
     map (tiles of ~1 km) and no scene of one part passes within 30 m of a scene of
     another: scenes on a border between areas, and scenes of a drive that lie in another
-    part's area than most of the drive, are left out (`left_out`, by reason). Items keep
-    their labels and notes. Sets of up to 200,000 items."""
+    part's area than most of the drive, are left out (`left_out`, by reason); scenes
+    without a usable track (no GNSS, beyond 80 degrees of latitude) go with their drive.
+    Items keep their labels and notes. Sets of up to 200,000 items."""
 
     @extend_schema(request=SplitInputSerializer, responses={201: _SPLIT_RESPONSE})
     def post(self, request, set_id: int):

@@ -9,7 +9,7 @@ cells are one radius wide, and only points in the same or adjacent cells are mea
 (haversine, `catalog.geo`). The work grows with the points that share a neighbourhood:
 on a route driven a thousand times, a thousand tracks pass each spot and all their pairs
 are genuinely close. Points beyond 80 degrees of latitude, and NaN points, are never
-near anything.
+near anything; nor are points on either side of the 180th meridian to each other.
 """
 
 import math

@@ -9,8 +9,9 @@ sphere), so a point outside every tile a scene touches is more than `buffer_m` f
 each of that scene's points. Points beyond 80 degrees of latitude, and NaN points, are
 not placed (as in `catalog.proximity`).
 
-`hilbert_order` numbers tiles along a Hilbert curve: a run of consecutive tiles is a
-compact area, not a stripe across the map.
+Longitudes are unwrapped first (`unwrapped_longitudes`), so a set that crosses the 180th
+meridian is tiled as one map. `hilbert_order` numbers tiles along a Hilbert curve: a run
+of consecutive tiles is a compact area, not a stripe across the map.
 """
 
 import math
@@ -43,22 +44,23 @@ class TrackTiles:
 
 
 def track_tiles(tracks: Tracks, *, tile_m: float, buffer_m: float) -> TrackTiles:
-    """The tiles each scene touches. Tiles at least 10 buffers wide keep every box
-    (at most 6.4 buffers wide in longitude up to 80 degrees) within two columns."""
-    if tile_m < 10 * buffer_m:
-        raise ValueError("tiles must be at least 10 buffers wide")
+    """The tiles each scene touches (a ValueError if a point's box could span more
+    than two columns or rows: tiles too narrow for the buffer at these latitudes)."""
     points = np.flatnonzero(usable_points(tracks))
     home = np.full(len(tracks.pks), -1, dtype=np.int64)
     if not len(points):
         empty = np.empty(0, np.int64)
         return TrackTiles(empty, empty, empty, empty, home)
-    lat, lon, owner = tracks.lat[points], tracks.lon[points], tracks.owner[points]
+    lat, owner = tracks.lat[points], tracks.owner[points]
+    lon = unwrapped_longitudes(tracks.lon[points])
     metres_per_degree = math.radians(1.0) * geo.EARTH_RADIUS_M
     lat_step = tile_m / metres_per_degree
     lon_step = lat_step / max(math.cos(math.radians(float(np.median(lat)))), 1e-3)
     lat_pad = LOOSE * buffer_m / metres_per_degree
     top = min(89.999, float(np.abs(lat).max()) + lat_pad)
     lon_pad = lat_pad / max(math.cos(math.radians(top)), 1e-9)
+    if 2 * lon_pad >= lon_step or 2 * lat_pad >= lat_step:
+        raise ValueError(f"tiles of {tile_m:g} m are too narrow for a {buffer_m:g} m buffer here")
     # A box narrower than a tile touches at most the tiles of its corners; the middle
     # point of each scene's track gives its home tile.
     scenes, first, count = np.unique(owner, return_index=True, return_counts=True)
@@ -83,6 +85,21 @@ def track_tiles(tracks: Tracks, *, tile_m: float, buffer_m: float) -> TrackTiles
         keys % height + row.min(),
         home,
     )
+
+
+def unwrapped_longitudes(lon: np.ndarray) -> np.ndarray:
+    """Longitudes with the map's edge moved into the widest stretch without points, so
+    that points on both sides of the 180th meridian are neighbours (a set that circles
+    the globe keeps the edge at 180 degrees)."""
+    ordered = np.unique(lon)
+    if len(ordered) < 2:
+        return lon
+    gaps = np.diff(np.append(ordered, ordered[0] + 360.0))
+    widest = int(np.argmax(gaps))
+    if widest == len(ordered) - 1:  # the usual case: the widest gap spans the edge
+        return lon
+    edge = ordered[widest] + gaps[widest] / 2.0
+    return (lon - edge) % 360.0
 
 
 def hilbert_order(column: np.ndarray, row: np.ndarray) -> np.ndarray:

@@ -16,8 +16,9 @@ one group (measured: 10^5 scenes over 16 x 18 km, one group). So places are area
 4. Drives and near-duplicates stay whole: each group goes to the part where most of its
    placed scenes lie, and its scenes placed in another part's area are left out (a drive
    that crosses a border keeps the side where most of it was driven).
-5. Scenes without a usable track follow their group; a group with none placed goes,
-   largest first in a seeded order, to the part furthest below its target.
+5. Scenes without a usable track (no GNSS, or beyond 80 degrees of latitude) follow
+   their group; a group with none placed goes, largest first (ties to the lower group),
+   to the part furthest below its target. Such scenes are not compared by place.
 
 What is left out is reported with its reason; sizes follow the fractions less closely
 than a split by drive, since areas hold whole streets.
@@ -62,12 +63,12 @@ def place_parts(
     for _ in range(FIT_ROUNDS):
         split = _resolve(tiles.places(shares), group, fractions)
         kept = np.bincount(split.part[split.part >= 0], minlength=len(fractions))
-        if not kept.sum():
-            return split
-        error = np.abs(kept / kept.sum() - target).max()
+        # Areas resized so that every placed scene lies on a border keep nothing: the
+        # worst fit, never better than an earlier round.
+        error = np.abs(kept / kept.sum() - target).max() if kept.sum() else 2.0
         if best is None or error < best[0]:
             best = (error, split)
-        if error <= FIT_TOLERANCE:
+        if error <= FIT_TOLERANCE or not kept.sum():
             break
         # Damped: an area's kept scenes grow faster than the area.
         shares = shares * np.sqrt(target / np.maximum(kept / kept.sum(), 1e-3))

@@ -94,7 +94,8 @@ def partition(vectors: np.ndarray, *, cells: int | None = None, seed: int = 0) -
     m = max(1, min(cells or round(math.sqrt(n)), MAX_CELLS, n))
     rng = np.random.default_rng(seed)
     sample = vectors[np.sort(rng.choice(n, min(n, SAMPLE_PER_CELL * m), replace=False))]
-    centres = _spread_centres(sample[: SPREAD_PER_CELL * m], m, rng)
+    # Every few rows of the sample (rows in pk order: a prefix would be the oldest ones).
+    centres = _spread_centres(sample[:: max(1, SAMPLE_PER_CELL // SPREAD_PER_CELL)], m, rng)
     for _ in range(LLOYD_ROUNDS):
         nearest = _nearest_centre(sample, centres)[0]
         sums = np.zeros_like(centres)

@@ -168,8 +168,8 @@ class SceneMatrix:
 def scene_vector_matrix(*, scene_pks, model: EmbeddingModel) -> SceneMatrix:
     """The scene vectors of those of `scene_pks` that have one, in scene pk order.
 
-    Read by a binary COPY and decoded by numpy in place (`embeddings.binary`): 10^5
-    vectors without a Python object per row."""
+    Read by a binary COPY and decoded by numpy in place (`embeddings.binary`): no
+    tuple or number object per row, only COPY's one message per row."""
     dim = int(model.dim)
     body = copy_rows_body(
         copy_binary(

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from catalog import geo
 from catalog.proximity import Tracks
-from catalog.tiles import hilbert_order, track_tiles
+from catalog.tiles import hilbert_order, track_tiles, unwrapped_longitudes
 
 METRES_PER_DEGREE = math.radians(1.0) * geo.EARTH_RADIUS_M
 
@@ -77,6 +77,20 @@ def test_scenes_without_usable_points_have_no_tiles():
     assert tiles.home.tolist()[1:] == [-1, -1]
 
 
-def test_tiles_narrower_than_ten_buffers_are_refused():
+def test_tiles_too_narrow_for_the_buffer_are_refused():
     with pytest.raises(ValueError):
-        track_tiles(tracks_of([[(35.6, 139.7)]]), tile_m=200.0, buffer_m=30.0)
+        track_tiles(tracks_of([[(35.6, 139.7)]]), tile_m=60.0, buffer_m=30.0)
+    # Near 80 degrees a buffer spans more longitude than at the median latitude.
+    with pytest.raises(ValueError):
+        track_tiles(tracks_of([[(0.0, 10.0)], [(79.9, 10.0)]]), tile_m=150.0, buffer_m=30.0)
+
+
+def test_points_across_the_180th_meridian_are_neighbours():
+    """11 m apart across the edge of the map: one tile, whatever side each is on."""
+    east, west = (10.0, 179.99995), (10.0, -179.99995)
+    others = [[(10.0, 179.5)], [(10.2, -179.5)], [(9.8, 179.9)]]
+    tiles = track_tiles(tracks_of([[east], [west], *others]), tile_m=1000.0, buffer_m=30.0)
+    touched = [set(tiles.pair_tile[tiles.pair_scene == s].tolist()) for s in (0, 1)]
+    assert touched[0] & touched[1]
+    assert np.ptp(unwrapped_longitudes(np.array([170.0, -170.0]))) == 20.0
+    assert unwrapped_longitudes(np.array([139.7, 139.8])).tolist() == [139.7, 139.8]

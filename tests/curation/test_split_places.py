@@ -124,3 +124,17 @@ def test_one_spot_for_every_scene_is_one_area():
     tracks = Tracks(np.arange(30), np.repeat(np.arange(30), 2), np.full(60, lat), np.full(60, lon))
     result = split_places.place_parts(tracks, tracks.pks, np.arange(30), [0.1] * 10, seed=0)
     assert len(set(result.part.tolist())) == 1 and result.part.min() >= 0
+
+
+def test_resizing_the_areas_never_ends_worse_than_where_it_started():
+    """A few long tracks: resized areas can put every scene on a border. The split
+    keeps the best round, never an empty one after a round that kept scenes."""
+    for trial in range(120):
+        rng = np.random.default_rng(trial)
+        scenes = int(rng.integers(1, 4))
+        tracks = walks(rng, scenes, points=int(rng.integers(50, 400)), span_m=3000.0)
+        group = np.arange(scenes)
+        tiles = split_places._Tiles(tracks, tracks.pks, trial)
+        first = split_places._resolve(tiles.places(np.array([0.5, 0.5])), group, [0.5, 0.5])
+        final = split_places.place_parts(tracks, tracks.pks, group, [0.5, 0.5], seed=trial)
+        assert (final.part >= 0).sum() or not (first.part >= 0).sum()
