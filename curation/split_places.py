@@ -96,8 +96,7 @@ class _Tiles:
 
     def __init__(self, tracks: Tracks, scenes: np.ndarray, seed: int) -> None:
         self.tiles = track_tiles(tracks, tile_m=PLACE_TILE_M, buffer_m=PLACE_RADIUS_M)
-        by_pk = np.argsort(scenes)
-        self.item = by_pk[np.searchsorted(scenes, tracks.pks, sorter=by_pk)]
+        self.item = item_positions(scenes, tracks.pks)
         self.items = len(scenes)
         self.placed, self.first = np.unique(self.tiles.pair_scene, return_index=True)
         weight = np.bincount(self.tiles.home[self.tiles.home >= 0], minlength=self.tiles.tiles)
@@ -121,6 +120,12 @@ class _Tiles:
         place = np.full(self.items, UNPLACED, dtype=np.int64)
         place[self.item[self.placed]] = np.where(lowest == highest, lowest, BORDER)
         return place
+
+
+def item_positions(scenes: np.ndarray, pks: np.ndarray) -> np.ndarray:
+    """Where each of `pks` stands in `scenes` (the items' scene pks, each once)."""
+    by_pk = np.argsort(scenes)
+    return by_pk[np.searchsorted(scenes, pks, sorter=by_pk)]
 
 
 def _fill_unvoted(part, free: np.ndarray, group, fractions) -> None:

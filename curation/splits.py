@@ -39,7 +39,7 @@ from curation.limits import (
     clean_min_score,
 )
 from curation.sampling import MAX_SEED
-from curation.split_places import place_parts
+from curation.split_places import item_positions, place_parts
 from embeddings.selectors import configured_model
 from embeddings.similarity import (
     NEAR_DUPLICATE_MIN_SCORE,
@@ -121,9 +121,8 @@ def scene_set_split(
         count = _copy_items(source.pk, target.pk, items[assigned == index].tolist())
         created.append(SplitPart(part, target.pk, name, count))
     sizes = np.bincount(group)
-    if placed is None:
-        return Split(created, len(sizes), int(sizes.max()))
-    return Split(created, len(sizes), int(sizes.max()), placed.on_borders, placed.group_elsewhere)
+    left_out = (0, 0) if placed is None else (placed.on_borders, placed.group_elsewhere)
+    return Split(created, len(sizes), int(sizes.max()), *left_out)
 
 
 def _clean_parts(parts, source_name: str) -> tuple[list[str], list[float]]:
@@ -170,18 +169,12 @@ def _groups(scenes: np.ndarray, drives: np.ndarray, *, min_score: float):
     with_drive = np.flatnonzero(drives >= 0)
     _, first, drive_of = np.unique(drives[with_drive], return_index=True, return_inverse=True)
     left, right = [with_drive], [with_drive[first][drive_of]]
-    order = np.argsort(scenes, kind="stable")
-    sorted_scenes = scenes[order]
-
-    def items_of(pks: np.ndarray) -> np.ndarray:
-        return order[np.searchsorted(sorted_scenes, pks)]
-
     model = configured_model()
     if model is not None:
         matrix = scene_vector_matrix(scene_pks=scenes, model=model)
         pairs = near_duplicate_pairs(model=model, left=matrix, min_score=min_score)
-        left.append(items_of(pairs.left))
-        right.append(items_of(pairs.right))
+        left.append(item_positions(scenes, pairs.left))
+        right.append(item_positions(scenes, pairs.right))
     return components(len(scenes), np.concatenate(left), np.concatenate(right))
 
 

@@ -16,9 +16,9 @@ cost degrades towards all pairs, computed in blocks.
 BLAS runs single-threaded here: most products are small blocks, where OpenBLAS's thread
 hand-offs cost more than the arithmetic (measured: 316 cell-sized products 16x faster
 on one thread), and a request should not take every core of a shared server. The few
-large products (the candidates of a sampling round against each other, rows against
-the partition's centres: ~10^9 multiply-adds each) use up to LARGE_PRODUCT_THREADS
-(a 10^4 sample of 10^5 scenes: 2.5 s -> 1.7 s on two cores).
+large products (rows against the partition's centres, a sampling round's first picks
+against every row, a small round's candidates against each other) use up to
+LARGE_PRODUCT_THREADS.
 """
 
 import functools
@@ -248,8 +248,9 @@ def farthest_points(vectors: np.ndarray, k: int, *, seed: int, min_distance: flo
     are ever that close.
 
     The picks are the plain algorithm's, computed in rounds: each round takes picks from
-    the `ROUND_CANDIDATES` farthest rows for as long as the best of them, updated for
-    the round's picks, is still farther than any other row can be; then it applies the
+    the farthest rows (FIRST_ROUND of them, then growing with the picks the last round
+    took, up to ROUND_CANDIDATES) for as long as the best of them, updated for the
+    round's picks, is still farther than any other row can be; then it applies the
     round's picks to the cells they can bring closer, as matrix products (each row is
     read once per round, not once per pick). Within a round only the candidate pairs
     that can lower a distance are computed (cells close enough, by the same bounds), so
@@ -327,17 +328,16 @@ class _Sampling:
         only ones where picking i changes j - as sparse rows: i's partners are
         `partner[pointer[i]:pointer[i + 1]]` at `distance[...]`. Computed cell against
         the cells close enough to matter."""
-        start = self.cells.start
-        cell_of = np.searchsorted(start, candidates, "right") - 1
-        present, first = np.unique(cell_of, return_index=True)
-        bounds = np.r_[first, len(candidates)]
-        far = np.full(self.cells.cells, -np.inf, dtype=np.float32)
-        far[present] = np.maximum.reduceat(current, first)
         block = self.rows[candidates]
         if len(candidates) <= DENSE_AMONG:
             d = 1.0 - _large_product(block, block.T)
             i, j = np.nonzero(d < current[None, :])
             return np.searchsorted(i, np.arange(len(candidates) + 1)), j, d[i, j]
+        cell_of = np.searchsorted(self.cells.start, candidates, "right") - 1
+        present, first = np.unique(cell_of, return_index=True)
+        bounds = np.r_[first, len(candidates)]
+        far = np.full(self.cells.cells, -np.inf, dtype=np.float32)
+        far[present] = np.maximum.reduceat(current, first)
         # Cells whose candidates a candidate may bring closer (its own always does).
         reach = self._bound(block) < far[None, :]
         found_i, found_j, found_d = [], [], []
@@ -369,11 +369,8 @@ class _Sampling:
         if reach.mean() > DENSE_APPLY:
             # The first picks are far from everything: every row, a block at a time.
             for lo in range(0, len(nearest), BLOCK_ROWS):
-                closest = _large_product(self.rows[lo : lo + BLOCK_ROWS], points.T).max(axis=1)
-                np.subtract(1.0, closest, out=closest)
-                np.minimum(
-                    nearest[lo : lo + BLOCK_ROWS], closest, out=nearest[lo : lo + BLOCK_ROWS]
-                )
+                hi = min(lo + BLOCK_ROWS, len(nearest))
+                self._lower(lo, hi, _large_product(self.rows[lo:hi], points.T))
         else:
             self._apply_by_cell(points, reach)
         # Taken rows and lowered distances only lower a cell's farthest row.
@@ -382,12 +379,17 @@ class _Sampling:
     def _apply_by_cell(self, points: np.ndarray, reach: np.ndarray) -> None:
         """Each touched cell against the picks that reach it: a touched cell meets only a
         few of the round's picks, so the loop keeps to a handful of calls."""
-        nearest, start = self.nearest, self.cells.start
+        start = self.cells.start
         cell_of, pick_of = np.nonzero(reach)
         split = np.flatnonzero(np.diff(cell_of)) + 1
         firsts = cell_of[np.r_[0, split]].tolist() if len(cell_of) else []
         for c, reach in zip(firsts, np.split(pick_of, split), strict=False):
             lo, hi = start[c], start[c + 1]
-            closest = (self.rows[lo:hi] @ points[reach].T).max(axis=1)
-            np.subtract(1.0, closest, out=closest)
-            np.minimum(nearest[lo:hi], closest, out=nearest[lo:hi])
+            self._lower(lo, hi, self.rows[lo:hi] @ points[reach].T)
+
+    def _lower(self, lo: int, hi: int, products: np.ndarray) -> None:
+        """Rows lo:hi's distances lowered to their nearest of the picks, given the
+        rows' dot products with the picks (rows x picks)."""
+        closest = products.max(axis=1)
+        np.subtract(1.0, closest, out=closest)
+        np.minimum(self.nearest[lo:hi], closest, out=self.nearest[lo:hi])
