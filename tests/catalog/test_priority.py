@@ -58,26 +58,31 @@ def test_a_session_that_is_not_a_local_postgres_process_is_left_alone():
 
 
 AUTOGROUP_PROBE = (
-    "import os, sys; from pathlib import Path; "
+    "import json; from pathlib import Path; "
     "from catalog.ingest.priority import yield_session_cpu; "
     "done = yield_session_cpu(); "
-    "print(done, Path('/proc/self/autogroup').read_text().split()[-1])"
+    "print(json.dumps([done, Path('/proc/self/autogroup').read_text()]))"
 )
 
 
-def _probe(**popen) -> tuple[str, str]:
+def _probe(**popen) -> tuple[bool, str]:
+    """(whether the probe niced its session, its /proc/self/autogroup text). The text
+    is empty for a process in the kernel's default autogroup (one that no session
+    leader has left since boot, as in some CI containers)."""
+    import json
     import subprocess
     import sys
 
-    out = subprocess.run(
+    run = subprocess.run(
         [sys.executable, "-c", AUTOGROUP_PROBE],
         capture_output=True,
         text=True,
-        check=True,
         cwd=os.getcwd(),
         **popen,
-    ).stdout.split()
-    return out[0], out[1]
+    )
+    assert run.returncode == 0, run.stderr
+    done, text = json.loads(run.stdout)
+    return done, text
 
 
 @pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroups here")
@@ -85,6 +90,7 @@ def test_a_background_process_leading_its_session_yields_the_whole_session():
     """Autogroups share CPU between sessions before niceness counts: a worker or ingest
     started in its own session nices the session, one started from another process's
     session (a terminal) leaves that session alone."""
-    assert _probe(start_new_session=True) == ("True", str(BACKGROUND_NICENESS))
-    done, nice = _probe()
-    assert done == "False" and nice == Path("/proc/self/autogroup").read_text().split()[-1]
+    done, text = _probe(start_new_session=True)
+    assert done is True and text.split()[-2:] == ["nice", str(BACKGROUND_NICENESS)]
+    ours = Path("/proc/self/autogroup").read_text()
+    assert _probe() == (False, ours)
