@@ -116,16 +116,12 @@ def load(n: int, rng, *, rebuild: bool):
     print(f"COPY {n:,} scenes with tracks + scene vectors: {t.seconds:.1f} s", flush=True)
     from django.db import connection
 
-    from embeddings.vector_index import HNSW_OPTIONS
+    from embeddings.vector_index import scene_index_ddl
 
     index = scene_index_name(model)
     with connection.cursor() as cur, Timer() as t:
         cur.execute(f"DROP INDEX IF EXISTS {index}")
-        cur.execute(
-            f"CREATE INDEX {index} ON embeddings_sceneembedding USING hnsw "
-            f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WITH ({HNSW_OPTIONS}) "
-            f"WHERE model_id = {model.pk}"
-        )
+        cur.execute(scene_index_ddl(model))
         cur.execute("VACUUM ANALYZE embeddings_sceneembedding")
         cur.execute("VACUUM ANALYZE catalog_scene")
     print(f"scene HNSW index: {t.seconds:.1f} s", flush=True)

@@ -205,7 +205,7 @@ def ensure_scene_vectors(model) -> None:
     from django.db import connection
 
     from embeddings.models import SceneEmbedding
-    from embeddings.vector_index import HNSW_OPTIONS, scene_index_name
+    from embeddings.vector_index import scene_index_ddl, scene_index_name
 
     if SceneEmbedding.objects.filter(model=model).exists():
         return
@@ -219,11 +219,7 @@ def ensure_scene_vectors(model) -> None:
             "WHERE model_id = %s GROUP BY scene_id, model_id",
             [model.pk],
         )
-        cur.execute(
-            f"CREATE INDEX {index} ON embeddings_sceneembedding USING hnsw "
-            f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WITH ({HNSW_OPTIONS}) "
-            f"WHERE model_id = {model.pk}"
-        )
+        cur.execute(scene_index_ddl(model))
         cur.execute("VACUUM ANALYZE embeddings_sceneembedding")
     print(f"scene vectors + their HNSW index: {t.seconds:.1f} s", flush=True)
 

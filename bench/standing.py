@@ -102,7 +102,12 @@ def load_catalog(args, centres, rng):
     from embeddings.encoder import get_encoder
     from embeddings.models import EmbeddingModel, FrameEmbedding
     from embeddings.services import embedding_model_ensure
-    from embeddings.vector_index import HNSW_OPTIONS, frame_index_name, scene_index_name
+    from embeddings.vector_index import (
+        frame_index_ddl,
+        frame_index_name,
+        scene_index_ddl,
+        scene_index_name,
+    )
 
     encoder = get_encoder()
     assert encoder.dim == DIM, f"{encoder.model_name} is {encoder.dim}-d, the bench is {DIM}-d"
@@ -132,15 +137,10 @@ def load_catalog(args, centres, rng):
         copy_vectors(model, pks, args.frames_per_scene, centres, rng)
     print(f"COPY {args.scenes:,} scenes + {frames:,} frame vectors: {t.seconds:.1f} s", flush=True)
     with connection.cursor() as cur, Timer() as t:
-        for index, table in (
-            (frame_index_name(model), "embeddings_frameembedding"),
-            (scene_index_name(model), "embeddings_sceneembedding"),
-        ):
-            cur.execute(
-                f"CREATE INDEX {index} ON {table} USING hnsw "
-                f"((embedding::halfvec({DIM})) halfvec_cosine_ops) WITH ({HNSW_OPTIONS}) "
-                f"WHERE model_id = {model.pk}"
-            )
+        cur.execute(
+            frame_index_ddl(model, "halfvec", name=frame_index_name(model), concurrently=False)
+        )
+        cur.execute(scene_index_ddl(model))
     print(f"HNSW builds (frames, scenes): {t.seconds:.1f} s", flush=True)
     with connection.cursor() as cur:
         for table in ("catalog_scene", "embeddings_frame", "embeddings_frameembedding",

@@ -23,17 +23,29 @@ from django.db import connection
 from embeddings.models import EmbeddingModel
 
 HNSW_OPTIONS = "m = 16, ef_construction = 64"
+# The scene graph is the `bit` search's main candidate source, and scenes of one place
+# are dense: a graph built with pgvector's defaults reached 0.68-0.76 of the true top 300
+# scenes at 10^6 scene vectors (bench/scale.py data, ef_search 100-1,000); built with
+# these, 0.98-0.99 at the same ef, for 1.7x the build time (16 min at 10^6 on 2 cores).
+SCENE_HNSW_OPTIONS = "m = 32, ef_construction = 128"
 KINDS = ("halfvec", "bit")
-# Frames a `bit` walk returns at least: Hamming ranks roughly, so the exact re-score needs
-# a wider net (bench: recall@10 1.0 from 400 candidates on the bench data shape).
-BIT_CANDIDATES_MIN = 400
+# Frames a `bit` walk returns at least. Hamming distance ranks coarsely (bench/scale.py
+# at 10^7 frames: the scenes of the 400 best Hamming frames held 39% of the true top 10,
+# of the best 4,000 85%): the scene walk carries recall, and a small frame walk adds the
+# scenes with one strong moment, which their mean vector ranks low.
+BIT_CANDIDATES_MIN = 40
 # Scenes the scene-vector walk returns at least beside a `bit` frame walk: the scene graph
-# is exact (halfvec) and cheap to re-score, and makes up for the coarse Hamming ranks
-# (bench/scale.py at 10^6 frames, unfiltered: recall@10 0.943 with 20 scenes, 0.997 with
-# 100, at p95 35 ms instead of 164).
-BIT_SCENES_MIN = 100
-# A filtered walk asks for BIT_CANDIDATES_MIN times the filter's share, at least this share.
+# is exact (halfvec) and cheap to re-score (~10 frames a scene). bench/scale.py at 10^7
+# frames, unfiltered, 20 queries: recall@10 0.915 with 100 scenes, 0.965 with 200,
+# 0.975 with 300 (0.945 over the bench's 40), 0.99 with 500 (0.958 over its 40).
+BIT_SCENES_MIN = 500
+# A filtered walk asks for BIT_CANDIDATES_MIN times the filter's share, at least this share:
+# fewer frames compete, while each candidate costs 1/share index entries to find.
 BIT_FILTERED_SHARE_MIN = 0.25
+# ... and for BIT_SCENES_MIN times the share, at least this share (at 10^7 frames, 10%
+# filter: recall@10 0.975 with 100 scenes, 0.995 with 150, 0.993 with 250 at twice the
+# index entries).
+BIT_SCENE_SHARE_MIN = 0.3
 FRAME_TABLE = "embeddings_frameembedding"
 SCENE_TABLE = "embeddings_sceneembedding"
 
@@ -72,8 +84,11 @@ def walk_sizes(kind: str, *, frames: int, scenes: int, share: float) -> tuple[in
     candidates recall@10 1.0 at p95 72 ms, 400: 1.0 at 107 ms)."""
     if kind != "bit":
         return frames, scenes
-    share = min(1.0, max(share, BIT_FILTERED_SHARE_MIN))
-    return max(frames, round(BIT_CANDIDATES_MIN * share)), max(scenes, BIT_SCENES_MIN)
+    share = min(1.0, share)
+    return (
+        max(frames, round(BIT_CANDIDATES_MIN * max(share, BIT_FILTERED_SHARE_MIN))),
+        max(scenes, round(BIT_SCENES_MIN * max(share, BIT_SCENE_SHARE_MIN))),
+    )
 
 
 def frame_index_ddl(model: EmbeddingModel, kind: str, *, name: str, concurrently: bool) -> str:
@@ -88,11 +103,12 @@ def frame_index_ddl(model: EmbeddingModel, kind: str, *, name: str, concurrently
     )
 
 
-def scene_index_ddl(model: EmbeddingModel) -> str:
+def scene_index_ddl(model: EmbeddingModel, *, name: str = "", concurrently: bool = False) -> str:
+    how = "CONCURRENTLY " if concurrently else ""
     return (
-        f"CREATE INDEX IF NOT EXISTS {scene_index_name(model)} ON {SCENE_TABLE} USING hnsw "
-        f"((embedding::halfvec({int(model.dim)})) halfvec_cosine_ops) "
-        f"WITH ({HNSW_OPTIONS}) WHERE model_id = {int(model.pk)}"
+        f"CREATE INDEX {how}IF NOT EXISTS {name or scene_index_name(model)} ON {SCENE_TABLE} "
+        f"USING hnsw ((embedding::halfvec({int(model.dim)})) halfvec_cosine_ops) "
+        f"WITH ({SCENE_HNSW_OPTIONS}) WHERE model_id = {int(model.pk)}"
     )
 
 
@@ -108,16 +124,29 @@ def create_indexes(model: EmbeddingModel) -> None:
 
 
 def rebuild_frame_index(model: EmbeddingModel, kind: str, *, progress=print) -> None:
-    """Rebuild the model's frame index as `kind`, online: the new index is built
-    CONCURRENTLY under a temporary name while searches keep using the old one, then the
-    old one is dropped, the new one renamed and the model row switched. Run outside a
-    transaction."""
-    temporary = f"{frame_index_name(model)}_new"
-    with connection.cursor() as cursor:
-        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {temporary}")
-        progress(f"building the {kind} frame index of {model.name} (CONCURRENTLY)")
-        cursor.execute(frame_index_ddl(model, kind, name=temporary, concurrently=True))
-        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {frame_index_name(model)}")
-        cursor.execute(f"ALTER INDEX {temporary} RENAME TO {frame_index_name(model)}")
+    """Rebuild the model's frame index as `kind`, online (see _swap_in), and switch the
+    model row. Run outside a transaction."""
+    name = frame_index_name(model)
+    progress(f"building the {kind} frame index of {model.name} (CONCURRENTLY)")
+    _swap_in(name, frame_index_ddl(model, kind, name=f"{name}_new", concurrently=True))
     EmbeddingModel.objects.filter(pk=model.pk).update(frame_index=kind)
     model.frame_index = kind
+
+
+def rebuild_scene_index(model: EmbeddingModel, *, progress=print) -> None:
+    """Rebuild the model's scene index with today's SCENE_HNSW_OPTIONS (an index built
+    before them finds fewer of the right scenes), online. Run outside a transaction."""
+    name = scene_index_name(model)
+    progress(f"building the scene index of {model.name} ({SCENE_HNSW_OPTIONS}, CONCURRENTLY)")
+    _swap_in(name, scene_index_ddl(model, name=f"{name}_new", concurrently=True))
+
+
+def _swap_in(name: str, ddl: str) -> None:
+    """Build `ddl` (an index named `<name>_new`, CONCURRENTLY) while searches keep using
+    `name`, then drop the old index and give the new one its name."""
+    temporary = f"{name}_new"
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {temporary}")
+        cursor.execute(ddl)
+        cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        cursor.execute(f"ALTER INDEX {temporary} RENAME TO {name}")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from django.db import connection
 
 from catalog.sql import id_array_literal
+from embeddings.vector_index import walk_sizes
 
 # Below this many matching frames an exact scan takes a few ms, less than the fixed cost
 # of an HNSW walk: never approximate.
@@ -264,12 +265,23 @@ def exact_cap_frames(fetch: int, total_frames: int) -> float:
     return max(EXACT_MIN_FRAMES, math.sqrt(EXACT_TRADEOFF * max(fetch, 1) * total_frames))
 
 
-def choose_plan(scope: VectorScope, *, fetch: int, force: str | None = None) -> Plan:
-    """Pick exact or HNSW for `fetch` nearest frames in `scope` (see module docstring)."""
+def walk_rows(kind: str, *, frames: int, scenes: int) -> int:
+    """Rows the walks return for a query that needs `frames` and `scenes` under a filter
+    (each costs 1/selectivity index entries): what an exact scan competes with. A `bit`
+    walk returns more than asked (bench/scale.py at 10^7 frames, 1% filter: 40,000 index
+    entries, 500-700 ms, where the exact scan of 10^5 frames took 150 ms)."""
+    return sum(walk_sizes(kind, frames=frames, scenes=scenes, share=0.0))
+
+
+def choose_plan(
+    scope: VectorScope, *, fetch: int, scenes: int = 0, force: str | None = None
+) -> Plan:
+    """Pick exact or HNSW for `fetch` nearest frames (and `scenes` nearest scenes by
+    mean vector) in `scope` (see module docstring)."""
     stats = model_stats(scope.model_id)
     total = max(stats.frames, 1)
     cam_share = stats.share_of(scope.cameras)
-    cap_frames = exact_cap_frames(fetch, total)
+    cap_frames = exact_cap_frames(walk_rows(scope.frame_index, frames=fetch, scenes=scenes), total)
     counted = scope.scene_level()
     if scope.within is not None:
         return _restricted_plan(counted, stats, total, cam_share)
@@ -319,8 +331,12 @@ def _restricted_plan(counted: VectorScope, stats: ModelStats, total: int, cam_sh
     return Plan("exact", reason, total, matched, float(len(pks)), pks)
 
 
-def hnsw_settings(fetch: int, selectivity: float) -> dict[str, str]:
-    ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, fetch))
+def hnsw_settings(fetch: int, selectivity: float, *, ef: int | None = None) -> dict[str, str]:
+    """Settings of a walk that returns `fetch` rows; `ef` (default `fetch`) sizes its
+    candidate list: an iterative scan goes on past it, so a walk that returns many rows
+    need not search that wide first (bench/scale.py at 10^7 frames: 300 scenes and 40
+    frames at ef 64 held the recall of ef 300, at p50 18-20 ms instead of 24-31)."""
+    ef = min(EF_SEARCH_MAX, max(EF_SEARCH_MIN, fetch if ef is None else ef))
     budget = SCAN_SAFETY * fetch / max(selectivity, 1e-9)
     max_tuples = int(min(MAX_SCAN_TUPLES_MAX, max(MAX_SCAN_TUPLES_MIN, budget)))
     return {

@@ -298,7 +298,7 @@ class Walk:
 def _walk(scope, qvec, plan, *, frames: int, scenes: int, **kw) -> tuple[list[FrameHit], Walk]:
     share = selectivity(plan)
     frames, scenes = walk_sizes(scope.frame_index, frames=frames, scenes=scenes, share=share)
-    plan.settings = hnsw_settings(max(frames, scenes), share)
+    plan.settings = hnsw_settings(max(frames, scenes), share, ef=frames)
     sql, params = hnsw_rerank_sql(scope, qvec, frames=frames, scenes=scenes, **kw)
     with local_settings(plan.settings) as cur:
         cur.execute(sql, params)
@@ -324,7 +324,7 @@ def nearest_frames(
 ) -> tuple[list[FrameHit], Plan]:
     """The k nearest frames in scope (exact when the plan is exact)."""
     qvec = vector_literal(query)
-    plan = choose_plan(scope, fetch=k, force=force)
+    plan = choose_plan(scope, fetch=k, scenes=k, force=force)
     if plan.arm == "exact":
         if plan.scene_pks == []:
             return [], plan
@@ -356,7 +356,7 @@ def nearest_scenes(
     max_distance = None if min_score is None else 1.0 - min_score
     frames = _clamp_fetch(limit * FRAMES_PER_SCENE)
     scenes = limit + rerank_margin(limit)
-    plan = choose_plan(scope, fetch=frames, force=force)
+    plan = choose_plan(scope, fetch=frames, scenes=scenes, force=force)
     if plan.arm == "exact":
         if plan.scene_pks == []:
             return [], plan

@@ -61,13 +61,41 @@ def test_bit_index_results_and_scores_equal_the_exact_arm(model, populated, seed
     assert [round(h.score, 5) for h in walked] == [round(h.score, 5) for h in exact]
 
 
-def test_bit_walk_asks_for_at_least_the_candidate_minimum(model, populated):
+def test_bit_walk_returns_at_least_the_candidate_minimums(model, populated):
+    """40 scenes x 10 frames: fewer than either minimum, so both walks return them all
+    although the query asks for 10."""
     scope = _as_bit(model)
-    plan = sp.choose_plan(scope, fetch=10, force="hnsw")
-    sv._walk(
+    plan = sp.choose_plan(scope, fetch=10, scenes=10, force="hnsw")
+    _, walk = sv._walk(
         scope, sv.vector_literal(_query()), plan, frames=10, scenes=10, limit=10, per_scene=True
     )
-    assert int(plan.settings["hnsw.ef_search"]) >= vector_index.BIT_CANDIDATES_MIN
+    assert walk.frames == min(vector_index.BIT_CANDIDATES_MIN, 400)
+    assert walk.scenes == min(vector_index.BIT_SCENES_MIN, 40)
+
+
+def test_walk_sizes_shrink_with_a_filter_down_to_their_floors():
+    bit = vector_index.walk_sizes
+    assert bit("bit", frames=20, scenes=20, share=1.0) == (
+        vector_index.BIT_CANDIDATES_MIN,
+        vector_index.BIT_SCENES_MIN,
+    )
+    frames, scenes = bit("bit", frames=20, scenes=20, share=0.01)
+    assert frames == max(20, round(vector_index.BIT_CANDIDATES_MIN * 0.25))
+    assert scenes == round(vector_index.BIT_SCENES_MIN * vector_index.BIT_SCENE_SHARE_MIN)
+    # What the caller needs always comes first; a halfvec walk returns just that.
+    assert bit("bit", frames=5_000, scenes=900, share=1.0) == (5_000, 900)
+    assert bit("halfvec", frames=20, scenes=20, share=1.0) == (20, 20)
+
+
+def test_a_bit_walk_costs_its_real_size_when_the_plan_weighs_an_exact_scan():
+    """At 10^7 frames a filter keeping 1% (10^5 frames) is scanned exactly: a bit walk
+    returns ~170 rows for a top 10, each costing 100 index entries under that filter
+    (bench/scale.py: 500-700 ms against 150 ms for the exact scan)."""
+    rows = sp.walk_rows("bit", frames=20, scenes=20)
+    assert rows == 20 + round(vector_index.BIT_SCENES_MIN * vector_index.BIT_SCENE_SHARE_MIN)
+    assert sp.exact_cap_frames(rows, 10**7) > 10**5
+    # A halfvec walk returns what it is asked: 1% of 10^7 frames is walked.
+    assert sp.exact_cap_frames(sp.walk_rows("halfvec", frames=20, scenes=20), 10**7) < 10**5
 
 
 def test_unknown_kind_is_refused(model):
@@ -95,3 +123,29 @@ def test_command_rebuilds_the_frame_index_online_and_switches_the_model(capsys):
 def test_command_names_a_missing_model(model):
     with pytest.raises(CommandError, match="--model"):
         call_command("vector_index", "--model", "nope/none", "--kind", "bit")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_command_rebuilds_the_scene_index_with_the_current_graph_options(capsys):
+    from tests.embeddings.search_support import ensure_model
+
+    model = ensure_model()
+    name = vector_index.scene_index_name(model)
+    with connection.cursor() as cursor:  # an index built before today's options
+        cursor.execute(f"DROP INDEX {name}")
+        cursor.execute(
+            vector_index.scene_index_ddl(model).replace(
+                vector_index.SCENE_HNSW_OPTIONS, vector_index.HNSW_OPTIONS
+            )
+        )
+    assert "m='16'" in _index_definitions(model)[name]
+    call_command("vector_index", "--model", model.name, "--scenes")
+    definitions = _index_definitions(model)
+    assert "m='32'" in definitions[name] and "ef_construction='128'" in definitions[name]
+    assert not any(index.endswith("_new") for index in definitions)
+    assert "scene index rebuilt" in capsys.readouterr().out
+
+
+def test_command_refuses_a_kind_for_the_scene_index(model):
+    with pytest.raises(CommandError, match="--kind"):
+        call_command("vector_index", "--model", model.name, "--scenes", "--kind", "bit")
