@@ -18,6 +18,8 @@ vector_index` rebuilds an existing model's frame index as the other kind without
 blocking search (built CONCURRENTLY beside the old one, then swapped).
 """
 
+from collections.abc import Callable
+
 from django.db import connection
 
 from embeddings.models import EmbeddingModel
@@ -128,7 +130,8 @@ def rebuild_frame_index(model: EmbeddingModel, kind: str, *, progress=print) -> 
     model row. Run outside a transaction."""
     name = frame_index_name(model)
     progress(f"building the {kind} frame index of {model.name} (CONCURRENTLY)")
-    _swap_in(name, frame_index_ddl(model, kind, name=f"{name}_new", concurrently=True))
+    _swap_in(name, lambda temporary: frame_index_ddl(
+        model, kind, name=temporary, concurrently=True))  # fmt: skip
     EmbeddingModel.objects.filter(pk=model.pk).update(frame_index=kind)
     model.frame_index = kind
 
@@ -138,15 +141,15 @@ def rebuild_scene_index(model: EmbeddingModel, *, progress=print) -> None:
     before them finds fewer of the right scenes), online. Run outside a transaction."""
     name = scene_index_name(model)
     progress(f"building the scene index of {model.name} ({SCENE_HNSW_OPTIONS}, CONCURRENTLY)")
-    _swap_in(name, scene_index_ddl(model, name=f"{name}_new", concurrently=True))
+    _swap_in(name, lambda temporary: scene_index_ddl(model, name=temporary, concurrently=True))
 
 
-def _swap_in(name: str, ddl: str) -> None:
-    """Build `ddl` (an index named `<name>_new`, CONCURRENTLY) while searches keep using
-    `name`, then drop the old index and give the new one its name."""
+def _swap_in(name: str, ddl: Callable[[str], str]) -> None:
+    """Build the index `ddl(temporary name)` creates (CONCURRENTLY) while searches keep
+    using `name`, then drop the old index and give the new one its name."""
     temporary = f"{name}_new"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {temporary}")
-        cursor.execute(ddl)
+        cursor.execute(ddl(temporary))
         cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
         cursor.execute(f"ALTER INDEX {temporary} RENAME TO {name}")
