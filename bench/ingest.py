@@ -6,9 +6,14 @@ Arms, measured side by side in one run on the same manifest:
 One more arm ingests the same scenes without their inline signals (camera URIs, times,
 tags and disengagements only), to show what the 10 Hz signals cost: ~10 KB of a line's
 ~11 KB, and most of the CPU time per scene.
-Then p50/p95 of five typical `GET /api/v1/scenes/` filter queries (count + first page).
+Then the disk the catalog's tables use per scene, and p50/p95 of five typical
+`GET /api/v1/scenes/` filter queries (count + first page).
 
     .venv/bin/python bench/ingest.py [--scenes 100000] [--baseline 1000] [--quick]
+                                     [--only-ours]
+
+--only-ours ingests with the catalog's path alone (no naive, in-process or lean arm, no
+re-ingest): the fleet-size run, `--scenes 1000000 --only-ours` (a 10.7 GB manifest).
 """
 
 import argparse
@@ -130,6 +135,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=100, help="requests per query")
     parser.add_argument("--quick", action="store_true", help="10,000 scenes, 300 baseline")
+    parser.add_argument(
+        "--only-ours", action="store_true", help="the catalog's ingest alone (fleet-size runs)"
+    )
     args = parser.parse_args()
     if args.quick:
         args.scenes, args.baseline, args.repeats = 10_000, 300, 20
@@ -141,68 +149,58 @@ def main() -> None:
         run(args)
 
 
+CATALOG_TABLES = (
+    "catalog_scene", "catalog_scenesignals", "catalog_disengagement", "catalog_drive",
+    "catalog_vehicle",
+)  # fmt: skip
+
+
 def run(args) -> None:
     from django.conf import settings
-    from django.db import connection
 
     from catalog.services import manifest_ingest
 
     manifest = make_manifest(args.scenes)
     tables = ("catalog_scene", "catalog_vehicle", "catalog_drive")
+    rows = []  # (arm, scenes, seconds, rate)
 
-    reset_tables(*tables)
-    with Timer() as naive:
-        naive_count = naive_ingest(manifest, args.baseline)
-    naive_rate = naive_count / naive.seconds
+    def ingest(arm: str, uri: Path, **kw):
+        reset_tables(*tables)
+        with Timer() as t:
+            report = manifest_ingest(manifest_uri=str(uri), **kw)
+        assert not report.rejected, report.rejected[:3]
+        rows.append((arm, f"{report.inserted:,}", t.seconds, report.inserted / t.seconds))
+        return report
 
-    reset_tables(*tables)
-    with Timer() as single:
-        single_report = manifest_ingest(manifest_uri=str(manifest), workers=1)
-    single_rate = single_report.inserted / single.seconds
-
-    lean_manifest = without_signals(manifest)
-    reset_tables(*tables)
-    with Timer() as lean:
-        lean_report = manifest_ingest(manifest_uri=str(lean_manifest))
-    assert not lean_report.rejected, lean_report.rejected[:3]
-    lean_rate = lean_report.inserted / lean.seconds
-
-    reset_tables(*tables)
-    with Timer() as ours:
-        report = manifest_ingest(manifest_uri=str(manifest))
-    assert not report.rejected, report.rejected[:3]
-    ours_rate = report.inserted / ours.seconds
-
-    with Timer() as again:
-        rerun = manifest_ingest(manifest_uri=str(manifest))
-    with connection.cursor() as cursor:
-        # Queries are measured on a settled catalog, as autovacuum leaves it after an
-        # ingest: otherwise its pass over 100,000 new signal rows competes for the cores.
-        cursor.execute("VACUUM ANALYZE")
+    if not args.only_ours:
+        reset_tables(*tables)
+        with Timer() as naive:
+            naive_count = naive_ingest(manifest, args.baseline)
+        naive_rate = naive_count / naive.seconds
+        ingest("ours, parsed in-process (1 worker)", manifest, workers=1)
+        ingest("ours, same scenes without inline signals", without_signals(manifest))
+    workers = settings.CATALOG_INGEST_WORKERS
+    ingest(f"ours ({workers} parse workers, COPY)", manifest)
+    ours_rate = rows[-1][3]
+    if not args.only_ours:
+        rows.append(("naive per-row ORM save()", f"{naive_count:,}", naive.seconds, naive_rate))
+        with Timer() as again:
+            rerun = manifest_ingest(manifest_uri=str(manifest))
+        rows.append((
+            "ours, re-ingest unchanged", f"{rerun.unchanged:,} unchanged", again.seconds,
+            rerun.lines / again.seconds,
+        ))  # fmt: skip
+    settle()
 
     print()
     print(f"## Ingest ({args.scenes:,} scenes, signals at 10 Hz, no videos)")
     print("| arm | scenes | seconds | scenes/s |")
     print("|---|---|---|---|")
-    ours_row = f"{report.inserted:,} | {ours.seconds:.1f} | {ours_rate:,.0f}"
-    workers = settings.CATALOG_INGEST_WORKERS
-    print(f"| ours ({workers} parse workers, COPY) | {ours_row} |")
-    print(
-        f"| ours, parsed in-process (1 worker) | {single_report.inserted:,} "
-        f"| {single.seconds:.1f} | {single_rate:,.0f} |"
-    )
-    print(
-        f"| naive per-row ORM save() | {naive_count:,} | {naive.seconds:.1f} | {naive_rate:,.0f} |"
-    )
-    print(
-        f"| ours, re-ingest unchanged | {rerun.unchanged:,} unchanged | {again.seconds:.1f} "
-        f"| {rerun.lines / again.seconds:,.0f} |"
-    )
-    print(
-        f"| ours, same scenes without inline signals | {lean_report.inserted:,} "
-        f"| {lean.seconds:.1f} | {lean_rate:,.0f} |"
-    )
-    print(f"\nratio ours / naive: {ours_rate / naive_rate:.1f}x  (goal >= 10x; >= 5,000 scenes/s)")
+    for arm, scenes, seconds, rate in rows:
+        print(f"| {arm} | {scenes} | {seconds:.1f} | {rate:,.0f} |")
+    if not args.only_ours:
+        print(f"\nratio ours / naive: {ours_rate / naive_rate:.1f}x  (goal >= 10x)")
+    print_disk(manifest, args.scenes)
 
     print(f"\n## Filter queries at {args.scenes:,} scenes (GET /api/v1/scenes/: count + page 1)")
     print("| query | matches | p50 ms | p95 ms |")
@@ -212,6 +210,36 @@ def run(args) -> None:
         worst = max(worst, p95)
         print(f"| {name} | {count:,} | {p50:.1f} | {p95:.1f} |")
     print(f"\nworst p95: {worst:.1f} ms (goal <= 50 ms)")
+
+
+def settle() -> None:
+    """Queries are measured on a settled catalog, as autovacuum leaves it after an
+    ingest: otherwise its pass over the new signal rows competes for the cores."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+
+
+def print_disk(manifest: Path, scenes: int) -> None:
+    """What a scene costs on disk: each catalog table with its indexes and TOAST."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t, pg_total_relation_size(t::regclass) FROM unnest(%s::text[]) t",
+            [list(CATALOG_TABLES)],
+        )
+        sizes = dict(cursor.fetchall())
+    total = sum(sizes.values())
+    print(f"\n## Disk per scene ({scenes:,} scenes)")
+    print("| table (with indexes) | MiB | bytes per scene |")
+    print("|---|---|---|")
+    for table, size in sorted(sizes.items(), key=lambda kv: -kv[1]):
+        print(f"| {table} | {size / 2**20:,.0f} | {size / scenes:,.0f} |")
+    print(f"| all | {total / 2**20:,.0f} | {total / scenes:,.0f} |")
+    manifest_bytes = manifest.stat().st_size
+    print(f"(the manifest: {manifest_bytes / scenes:,.0f} bytes per scene)")
 
 
 if __name__ == "__main__":
