@@ -1,0 +1,55 @@
+"""The embedded PostgreSQL's settings: CATALOG_PG_SHARED_BUFFERS sizes its shared buffers,
+and a server tuned with other settings is re-tuned and restarted at the next start."""
+
+import json
+
+import pytest
+
+from config import embedded
+
+
+def test_shared_buffers_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv(embedded.SHARED_BUFFERS_ENV, "18GB")
+    settings = embedded.postgres_settings()
+    assert settings["shared_buffers"] == "18GB"
+    assert settings["work_mem"] == embedded.POSTGRES_SETTINGS["work_mem"]
+    monkeypatch.delenv(embedded.SHARED_BUFFERS_ENV)
+    assert embedded.postgres_settings() == embedded.POSTGRES_SETTINGS
+
+
+@pytest.mark.parametrize("raw", ["18", "18 GB", "0GB", "-1GB", "1gb", "2GB; DROP TABLE x"])
+def test_a_malformed_size_is_refused_with_the_variable_named(monkeypatch, raw):
+    monkeypatch.setenv(embedded.SHARED_BUFFERS_ENV, raw)
+    with pytest.raises(ValueError, match="CATALOG_PG_SHARED_BUFFERS"):
+        embedded.postgres_settings()
+
+
+def test_tuned_settings_are_read_back(tmp_path):
+    assert embedded._tuned(tmp_path) is None
+    (tmp_path / embedded.TUNED_FILE).write_text("ok\n")  # an older checkout's marker
+    assert embedded._tuned(tmp_path) == embedded.POSTGRES_SETTINGS
+    (tmp_path / embedded.TUNED_FILE).write_text(json.dumps({"shared_buffers": "4GB"}))
+    assert embedded._tuned(tmp_path) == {"shared_buffers": "4GB"}
+    (tmp_path / embedded.TUNED_FILE).write_text("{half")
+    assert embedded._tuned(tmp_path) is None
+
+
+def _shared_buffers(data_dir) -> str:
+    import psycopg
+
+    info = embedded.ensure_postgres(data_dir, "postgres")
+    with psycopg.connect(host=info["HOST"], user=info["USER"], dbname="postgres") as conn:
+        return conn.execute("SHOW shared_buffers").fetchone()[0]
+
+
+def test_a_new_size_restarts_the_server_with_it(tmp_path, monkeypatch):
+    monkeypatch.setenv(embedded.SHARED_BUFFERS_ENV, "160MB")
+    try:
+        assert _shared_buffers(tmp_path) == "160MB"
+        assert _shared_buffers(tmp_path) == "160MB"  # running, tuned: reused as it is
+        monkeypatch.setenv(embedded.SHARED_BUFFERS_ENV, "144MB")
+        assert _shared_buffers(tmp_path) == "144MB"
+        tuned = json.loads((embedded.postgres_dir(tmp_path) / embedded.TUNED_FILE).read_text())
+        assert tuned["shared_buffers"] == "144MB"
+    finally:
+        embedded.stop_postgres(tmp_path)
