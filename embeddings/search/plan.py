@@ -9,6 +9,13 @@ out of N, exact costs ~M and HNSW ~fetch*N/M, so the crossover is at M* ~ sqrt(f
 `choose_plan` counts the filter's scenes up to that cap with one LIMITed query (served
 by the scene indexes): at most the cap, an exact scan over exactly those scenes'
 frames; more, an HNSW walk with iterative-scan settings sized to the selectivity.
+
+Scene queries (nearest_scenes) have a third plan between the two, the scene scan: a
+filter keeping up to SCENE_SCAN_MAX_SCENES scenes but too many frames to score them all
+in a few tens of ms has the exact distances of its scenes' mean vectors computed (one a
+scene, not one a frame), and every frame of its best scenes by mean scored exactly. At
+10^7 frames a 1% filter (10^4 scenes, 10^5 frames) took 150 ms by the exact scan, 500-700
+ms by walks (each walk entry costs 1/selectivity index entries to find), ~30 ms so.
 """
 
 import functools
@@ -32,6 +39,19 @@ EXACT_MIN_FRAMES = 2_000
 EXACT_TRADEOFF = 10.0
 # Cap on the scene ids collected for an exact scan (a bound on the IN-list we send).
 EXACT_MAX_SCENES = 20_000
+# A scene query scans every matching frame only up to this many (bench/scale.py, 10^7
+# frames: an exact scan costs ~1.5 us a frame, 10^4 frames ~20 ms); beyond, the scene scan.
+SCENE_QUERY_EXACT_MAX_FRAMES = 20_000
+# The scene scan: at most this many scenes (their ids travel as one array; ~1.5 us a
+# scene), and frames re-scored: those of the best scenes by mean, up to this budget
+# (~10 frames a scene: 500 scenes; the walks' scene candidates are as many, see
+# vector_index.BIT_SCENES_MIN).
+SCENE_SCAN_MAX_SCENES = EXACT_MAX_SCENES
+SCENE_SCAN_RESCORED_FRAMES = 5_000
+# A filter the planner estimates at this many times the scene scan's cap is not counted:
+# it is walked (a walk that runs out falls back to an exact scan, so an estimate that is
+# wrong costs time, never results). Counting 2x10^4 scenes costs ~15 ms at 10^6 scenes.
+ESTIMATE_TRUSTED_ABOVE = 4.0
 # HNSW candidate list. bench/search.py, frame walk + exact re-score of the reached
 # scenes: recall@10 0.975 at ef 40 (pgvector's default), 0.99 at 64; with the scene
 # walk added (vector_sql.hnsw_rerank_sql) 1.0 at 64.
@@ -143,12 +163,14 @@ class VectorScope:
 
 @dataclass
 class Plan:
-    arm: str  # "exact" | "hnsw"
+    arm: str  # "exact" | "scenes" (the scene scan) | "hnsw"
     reason: str
     total_frames: int
     matched_frames_est: float | None = None
     matched_scenes_est: float = 0.0  # scenes with vectors that pass the filter
-    scene_pks: list[int] | None = None  # exact arm: the filter's scenes, already counted
+    # exact and scenes arms: the filter's scenes, already counted
+    scene_pks: list[int] | None = None
+    rescored_scenes: int = 0  # scenes arm: how many of the best by mean have frames scored
     settings: dict[str, str] = field(default_factory=dict)
     fallback: bool = False
 
@@ -274,10 +296,16 @@ def walk_rows(kind: str, *, frames: int, scenes: int) -> int:
 
 
 def choose_plan(
-    scope: VectorScope, *, fetch: int, scenes: int = 0, force: str | None = None
+    scope: VectorScope,
+    *,
+    fetch: int,
+    scenes: int = 0,
+    force: str | None = None,
+    scene_scan: bool = False,
 ) -> Plan:
     """Pick exact or HNSW for `fetch` nearest frames (and `scenes` nearest scenes by
-    mean vector) in `scope` (see module docstring)."""
+    mean vector) in `scope`, or the scene scan when `scene_scan` (a scene query) and the
+    filter keeps a mid-sized set of scenes (see module docstring)."""
     stats = model_stats(scope.model_id)
     total = max(stats.frames, 1)
     cam_share = stats.share_of(scope.cameras)
@@ -305,21 +333,48 @@ def choose_plan(
             reason = f"> {int(cap_frames)} moments qualify"
             plan = Plan("hnsw", reason, total, matched, stats.vector_scenes * matched / total)
     else:
-        # Frames per catalog scene (not every scene may be embedded yet).
-        per_scene = stats.frames_per_scene * stats.embedded_share * cam_share
-        cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
-        pks = _filter_scene_pks(counted, cap_scenes + 1)
-        matched, scenes = len(pks) * per_scene, len(pks) * stats.embedded_share
-        if len(pks) <= cap_scenes:
-            plan = Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
-        else:
-            plan = Plan("hnsw", f"filter keeps > {cap_scenes} scenes", total, matched, scenes)
+        plan = _scene_filter_plan(counted, stats, cap_frames, cam_share, scene_scan, scenes)
     if force and force != plan.arm:
         plan.arm, plan.reason = force, f"forced ({plan.reason})"
         plan.scene_pks = None
     if plan.arm == "hnsw":
         plan.settings = hnsw_settings(fetch, selectivity(plan))
     return plan
+
+
+def _scene_filter_plan(
+    counted: VectorScope,
+    stats: ModelStats,
+    cap_frames: float,
+    cam_share: float,
+    scene_scan: bool,
+    wanted_scenes: int,
+) -> Plan:
+    """The plan of a filter over scenes: its scenes counted up to the largest plan that
+    needs them (unless the planner is sure there are far more), then exact, the scene
+    scan or a walk."""
+    total = max(stats.frames, 1)
+    # Frames per catalog scene (not every scene may be embedded yet).
+    per_scene = stats.frames_per_scene * stats.embedded_share * cam_share
+    if scene_scan:
+        cap_frames = min(cap_frames, SCENE_QUERY_EXACT_MAX_FRAMES)
+    cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
+    count_to = max(cap_scenes, SCENE_SCAN_MAX_SCENES) if scene_scan else cap_scenes
+    estimate = _scene_share(counted, stats) * stats.scenes
+    if estimate > ESTIMATE_TRUSTED_ABOVE * count_to:
+        matched, scenes = estimate * per_scene, estimate * stats.embedded_share
+        reason = f"filter keeps ~{estimate:.0f} scenes (planner's estimate)"
+        return Plan("hnsw", reason, total, matched, scenes)
+    pks = _filter_scene_pks(counted, count_to + 1)
+    matched, scenes = len(pks) * per_scene, len(pks) * stats.embedded_share
+    if len(pks) <= cap_scenes:
+        return Plan("exact", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
+    if len(pks) <= count_to:
+        plan = Plan("scenes", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
+        budget = SCENE_SCAN_RESCORED_FRAMES / max(stats.frames_per_scene * cam_share, 1.0)
+        plan.rescored_scenes = max(wanted_scenes, math.ceil(budget))
+        return plan
+    return Plan("hnsw", f"filter keeps > {count_to} scenes", total, matched, scenes)
 
 
 def _restricted_plan(counted: VectorScope, stats: ModelStats, total: int, cam_share: float):

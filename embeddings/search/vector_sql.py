@@ -159,6 +159,49 @@ def exact_scenes_sql(
     return sql, [*params, limit]
 
 
+def scene_scan_sql(
+    scope: VectorScope,
+    qvec: str,
+    *,
+    scene_pks: list[int],
+    rescored: int,
+    limit: int,
+    max_distance: float | None = None,
+) -> tuple[str, list]:
+    """The scene scan (plan arm "scenes"): the exact distance of each of `scene_pks`'
+    mean vector, then every frame of the `rescored` best of them scored exactly, best
+    first, one row per scene. Scenes without a scene vector yet are not found (as by the
+    scene walk)."""
+    dim = int(scope.dim)
+    clauses = [f"se.model_id = {int(scope.model_id)}", "se.scene_id = ANY(%s)"]
+    params: list = [qvec, scene_pks]
+    if scope.exclude_scene_pk is not None:
+        clauses.append("se.scene_id <> %s")
+        params.append(scope.exclude_scene_pk)
+    where, where_params = _where(scope, scene_pks=None, join=False)
+    cut = ""
+    if max_distance is not None:
+        cut = "WHERE r.distance <= %s"
+    sql = (
+        # No ORDER BY inside: the distances of exactly these scenes, never the index. The
+        # inner product ranks unit vectors as cosine does, at a third of the cost (~0.4 us
+        # against ~1.2 for 512-d halfvecs): it only picks the scenes scored below.
+        f"WITH sd AS MATERIALIZED (SELECT se.scene_id, se.embedding::halfvec({dim}) <#> "
+        f"%s::halfvec({dim}) AS distance FROM {SE} se WHERE {' AND '.join(clauses)}), "
+        "cand AS MATERIALIZED (SELECT scene_id FROM sd ORDER BY distance + 0 LIMIT %s), "
+        f"e AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
+        f"fe.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
+        f"FROM {FE} fe WHERE {where} AND fe.scene_id IN (SELECT scene_id FROM cand)) "
+        "SELECT r.frame_id, r.scene_id, r.camera, r.distance FROM "
+        "(SELECT DISTINCT ON (scene_id) * FROM e ORDER BY scene_id, distance, frame_id) r "
+        f"{cut} ORDER BY r.distance, r.scene_id LIMIT %s"
+    )
+    params = [*params, rescored, qvec, *where_params]
+    if max_distance is not None:
+        params.append(max_distance)
+    return sql, [*params, limit]
+
+
 def hnsw_scenes_sql(scope: VectorScope, qvec: str, n: int) -> tuple[str, list]:
     """Top-n scenes by their mean vector through the model's scene HNSW index (same
     rules as hnsw_frames_sql; cameras are applied when the frames are scored)."""
@@ -356,12 +399,22 @@ def nearest_scenes(
     max_distance = None if min_score is None else 1.0 - min_score
     frames = _clamp_fetch(limit * FRAMES_PER_SCENE)
     scenes = limit + rerank_margin(limit)
-    plan = choose_plan(scope, fetch=frames, scenes=scenes, force=force)
+    plan = choose_plan(scope, fetch=frames, scenes=scenes, force=force, scene_scan=True)
     if plan.arm == "exact":
         if plan.scene_pks == []:
             return [], plan
         sql, params = exact_scenes_sql(
             scope, qvec, limit, scene_pks=plan.scene_pks, max_distance=max_distance
+        )
+        return run_sql(sql, params), plan
+    if plan.arm == "scenes":
+        sql, params = scene_scan_sql(
+            scope,
+            qvec,
+            scene_pks=plan.scene_pks,
+            rescored=plan.rescored_scenes,
+            limit=limit,
+            max_distance=max_distance,
         )
         return run_sql(sql, params), plan
     hits, walk = _walk(
