@@ -36,7 +36,9 @@ the catalog uses, `bit`), list_p95_ms, index_mib, table_mib, build_s, and every 
 """
 
 import argparse
+import contextlib
 import json
+import math
 import os
 import subprocess
 import sys
@@ -86,9 +88,13 @@ def main() -> None:
     key = f"truth_seed{args.seed}_q{args.queries}"
     vectors = run_vectors(model, queries, plain=not args.no_plain, memory=memory, key=key)
     print_vectors(vectors)
-    sets = run_sets(args.scenes)
+    memory.phase = "sets"
+    with memory.timed():
+        sets = run_sets(args.scenes)
     print_sets(sets)
-    lists = run_lists(args) if not args.no_lists else {}
+    memory.phase = "lists"
+    with memory.timed():
+        lists = run_lists(args) if not args.no_lists else {}
     print(json.dumps(summary(args, vectors, sets, lists, sizes, builds, memory)))
 
 
@@ -97,17 +103,29 @@ def main() -> None:
 
 class PgMemory(threading.Thread):
     """Peak proportional set size of all PostgreSQL processes (shared buffers counted
-    once, split among the processes that touch them), sampled every second, per phase."""
+    once, split among the processes that touch them), per phase: sampled every second
+    while data is loaded and indexed, and between timed queries only (`timed()`).
+    Reading a process's PSS walks its page tables under its memory map lock: with 18 GB
+    of shared buffers that is ~190 ms of CPU a sample, which stalled queries (p50 72 ms
+    where the same queries unsampled took 25)."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.phase = "load"
         self.peaks: dict[str, float] = {}
+        self._quiet = threading.Event()
+        self._lock = threading.Lock()
 
     def run(self) -> None:
+        while True:
+            if not self._quiet.is_set():
+                self.sample()
+            time.sleep(1.0)
+
+    def sample(self) -> None:
         import psutil
 
-        while True:
+        with self._lock:
             total = 0
             for proc in psutil.process_iter(["name"]):
                 if proc.info["name"] != "postgres":
@@ -118,7 +136,18 @@ class PgMemory(threading.Thread):
                     continue
             mib = total / MIB
             self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), mib)
-            time.sleep(1.0)
+
+    @contextlib.contextmanager
+    def timed(self):
+        """No sampling inside (queries are timed there); one sample at the end."""
+        self._quiet.set()
+        with self._lock:  # a sample under way ends first
+            pass
+        try:
+            yield
+        finally:
+            self._quiet.clear()
+            self.sample()
 
 
 # --- data --------------------------------------------------------------------------------
@@ -388,21 +417,22 @@ def run_vectors(model, queries: np.ndarray, *, plain: bool, memory: PgMemory, ke
     truths = ground_truth(model, queries, key)
     memory.phase = "queries"
     reset_peak()
-    prewarm_s = prewarm(model, plain=plain)
+    warm = prewarm(model, plain=plain)
     out: dict[str, dict] = {arm: {} for arm in arms}
     for label, raw in FILTERS.items():
         scopes = {arm: _scope(model, raw, "bit" if arm == "bit" else "halfvec") for arm in arms}
         times: dict[str, list[float]] = {arm: [] for arm in arms}
         recalls: dict[str, list[float]] = {arm: [] for arm in arms}
-        for i, (query, truth_hits) in enumerate(zip(queries, truths[label], strict=True)):
-            kth = truth_hits[-1][1] if truth_hits else 0.0
-            truth = {pk for pk, _ in truth_hits}
-            for arm, rank in arms.items():
-                with Timer() as t:
-                    found = rank(scopes[arm], query)
-                if i >= WARMUP:
-                    times[arm].append(t.seconds * 1000)
-                recalls[arm].append(_recall(found, truth, kth, scopes[arm], query))
+        with memory.timed():
+            for i, (query, truth_hits) in enumerate(zip(queries, truths[label], strict=True)):
+                kth = truth_hits[-1][1] if truth_hits else 0.0
+                truth = {pk for pk, _ in truth_hits}
+                for arm, rank in arms.items():
+                    with Timer() as t:
+                        found = rank(scopes[arm], query)
+                    if i >= WARMUP:
+                        times[arm].append(t.seconds * 1000)
+                    recalls[arm].append(_recall(found, truth, kth, scopes[arm], query))
         for arm in arms:
             out[arm][label] = {
                 "recall": round(float(np.mean(recalls[arm])), 3),
@@ -411,7 +441,7 @@ def run_vectors(model, queries: np.ndarray, *, plain: bool, memory: PgMemory, ke
             }
         print(f"  filter {label}: done", flush=True)
     out["web_peak_rss_mb"] = peak_mb()
-    out["prewarm_s"] = prewarm_s
+    out["prewarm"] = warm
     return out
 
 
@@ -437,29 +467,62 @@ def ground_truth(model, queries: np.ndarray, key: str) -> dict[str, list]:
     return truths
 
 
-def prewarm(model, *, plain: bool) -> float:
-    """Read what a search touches into memory before timing: the frame vectors into the
-    kernel's cache (each query re-scores ~5,000 of them, ~1,000 heap pages), then the
-    graphs and the scene table into shared buffers. The figures are those of a serving
-    database, whose working set stays hot (or is reloaded at start by pg_prewarm's
-    autoprewarm), not of queries right after the exact answers' full scans pushed it
-    out: at 10^7 frames those gave p95 96-126 ms unfiltered where a warm catalog answers
-    in ~40 ms."""
+def prewarm(model, *, plain: bool) -> dict:
+    """Read what a search touches into shared buffers before timing: the graphs, the
+    scene table and the frame vectors (each query re-scores ~5,000 of them, ~1,000 heap
+    pages). The figures are those of a serving database, whose working set stays hot
+    (or is reloaded at start by pg_prewarm's autoprewarm), not of queries right after
+    the exact answers' full scans pushed it out.
+
+    At 10^7 frames the working set is ~18 GiB: held in the kernel's file cache only, it
+    is not hot (that cache shrinks here while idle, and a page read back costs ~50 us in
+    a graph walk: p95 140 ms unfiltered instead of ~30), so the vectors go into shared
+    buffers when they fit (CATALOG_PG_SHARED_BUFFERS) and else into the file cache only,
+    with a warning. Read through this process's own connection, which then has the
+    buffers mapped, as a serving connection has after its first queries."""
     from django.db import connection
 
     from embeddings.vector_index import scene_index_name
 
     names = [_frame_indexes(model)["bit"], scene_index_name(model), "catalog_scene",
-             "catalog_scene_pkey", "frame_emb_model_scene"]  # fmt: skip
+             "catalog_scene_pkey", "frame_emb_model_scene",
+             "embeddings_frameembedding_scene_id_51d9ae2f"]  # fmt: skip
     if plain:
         names.append(_frame_indexes(model)["halfvec"])
     with connection.cursor() as cur, Timer() as t:
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        cur.execute("SELECT pg_prewarm('embeddings_frameembedding', 'read')")
+        cur.execute(
+            "SELECT coalesce(sum(pg_relation_size(to_regclass(n))), 0) FROM unnest(%s::text[]) n",
+            [names],
+        )
+        others = int(cur.fetchone()[0])
+        cur.execute("SELECT pg_relation_size('embeddings_frameembedding')")
+        vectors = int(cur.fetchone()[0])
+        cur.execute("SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers'")
+        buffers = int(cur.fetchone()[0])
+        working_set = others + vectors
+        into_buffers = working_set <= buffers * 0.95
+        if not into_buffers:
+            print(
+                f"WARNING: the search's working set ({working_set / 2**30:.1f} GiB) exceeds "
+                f"shared_buffers ({buffers / 2**30:.1f} GiB): the frame vectors are read into "
+                "the kernel's file cache only, and latencies measure how much of it stays; "
+                f"set CATALOG_PG_SHARED_BUFFERS to ~{math.ceil(working_set * 1.05 / 2**30)}GB",
+                flush=True,
+            )
+        mode = "buffer" if into_buffers else "read"
+        cur.execute("SELECT pg_prewarm('embeddings_frameembedding', %s)", [mode])
         for name in names:
             cur.execute("SELECT pg_prewarm(to_regclass(%s))", [name])
-    print(f"prewarmed the frame vectors, {', '.join(names)}: {t.seconds:.1f} s", flush=True)
-    return round(t.seconds, 1)
+    print(
+        f"prewarmed the frame vectors ({mode}), {', '.join(names)}: {t.seconds:.1f} s", flush=True
+    )
+    return {
+        "s": round(t.seconds, 1),
+        "working_set_mib": round(working_set / MIB),
+        "shared_buffers_mib": round(buffers / MIB),
+        "vectors_in_shared_buffers": into_buffers,
+    }
 
 
 def _recall(found: list[int], truth: set[int], kth: float, scope, query) -> float:
@@ -479,10 +542,8 @@ def _recall(found: list[int], truth: set[int], kth: float, scope, query) -> floa
 
 def print_vectors(vectors: dict) -> None:
     print("\n| arm | filter | recall@10 | p50 ms | p95 ms |\n|---|---|---|---|---|")
-    for arm, rows in vectors.items():
-        if not isinstance(rows, dict):
-            continue
-        for label, row in rows.items():
+    for arm in ("plain", "halfvec", "bit"):
+        for label, row in vectors.get(arm, {}).items():
             print(f"| {arm} | {label} | {row['recall']:.3f} | {row['p50']} | {row['p95']} |")
     print(f"peak RSS of this process (web code): {vectors['web_peak_rss_mb']} MB", flush=True)
 
@@ -558,7 +619,7 @@ def summary(args, vectors, sets, lists, sizes, builds, memory: PgMemory) -> dict
     from catalog.models import Scene
 
     ours = vectors["bit"]
-    arms = {arm: rows for arm, rows in vectors.items() if isinstance(rows, dict)}
+    arms = {arm: vectors[arm] for arm in ("plain", "halfvec", "bit") if arm in vectors}
     table = sizes["embeddings_frameembedding_heap_mib"] + sizes["embeddings_frame_heap_mib"]
     return {
         "bench": "scale",
@@ -575,6 +636,7 @@ def summary(args, vectors, sets, lists, sizes, builds, memory: PgMemory) -> dict
         "builds_s": builds,
         "pg_peak_pss_mib": {k: round(v) for k, v in memory.peaks.items()},
         "web_peak_rss_mb": vectors["web_peak_rss_mb"],
+        "prewarm": vectors["prewarm"],
         "sets": sets,
         "loadavg_1m": round(os.getloadavg()[0], 1),
     }
