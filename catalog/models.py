@@ -38,7 +38,7 @@ class Scene(models.Model):
     # Unique through Meta.constraints: `unique=True` would add a second, LIKE-pattern index
     # that nothing queries and every ingested scene pays for.
     scene_id = models.CharField(max_length=SCENE_ID_MAX)
-    # No index of its own: scene_vehicle_start (vehicle, start_time) serves vehicle lookups.
+    # No index of its own: scene_vehicle_start (vehicle, start_time, id) serves vehicle lookups.
     vehicle = models.ForeignKey(
         Vehicle, on_delete=models.PROTECT, related_name="scenes", db_index=False
     )
@@ -96,7 +96,10 @@ class Scene(models.Model):
             # (start_time, id): the list's order, with id breaking ties between scenes
             # that start in the same second, so pages never repeat or skip a scene.
             models.Index(F("start_time").desc(), F("id").desc(), name="scene_start_id_desc"),
-            models.Index(fields=["vehicle", "start_time"], name="scene_vehicle_start"),
+            # With the id: a vehicle's scene ids (a search's plan counts them, a scene
+            # scan joins them to their vectors) come from the index alone, not from one
+            # random heap row each (10^4 scenes: ~2 ms instead of ~20).
+            models.Index(fields=["vehicle", "start_time", "id"], name="scene_vehicle_start"),
             # A drive's scenes in time order, its first start, and a scene's neighbours:
             # without it the planner walks the global start-time index (~300 ms at 10^5).
             models.Index(fields=["drive", "start_time", "id"], name="scene_drive_start_id"),
