@@ -467,62 +467,92 @@ def ground_truth(model, queries: np.ndarray, key: str) -> dict[str, list]:
     return truths
 
 
+# What a search reads besides the graphs: (table, its index on this column or None).
+WORKING_SET = (
+    ("embeddings_frameembedding", None),  # the frame vectors, re-scored
+    ("embeddings_frameembedding", "scene_id"),  # a scene's frames
+    ("embeddings_sceneembedding", None),  # a scene walk's rows; the scene scan's vectors
+    ("embeddings_sceneembedding", "scene_id"),
+    ("catalog_scene", None),  # filters
+    ("catalog_scene", "id"),
+    ("catalog_vehicle", None),
+)
+BUFFERS_RESERVE = 512 * MIB  # shared buffers left to everything else (catalogs, sets)
+
+
 def prewarm(model, *, plain: bool) -> dict:
     """Read what a search touches into shared buffers before timing: the graphs, the
-    scene table and the frame vectors (each query re-scores ~5,000 of them, ~1,000 heap
-    pages). The figures are those of a serving database, whose working set stays hot
-    (or is reloaded at start by pg_prewarm's autoprewarm), not of queries right after
-    the exact answers' full scans pushed it out.
+    frame and scene vectors (each query re-scores ~5,000 frames, ~1,000 heap pages; each
+    scene walk reads its rows), the scene table and the indexes the queries use. The
+    figures are those of a serving database, whose working set stays hot (or is
+    reloaded at start by pg_prewarm's autoprewarm), not of queries right after the exact
+    answers' full scans pushed it out.
 
-    At 10^7 frames the working set is ~18 GiB: held in the kernel's file cache only, it
-    is not hot (that cache shrinks here while idle, and a page read back costs ~50 us in
-    a graph walk: p95 140 ms unfiltered instead of ~30), so the vectors go into shared
-    buffers when they fit (CATALOG_PG_SHARED_BUFFERS) and else into the file cache only,
-    with a warning. Read through this process's own connection, which then has the
-    buffers mapped, as a serving connection has after its first queries."""
+    At 10^7 frames the working set is ~18.5 GiB. Held in the kernel's file cache only it
+    is not hot: that cache shrinks here while idle, and a page read back costs ~50 us
+    inside a graph walk (p95 140 ms unfiltered, p50 356 ms after a few idle minutes). So
+    all of it goes into shared buffers when they hold it (CATALOG_PG_SHARED_BUFFERS);
+    else the graphs do, the rest only into the file cache, with a warning. Read through
+    this process's own connection, as a serving connection has its buffers mapped
+    after its first queries."""
     from django.db import connection
 
     from embeddings.vector_index import scene_index_name
 
-    names = [_frame_indexes(model)["bit"], scene_index_name(model), "catalog_scene",
-             "catalog_scene_pkey", "frame_emb_model_scene",
-             "embeddings_frameembedding_scene_id_51d9ae2f"]  # fmt: skip
+    graphs = [_frame_indexes(model)["bit"], scene_index_name(model)]
     if plain:
-        names.append(_frame_indexes(model)["halfvec"])
+        graphs.append(_frame_indexes(model)["halfvec"])
     with connection.cursor() as cur, Timer() as t:
         cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
-        cur.execute(
-            "SELECT coalesce(sum(pg_relation_size(to_regclass(n))), 0) FROM unnest(%s::text[]) n",
-            [names],
-        )
-        others = int(cur.fetchone()[0])
-        cur.execute("SELECT pg_relation_size('embeddings_frameembedding')")
-        vectors = int(cur.fetchone()[0])
+        rest = [table if column is None else _index_on(cur, table, column)
+                for table, column in WORKING_SET]  # fmt: skip
+        sizes = {}
+        for name in [*graphs, *rest]:
+            cur.execute("SELECT pg_relation_size(%s::regclass)", [name])
+            sizes[name] = int(cur.fetchone()[0])
         cur.execute("SELECT setting::bigint * 8192 FROM pg_settings WHERE name = 'shared_buffers'")
         buffers = int(cur.fetchone()[0])
-        working_set = others + vectors
-        into_buffers = working_set <= buffers * 0.95
-        if not into_buffers:
+        cur.execute("SHOW huge_pages_status")
+        huge_pages = cur.fetchone()[0]
+        working_set = sum(sizes.values())
+        fits = working_set <= buffers - BUFFERS_RESERVE
+        if not fits:
+            need = math.ceil((working_set + BUFFERS_RESERVE) / 2**30)
             print(
                 f"WARNING: the search's working set ({working_set / 2**30:.1f} GiB) exceeds "
-                f"shared_buffers ({buffers / 2**30:.1f} GiB): the frame vectors are read into "
-                "the kernel's file cache only, and latencies measure how much of it stays; "
-                f"set CATALOG_PG_SHARED_BUFFERS to ~{math.ceil(working_set * 1.05 / 2**30)}GB",
+                f"shared_buffers ({buffers / 2**30:.1f} GiB): only the graphs are read into "
+                "them, the rest into the kernel's file cache, and latencies measure how much "
+                f"of it stays there; set CATALOG_PG_SHARED_BUFFERS={need}GB",
                 flush=True,
             )
-        mode = "buffer" if into_buffers else "read"
-        cur.execute("SELECT pg_prewarm('embeddings_frameembedding', %s)", [mode])
-        for name in names:
-            cur.execute("SELECT pg_prewarm(to_regclass(%s))", [name])
+        for name in rest:
+            cur.execute("SELECT pg_prewarm(%s::regclass, %s)", [name, "buffer" if fits else "read"])
+        for name in graphs:  # last: if anything is evicted, not these
+            cur.execute("SELECT pg_prewarm(%s::regclass)", [name])
+    where = "shared buffers" if fits else "shared buffers (graphs) and the file cache"
     print(
-        f"prewarmed the frame vectors ({mode}), {', '.join(names)}: {t.seconds:.1f} s", flush=True
+        f"prewarmed {', '.join(sizes)} into {where} (huge pages: {huge_pages}): {t.seconds:.1f} s",
+        flush=True,
     )
     return {
         "s": round(t.seconds, 1),
         "working_set_mib": round(working_set / MIB),
         "shared_buffers_mib": round(buffers / MIB),
-        "vectors_in_shared_buffers": into_buffers,
+        "all_in_shared_buffers": fits,
+        "huge_pages": huge_pages,
     }
+
+
+def _index_on(cur, table: str, column: str) -> str:
+    """The name of `table`'s index on `column` alone."""
+    cur.execute(
+        "SELECT i.indexrelid::regclass::text FROM pg_index i JOIN pg_attribute a "
+        "ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0] "
+        "WHERE i.indrelid = %s::regclass AND i.indnatts = 1 AND a.attname = %s "
+        "ORDER BY i.indisprimary DESC LIMIT 1",
+        [table, column],
+    )
+    return cur.fetchone()[0]
 
 
 def _recall(found: list[int], truth: set[int], kth: float, scope, query) -> float:

@@ -42,12 +42,13 @@ EXACT_MAX_SCENES = 20_000
 # A scene query scans every matching frame only up to this many (bench/scale.py, 10^7
 # frames: an exact scan costs ~1.5 us a frame, 10^4 frames ~20 ms); beyond, the scene scan.
 SCENE_QUERY_EXACT_MAX_FRAMES = 20_000
-# The scene scan: at most this many scenes (their ids travel as one array; ~1.5 us a
-# scene), and frames re-scored: those of the best scenes by mean, up to this budget
-# (~10 frames a scene: 500 scenes; the walks' scene candidates are as many, see
-# vector_index.BIT_SCENES_MIN).
+# The scene scan: at most this many scenes (their ids travel as one array; each scene's
+# vector is a random heap row, ~3 us), and frames re-scored: those of the best scenes by
+# mean, up to this budget, at least twice the scenes wanted. With ~10 frames a scene,
+# 150 scenes: as many as a walk under a filter takes (vector_index.BIT_SCENE_SHARE_MIN:
+# fewer scenes compete), and these are the exact best by mean, not a walk's.
 SCENE_SCAN_MAX_SCENES = EXACT_MAX_SCENES
-SCENE_SCAN_RESCORED_FRAMES = 5_000
+SCENE_SCAN_RESCORED_FRAMES = 1_500
 # A filter the planner estimates at this many times the scene scan's cap is not counted:
 # it is walked (a walk that runs out falls back to an exact scan, so an estimate that is
 # wrong costs time, never results). Counting 2x10^4 scenes costs ~15 ms at 10^6 scenes.
@@ -372,7 +373,7 @@ def _scene_filter_plan(
     if len(pks) <= count_to:
         plan = Plan("scenes", f"filter keeps {len(pks)} scenes", total, matched, scenes, pks)
         budget = SCENE_SCAN_RESCORED_FRAMES / max(stats.frames_per_scene * cam_share, 1.0)
-        plan.rescored_scenes = max(wanted_scenes, math.ceil(budget))
+        plan.rescored_scenes = max(2 * wanted_scenes, math.ceil(budget))
         return plan
     return Plan("hnsw", f"filter keeps > {count_to} scenes", total, matched, scenes)
 

@@ -45,7 +45,7 @@ def test_a_mid_sized_filter_plans_the_scene_scan(model, populated, scan_everythi
     plan = sp.choose_plan(_night(model), fetch=20, scenes=15, scene_scan=True)
     night = sorted(s.pk for s in populated if s.local_hour == 22)
     assert (plan.arm, sorted(plan.scene_pks)) == ("scenes", night)
-    assert plan.rescored_scenes >= 15
+    assert plan.rescored_scenes >= 2 * 15
 
 
 def test_frame_queries_never_plan_the_scene_scan(model, populated, scan_everything):
@@ -78,7 +78,7 @@ def test_scene_scan_keeps_min_score_and_the_excluded_scene(model, populated, sca
 
 def test_the_scene_nearest_by_mean_ranks_first_among_many_similar(model, monkeypatch):
     """Known answer among distractors: 60 scenes of one cluster, and one whose frames
-    are the query itself; only 15 scenes are re-scored, chosen by their means."""
+    are the query itself; only 30 scenes are re-scored, chosen by their means."""
     monkeypatch.setattr(sp, "SCENE_QUERY_EXACT_MAX_FRAMES", 1)
     monkeypatch.setattr(sp, "SCENE_SCAN_RESCORED_FRAMES", 1)
     rng = np.random.default_rng(3)
@@ -92,7 +92,7 @@ def test_the_scene_nearest_by_mean_ranks_first_among_many_similar(model, monkeyp
     )
     analyze()
     hits, plan = sv.nearest_scenes(_night(model), query, 5)
-    assert plan.arm == "scenes" and plan.rescored_scenes == 15
+    assert plan.arm == "scenes" and plan.rescored_scenes == 30
     assert hits[0].scene_pk == target.pk and hits[0].score > 0.99
 
 
