@@ -7,7 +7,7 @@ import pytest
 from django.db import connection, transaction
 from django.http import QueryDict
 
-from catalog import geo
+from catalog import geo, selectors
 from catalog.errors import InvalidInput
 from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters, parse_json_filters, parse_query_params
@@ -151,6 +151,17 @@ def scene_along(lats: list[float], lons: list[float]):
     )  # fmt: skip
 
 
+def _random_tracks(radius_m: float, seed: int) -> list[tuple[object, list]]:
+    rng = random.Random(seed)
+    tracks = []
+    for _ in range(120):
+        start = destination(*OI, rng.uniform(0, 360), radius_m * rng.uniform(0, 2.5))
+        heading = rng.uniform(0, 360)
+        points = [destination(*start, heading, 12.0 * t) for t in range(rng.randint(1, 20))]
+        tracks.append((scene_along(*zip(*points, strict=True)), points))
+    return tracks
+
+
 def near_pks(lat: float, lon: float, radius_m: float) -> set[int]:
     return {s.pk for s in scene_list(filters=SceneFilters(near=(lat, lon, radius_m)))}
 
@@ -164,19 +175,34 @@ def test_near_decides_at_the_haversine_edge():
 
 @pytest.mark.parametrize("radius_m", [20, 150, 500, 1400, 5000, 30_000])
 def test_near_finds_exactly_the_scenes_the_haversine_finds(radius_m):
-    rng = random.Random(radius_m)
-    tracks = []
-    for _ in range(120):
-        start = destination(*OI, rng.uniform(0, 360), radius_m * rng.uniform(0, 2.5))
-        heading = rng.uniform(0, 360)
-        points = [destination(*start, heading, 12.0 * t) for t in range(rng.randint(1, 20))]
-        tracks.append((scene_along(*zip(*points, strict=True)), points))
+    tracks = _random_tracks(radius_m, seed=radius_m)
     expected = {
         scene.pk
         for scene, points in tracks
         if any(haversine_m(*OI, lat, lon) <= radius_m for lat, lon in points)
     }
     assert expected and near_pks(*OI, radius_m) == expected
+
+
+@pytest.mark.parametrize("radius_m", [20, 500, 5000])
+@pytest.mark.parametrize("walk_risk", [0.0, 1e9])  # always walk the list / never
+def test_list_pages_keep_every_place_match_whichever_plan(radius_m, walk_risk, monkeypatch):
+    """The place's bounds, checked first on each row of a page's plan, drop no match."""
+    monkeypatch.setattr(selectors, "WALK_RISK", walk_risk)
+    tracks = _random_tracks(radius_m, seed=radius_m + 1)
+    box = geo.cap_box(*OI, radius_m)
+    cases = {
+        SceneFilters(near=(*OI, radius_m)): lambda lat, lon: haversine_m(*OI, lat, lon) <= radius_m,
+        SceneFilters(bbox=(box[1], box[0], OI[1], OI[0])): lambda lat, lon: (
+            box[1] <= lon <= OI[1] and box[0] <= lat <= OI[0]
+        ),
+    }
+    for filters, inside in cases.items():
+        expected = {
+            scene.pk for scene, points in tracks if any(inside(lat, lon) for lat, lon in points)
+        }
+        page = selectors.scene_page(filters=filters, limit=200)
+        assert expected and set(page.pks) == expected
 
 
 def test_near_looks_past_the_track_ends_and_box():
