@@ -81,7 +81,8 @@ def scene_page(
     one holding 80% of the scenes (night + rain + near at 10^6: 200-350 ms on a busy
     2-core machine, where a walk takes 25 ms). So the page takes
     two plans in turn:
-      1. a walk of the order index from the key (within the time bounds), of at most a
+      1. a walk of the order index from the key (within the bounds an index in that
+         order serves: time range, disengagements), of at most a
          few times the scenes the filters' estimated share needs to fill the page: it
          stops as soon as the page is full. Tried when the planner's estimates make it
          cheaper (with a margin) than plan 2, in index entries read or their equivalent;
@@ -93,7 +94,7 @@ def scene_page(
     where, where_params = scene_filter_sql(filters, "s")
     order = _OLDEST_FIRST if backward else _NEWEST_FIRST
     position, position_params = _position_sql(after, backward)
-    bounds, bounds_params = _time_bounds_sql(filters)
+    bounds, bounds_params = _walk_bounds_sql(filters)
     # Not in the plans' EXPLAIN: the planner would count the place's selectivity twice.
     place, place_params = place_bounds_sql(filters, "s")
     found: list[int] = []
@@ -158,9 +159,14 @@ def _position_sql(after: tuple | None, backward: bool) -> tuple[str, list]:
     return f"(s.start_time, s.id) {'>' if backward else '<'} (%s, %s)", list(after)
 
 
-def _time_bounds_sql(filters: SceneFilters) -> tuple[str, list]:
-    """The filters' time range, which the walk's index serves itself."""
+def _walk_bounds_sql(filters: SceneFilters) -> tuple[str, list]:
+    """The filters an index in the list's order serves itself, so that a walk reads only
+    scenes that pass them: the time range, and `has_disengagement` (a partial index on
+    (start_time, id); at 10^6 scenes it skips the 91% without one: page 10 of
+    disengaged + fast walked 1,700 scenes instead of 18,500)."""
     clauses, params = [], []
+    if filters.has_disengagement is True:
+        clauses.append("s.disengagement_count > 0")
     if filters.start_after:
         clauses.append("s.start_time >= %s")
         params.append(filters.start_after)

@@ -11,6 +11,7 @@ from catalog import geo, selectors
 from catalog.errors import InvalidInput
 from catalog.filter_sql import scene_filter_sql
 from catalog.filters import SceneFilters, parse_json_filters, parse_query_params
+from catalog.models import Scene
 from catalog.selectors import scene_list
 from tests.catalog.geo_support import destination, haversine_m
 from tests.factories import SceneFactory, VehicleFactory
@@ -334,3 +335,34 @@ def test_quality_filter_refuses_other_values(raw):
 def test_quality_filter_round_trips_through_query_params():
     original = parse_query_params(QueryDict("quality=flagged&drive=veh-07_20261128"))
     assert parse_query_params(original.as_query_params()) == original
+
+
+@pytest.mark.parametrize("walk_risk", [0.0, 1e9])  # always walk the list / never
+def test_pages_of_disengaged_scenes_follow_the_list_whichever_plan(walk_risk, monkeypatch):
+    """A walk of disengaged scenes reads their partial index in the list's order: page
+    after page (by cursor and by number), exactly the matches, newest first."""
+    monkeypatch.setattr(selectors, "WALK_RISK", walk_risk)
+    rng = random.Random(5)
+    scenes = [
+        SceneFactory(
+            disengagement_count=rng.choice([0, 0, 0, 1, 2]), max_speed_mps=rng.uniform(0, 30)
+        )
+        for _ in range(90)
+    ]
+    filters = SceneFilters(has_disengagement=True, max_speed_gte=10.0)
+    expected = [
+        s.pk
+        for s in sorted(scenes, key=lambda s: (s.start_time, s.pk), reverse=True)
+        if s.disengagement_count > 0 and s.max_speed_mps >= 10.0
+    ]
+    assert len(expected) > 12
+    by_cursor, after = [], None
+    while True:
+        page = selectors.scene_page(filters=filters, after=after, limit=5)
+        if not page.pks:
+            break
+        by_cursor += page.pks
+        last = Scene.objects.get(pk=page.pks[-1])
+        after = (last.start_time, last.pk)
+    assert by_cursor == expected
+    assert selectors.scene_page(filters=filters, offset=10, limit=5).pks == expected[10:15]
