@@ -15,7 +15,7 @@ filter keeping up to SCENE_SCAN_MAX_SCENES scenes but too many frames to score t
 in a few tens of ms has the exact distances of its scenes' mean vectors computed (one a
 scene, not one a frame), and every frame of its best scenes by mean scored exactly. At
 10^7 frames a 1% filter (10^4 scenes, 10^5 frames) took 150 ms by the exact scan, 500-700
-ms by walks (each walk entry costs 1/selectivity index entries to find), ~30 ms so.
+ms by walks (each walk entry costs 1/selectivity index entries to find), ~50 ms so.
 """
 
 import functools
@@ -181,6 +181,8 @@ class Plan:
             out["fallback"] = "exact"
         if self.matched_frames_est is not None:
             out["matched_frames_est"] = round(self.matched_frames_est)
+        if self.arm == "scenes":
+            out["rescored_scenes"] = self.rescored_scenes
         return out
 
 

@@ -1,5 +1,6 @@
-"""The embedded PostgreSQL's settings: CATALOG_PG_SHARED_BUFFERS sizes its shared buffers,
-and a server tuned with other settings is re-tuned and restarted at the next start."""
+"""The embedded PostgreSQL's settings: CATALOG_PG_SHARED_BUFFERS sizes its shared buffers
+(a new size re-tunes and restarts the server at the next start), and a process started
+without it leaves the server as it was sized."""
 
 import json
 
@@ -13,8 +14,11 @@ def test_shared_buffers_come_from_the_environment(monkeypatch):
     settings = embedded.postgres_settings()
     assert settings["shared_buffers"] == "18GB"
     assert settings["work_mem"] == embedded.POSTGRES_SETTINGS["work_mem"]
+    tuned = {**embedded.POSTGRES_SETTINGS, "shared_buffers": "6GB"}
+    assert embedded.postgres_settings(tuned)["shared_buffers"] == "18GB"
     monkeypatch.delenv(embedded.SHARED_BUFFERS_ENV)
     assert embedded.postgres_settings() == embedded.POSTGRES_SETTINGS
+    assert embedded.postgres_settings(tuned) == tuned  # unset: the server stays as sized
 
 
 @pytest.mark.parametrize("raw", ["18", "18 GB", "0GB", "-1GB", "1gb", "2GB; DROP TABLE x"])
@@ -51,5 +55,7 @@ def test_a_new_size_restarts_the_server_with_it(tmp_path, monkeypatch):
         assert _shared_buffers(tmp_path) == "144MB"
         tuned = json.loads((embedded.postgres_dir(tmp_path) / embedded.TUNED_FILE).read_text())
         assert tuned["shared_buffers"] == "144MB"
+        monkeypatch.delenv(embedded.SHARED_BUFFERS_ENV)  # a process started without it
+        assert _shared_buffers(tmp_path) == "144MB"
     finally:
         embedded.stop_postgres(tmp_path)

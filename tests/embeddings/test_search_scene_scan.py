@@ -46,6 +46,7 @@ def test_a_mid_sized_filter_plans_the_scene_scan(model, populated, scan_everythi
     night = sorted(s.pk for s in populated if s.local_hour == 22)
     assert (plan.arm, sorted(plan.scene_pks)) == ("scenes", night)
     assert plan.rescored_scenes >= 2 * 15
+    assert plan.describe()["rescored_scenes"] == plan.rescored_scenes
 
 
 def test_frame_queries_never_plan_the_scene_scan(model, populated, scan_everything):
