@@ -52,15 +52,18 @@ POSTGRES_SETTINGS = {
 }
 
 
-def postgres_settings() -> dict[str, str]:
-    """The embedded server's settings, with `CATALOG_PG_SHARED_BUFFERS` applied.
+def postgres_settings(tuned: dict[str, str] | None = None) -> dict[str, str]:
+    """The embedded server's settings: those it was `tuned` with (the catalog's defaults
+    for a new server), with `CATALOG_PG_SHARED_BUFFERS` applied when it is set. Unset, it
+    changes nothing: a process started without it (a test run, a shell) never resizes
+    the server another one sized.
 
-    A catalog of 10^7 frame vectors searches a working set of ~18 GB (graphs, vectors,
+    A catalog of 10^7 frame vectors searches a working set of ~18.5 GB (graphs, vectors,
     scene table) that must stay in memory. Kept only in the kernel's file cache it is
     not safe: on this project's machines that cache shrank from 14.8 to 9.1 GB in three
     idle minutes with 9 GB free, and each page read back costs ~50 us inside a graph
     walk. Shared buffers are the server's own memory and stay."""
-    settings = dict(POSTGRES_SETTINGS)
+    settings = {**POSTGRES_SETTINGS, **(tuned or {})}
     raw = os.environ.get(SHARED_BUFFERS_ENV, "").strip()
     if raw:
         if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB|TB)", raw):
@@ -140,8 +143,9 @@ def ensure_postgres(data_dir: Path, database: str = "catalog") -> dict:
     with _lock(data_dir, "pg"):
         fresh = not (pgdata / "PG_VERSION").exists()
         server = get_server(pgdata, cleanup_mode=None)
-        wanted = postgres_settings()
-        if fresh or _tuned(pgdata) != wanted:
+        tuned = None if fresh else _tuned(pgdata)
+        wanted = postgres_settings(tuned)
+        if tuned != wanted:
             _tune(server, wanted)
             (pgdata / TUNED_FILE).write_text(json.dumps(wanted, sort_keys=True) + "\n")
             server = _restart(pgdata)
