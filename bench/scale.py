@@ -59,6 +59,7 @@ from export import peak_mb, reset_peak
 from search import CAMERAS, CLUSTERS, DIM, FILTERS, FRAME_VAR, QUERY_VAR, SCENE_VAR, unit
 
 K = 10
+ARMS = ("plain", "halfvec", "bit")  # the keys of run_vectors' figures that are arms
 CHUNK_SCENES = 20_000
 WARMUP = 3  # first queries of each filter warm the caches; not timed
 MIB = 1024 * 1024
@@ -585,7 +586,7 @@ def _recall(found: list[int], truth: set[int], kth: float, scope, query) -> floa
 
 def print_vectors(vectors: dict) -> None:
     print("\n| arm | filter | recall@10 | p50 ms | p95 ms |\n|---|---|---|---|---|")
-    for arm in ("plain", "halfvec", "bit"):
+    for arm in ARMS:
         for label, row in vectors.get(arm, {}).items():
             print(f"| {arm} | {label} | {row['recall']:.3f} | {row['p50']} | {row['p95']} |")
     print(f"peak RSS of this process (web code): {vectors['web_peak_rss_mb']} MB", flush=True)
@@ -662,7 +663,7 @@ def summary(args, vectors, sets, lists, sizes, builds, memory: PgMemory) -> dict
     from catalog.models import Scene
 
     ours = vectors["bit"]
-    arms = {arm: vectors[arm] for arm in ("plain", "halfvec", "bit") if arm in vectors}
+    arms = {arm: vectors[arm] for arm in ARMS if arm in vectors}
     table = sizes["embeddings_frameembedding_heap_mib"] + sizes["embeddings_frame_heap_mib"]
     return {
         "bench": "scale",

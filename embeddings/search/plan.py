@@ -363,11 +363,13 @@ def _scene_filter_plan(
         cap_frames = min(cap_frames, SCENE_QUERY_EXACT_MAX_FRAMES)
     cap_scenes = min(EXACT_MAX_SCENES, max(1, math.ceil(cap_frames / max(per_scene, 1e-6))))
     count_to = max(cap_scenes, SCENE_SCAN_MAX_SCENES) if scene_scan else cap_scenes
-    estimate = _scene_share(counted, stats) * stats.scenes
-    if estimate > ESTIMATE_TRUSTED_ABOVE * count_to:
-        matched, scenes = estimate * per_scene, estimate * stats.embedded_share
-        reason = f"filter keeps ~{estimate:.0f} scenes (planner's estimate)"
-        return Plan("hnsw", reason, total, matched, scenes)
+    # A catalog this small cannot hold a filter that far past the cap: no estimate asked.
+    if stats.scenes > ESTIMATE_TRUSTED_ABOVE * count_to:
+        estimate = _scene_share(counted, stats) * stats.scenes
+        if estimate > ESTIMATE_TRUSTED_ABOVE * count_to:
+            matched, scenes = estimate * per_scene, estimate * stats.embedded_share
+            reason = f"filter keeps ~{estimate:.0f} scenes (planner's estimate)"
+            return Plan("hnsw", reason, total, matched, scenes)
     pks = _filter_scene_pks(counted, count_to + 1)
     matched, scenes = len(pks) * per_scene, len(pks) * stats.embedded_share
     if len(pks) <= cap_scenes:

@@ -159,6 +159,24 @@ def exact_scenes_sql(
     return sql, [*params, limit]
 
 
+# One row per scene of `e`: its best frame (ties: the lower frame id).
+BEST_PER_SCENE = "(SELECT DISTINCT ON (scene_id) * FROM e ORDER BY scene_id, distance, frame_id)"
+
+
+def _rescore_cte(scope: VectorScope, qvec: str) -> tuple[str, list]:
+    """`e`: every frame in scope of the scenes in the CTE `cand`, scored exactly. No
+    ORDER BY inside: this scan can only be a plain one, never the HNSW index."""
+    dim = int(scope.dim)
+    where, where_params = _where(scope, scene_pks=None, join=False)
+    sql = (
+        f"e AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
+        f"fe.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
+        f"FROM {FE} fe{_moment_join(scope)} WHERE {where} "
+        "AND fe.scene_id IN (SELECT scene_id FROM cand))"
+    )
+    return sql, [qvec, *where_params]
+
+
 def scene_scan_sql(
     scope: VectorScope,
     qvec: str,
@@ -178,7 +196,7 @@ def scene_scan_sql(
     if scope.exclude_scene_pk is not None:
         clauses.append("se.scene_id <> %s")
         params.append(scope.exclude_scene_pk)
-    where, where_params = _where(scope, scene_pks=None, join=False)
+    rescore, rescore_params = _rescore_cte(scope, qvec)
     cut = ""
     if max_distance is not None:
         cut = "WHERE r.distance <= %s"
@@ -189,14 +207,10 @@ def scene_scan_sql(
         f"WITH sd AS MATERIALIZED (SELECT se.scene_id, se.embedding::halfvec({dim}) <#> "
         f"%s::halfvec({dim}) AS distance FROM {SE} se WHERE {' AND '.join(clauses)}), "
         "cand AS MATERIALIZED (SELECT scene_id FROM sd ORDER BY distance + 0 LIMIT %s), "
-        f"e AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
-        f"fe.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
-        f"FROM {FE} fe WHERE {where} AND fe.scene_id IN (SELECT scene_id FROM cand)) "
-        "SELECT r.frame_id, r.scene_id, r.camera, r.distance FROM "
-        "(SELECT DISTINCT ON (scene_id) * FROM e ORDER BY scene_id, distance, frame_id) r "
+        f"{rescore} SELECT r.frame_id, r.scene_id, r.camera, r.distance FROM {BEST_PER_SCENE} r "
         f"{cut} ORDER BY r.distance, r.scene_id LIMIT %s"
     )
-    params = [*params, rescored, qvec, *where_params]
+    params = [*params, rescored, *rescore_params]
     if max_distance is not None:
         params.append(max_distance)
     return sql, [*params, limit]
@@ -247,31 +261,23 @@ def hnsw_rerank_sql(
     frame or a whole scene never reached). In the scene graph each scene is one node, so
     there is no such crowding; and a scene reached either way has all its frames scored
     exactly, for ~10 distances per scene."""
-    dim = int(scope.dim)
     frame_walk, params = hnsw_frames_sql(scope, qvec, frames, resort=False)
     scene_walk, scene_params = hnsw_scenes_sql(scope, qvec, scenes)
-    where, where_params = _where(scope, scene_pks=None, join=False)
-    best = "e"
-    if per_scene:
-        best = "(SELECT DISTINCT ON (scene_id) * FROM e ORDER BY scene_id, distance, frame_id)"
+    rescore, rescore_params = _rescore_cte(scope, qvec)
+    best = BEST_PER_SCENE if per_scene else "e"
     cut = ""
     if max_distance is not None:
         cut = "WHERE r.distance <= %s"
     sql = (
         f"WITH c AS MATERIALIZED ({frame_walk}), sc AS MATERIALIZED ({scene_walk}), "
-        "cand AS (SELECT scene_id FROM c UNION SELECT scene_id FROM sc), "
-        # No ORDER BY inside: this scan can only be a plain one, never the HNSW index.
-        f"e AS MATERIALIZED (SELECT fe.frame_id, fe.scene_id, fe.camera, "
-        f"fe.embedding::halfvec({dim}) <=> %s::halfvec({dim}) AS distance "
-        f"FROM {FE} fe{_moment_join(scope)} WHERE {where} "
-        "AND fe.scene_id IN (SELECT scene_id FROM cand)), "
+        f"cand AS (SELECT scene_id FROM c UNION SELECT scene_id FROM sc), {rescore}, "
         "seen AS (SELECT (SELECT count(*) FROM c) AS frames, (SELECT count(*) FROM sc) AS scenes) "
         "SELECT r.frame_id, r.scene_id, r.camera, r.distance, seen.frames, seen.scenes "
         "FROM seen LEFT JOIN LATERAL "
         f"(SELECT * FROM {best} r {cut} ORDER BY r.distance + 0, r.scene_id, r.frame_id "
         "LIMIT %s) r ON TRUE"
     )
-    params = [*params, *scene_params, qvec, *where_params]
+    params = [*params, *scene_params, *rescore_params]
     if max_distance is not None:
         params.append(max_distance)
     return sql, [*params, limit]
